@@ -1,0 +1,52 @@
+//! Subcommands of the `shoal` binary.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+mod bench;
+mod replay;
+
+/// shoal: multi-agent reinforcement learning at GPU speed.
+#[derive(Debug, Parser)]
+#[command(name = "shoal", version, about)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Measure env-steps/s of a batched environment at several batch sizes.
+    Bench(bench::BenchArgs),
+    /// Replay recorded reference trajectories on the GPU and compare.
+    Replay(replay::ReplayArgs),
+}
+
+/// Environments the CLI knows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum EnvName {
+    /// MPE cooperative navigation (PettingZoo simple_spread_v3).
+    SimpleSpread,
+}
+
+/// Runs the parsed command; `Ok` carries the process exit code.
+pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Bench(args) => bench::run(args),
+        Command::Replay(args) => replay::run(args),
+    }
+}
+
+/// Opens the shared GPU context and says which adapter was picked (stderr, so stdout stays data).
+pub fn open_gpu() -> anyhow::Result<std::sync::Arc<shoal::GpuContext>> {
+    let ctx = shoal::GpuContext::shared()?;
+    eprintln!("adapter: {}", ctx.adapter_name());
+    if ctx.adapter_info().backend == wgpu::Backend::Gl {
+        eprintln!(
+            "warning: running on OpenGL, which is much slower; install a Vulkan driver \
+             (Debian: mesa-vulkan-drivers) for the software path"
+        );
+    }
+    Ok(ctx)
+}

@@ -1,0 +1,58 @@
+//! `shoal replay`: run recorded reference trajectories on the GPU, write ours, check the error.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Args;
+
+use super::EnvName;
+use shoal::replay::{replay, write_trajectories, TrajectoryFile};
+use shoal::ShoalError;
+
+#[derive(Debug, Args)]
+pub struct ReplayArgs {
+    /// Environment the trajectories belong to.
+    #[arg(long, value_enum, default_value = "simple-spread")]
+    env: EnvName,
+    /// Trajectories to replay (JSON lines, PettingZoo conformance format).
+    #[arg(long)]
+    input: PathBuf,
+    /// Write our trajectories (same format) here.
+    #[arg(long)]
+    output: Option<PathBuf>,
+    /// Compare with the input and exit non-zero if any field differs by more than --tol.
+    #[arg(long)]
+    check: bool,
+    /// Largest absolute error accepted by --check.
+    #[arg(long, default_value_t = 1e-4)]
+    tol: f64,
+}
+
+pub fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
+    if !(args.tol >= 0.0) {
+        return Err(ShoalError::config("tol", args.tol, "must be a non-negative number").into());
+    }
+    let EnvName::SimpleSpread = args.env;
+    let file = TrajectoryFile::read(&args.input)?;
+    let ctx = super::open_gpu()?;
+    let (ours, report) = replay(&ctx, &file)?;
+    if let Some(path) = &args.output {
+        write_trajectories(path, &ours)?;
+        eprintln!("wrote {} trajectories to {}", ours.len(), path.display());
+    }
+    println!("replayed {} trajectories, {} steps", report.trajectories, report.steps);
+    println!("{:<12} {:>12}", "field", "max |error|");
+    for (field, err) in &report.max_abs_error {
+        println!("{field:<12} {err:>12.3e}");
+    }
+    println!("truncation mismatches: {}", report.truncated_mismatches);
+    if args.check {
+        if report.passes(args.tol) {
+            println!("check passed (tol {:.1e})", args.tol);
+        } else {
+            println!("check FAILED: worst error {:.3e} > tol {:.1e} or truncation mismatch", report.worst(), args.tol);
+            return Ok(ExitCode::from(1));
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,246 @@
+//! Batched environments that live on the GPU.
+//!
+//! An environment here is a *batch* of independent instances stepped by one kernel launch. Its
+//! state stays in device buffers owned by the env; what it hands out are burn tensors on the
+//! shared device ([`crate::gpu::GpuContext`]): observations `[envs, agents, obs_dim]`, rewards
+//! `[envs, agents]`, and `done`/`truncated` flags `[envs]` (f32 0/1, ready to use as masks). A
+//! learner reads them, samples an actions tensor, and passes it back: nothing crosses to the
+//! host.
+//!
+//! **Agent groups.** Agents are grouped by kind: agents of one group share an observation size and
+//! an action space. simple_spread has one group; MPE's adversarial scenarios (simple_tag,
+//! simple_adversary, world_comm) and Battle have two or more, with different observation and
+//! action spaces, so observations and actions are per group. Rewards are one tensor over all
+//! agents, groups in spec order.
+//!
+//! **Episodes.** Each instance resets itself when its episode ends (time limit or termination):
+//! the step that ends an episode returns the *first* observation of the next one, with
+//! `done = 1`; the observation the episode ended in is in `terminal_obs` when asked for (it is
+//! needed to bootstrap values at a time limit). Episode returns and lengths accumulate on the
+//! device; [`BatchedEnv::episode_stats`] reduces them to a few scalars on request.
+//!
+//! **Randomness** is counter-based (`shaders/rng.wgsl`), keyed by (seed, env index, episode
+//! index): env *i* behaves the same whatever the batch size and whatever the other envs do.
+
+pub mod random_actions;
+pub mod simple_spread;
+
+use std::sync::Arc;
+
+use burn::tensor::{Int, Tensor};
+
+use crate::error::{Result, ShoalError};
+use crate::gpu::GpuContext;
+
+pub use random_actions::RandomActions;
+pub use simple_spread::{SimpleSpread, SimpleSpreadConfig};
+
+/// What an agent may do.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ActionSpace {
+    /// One of `n` actions, `0..n` (an `Int` tensor `[envs, agents]`).
+    Discrete {
+        /// Number of actions.
+        n: usize,
+    },
+    /// A vector of `dim` values in `[low, high]` (a float tensor `[envs, agents, dim]`).
+    Continuous {
+        /// Vector length.
+        dim: usize,
+        /// Lower bound of every component.
+        low: f32,
+        /// Upper bound of every component.
+        high: f32,
+    },
+}
+
+impl ActionSpace {
+    /// Numbers per agent in the actions tensor: 1 for discrete, `dim` for continuous.
+    pub fn width(&self) -> usize {
+        match self {
+            ActionSpace::Discrete { .. } => 1,
+            ActionSpace::Continuous { dim, .. } => *dim,
+        }
+    }
+}
+
+/// Agents of one kind: same observation size, same action space.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AgentGroup {
+    /// Group name (`"agent"`, `"adversary"`, ...).
+    pub name: String,
+    /// Agents of this group in each env.
+    pub agents: usize,
+    /// Observation length of each agent.
+    pub obs_dim: usize,
+    /// Action space of each agent.
+    pub action: ActionSpace,
+}
+
+/// The shape of a batched environment: what a learner needs to build its networks.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EnvSpec {
+    /// Environment name as the CLI spells it.
+    pub name: &'static str,
+    /// Instances in the batch.
+    pub n_envs: usize,
+    /// Agent groups, in the order of observations, actions and rewards.
+    pub groups: Vec<AgentGroup>,
+    /// Episode time limit in steps.
+    pub max_cycles: usize,
+}
+
+impl EnvSpec {
+    /// Agents per env over all groups.
+    pub fn agents_per_env(&self) -> usize {
+        self.groups.iter().map(|g| g.agents).sum()
+    }
+}
+
+/// Actions for one agent group.
+#[derive(Debug, Clone)]
+pub enum Actions {
+    /// Action indices `[envs, agents]`.
+    Discrete(Tensor<2, Int>),
+    /// Action vectors `[envs, agents, dim]`.
+    Continuous(Tensor<3>),
+}
+
+impl Actions {
+    /// Uploads discrete actions given row-major `[envs, agents]`, checking every value is in the
+    /// group's space (the host API's guard; the device path counts invalid actions instead).
+    pub fn discrete_from_host(
+        ctx: &GpuContext,
+        group: &AgentGroup,
+        n_envs: usize,
+        values: &[i32],
+    ) -> Result<Actions> {
+        let ActionSpace::Discrete { n } = group.action else {
+            return Err(ShoalError::config(
+                "actions",
+                "discrete",
+                format!("group `{}` has continuous actions", group.name),
+            ));
+        };
+        check_count("actions", values.len(), n_envs * group.agents, [n_envs, group.agents])?;
+        if let Some(bad) = values.iter().position(|&a| a < 0 || a as usize >= n) {
+            return Err(ShoalError::InvalidAction {
+                env: bad / group.agents,
+                agent: bad % group.agents,
+                value: values[bad].to_string(),
+                valid: format!("integers 0..{n} (0..={})", n - 1),
+            });
+        }
+        Ok(Actions::Discrete(ctx.upload_i32(values, [n_envs, group.agents])?))
+    }
+
+    /// Uploads continuous actions given row-major `[envs, agents, dim]`, checking bounds.
+    pub fn continuous_from_host(
+        ctx: &GpuContext,
+        group: &AgentGroup,
+        n_envs: usize,
+        values: &[f32],
+    ) -> Result<Actions> {
+        let ActionSpace::Continuous { dim, low, high } = group.action else {
+            return Err(ShoalError::config(
+                "actions",
+                "continuous",
+                format!("group `{}` has discrete actions", group.name),
+            ));
+        };
+        check_count("actions", values.len(), n_envs * group.agents * dim, [n_envs, group.agents * dim])?;
+        if let Some(bad) = values.iter().position(|a| !(low..=high).contains(a)) {
+            return Err(ShoalError::InvalidAction {
+                env: bad / (group.agents * dim),
+                agent: (bad / dim) % group.agents,
+                value: values[bad].to_string(),
+                valid: format!("finite values in [{low}, {high}]"),
+            });
+        }
+        Ok(Actions::Continuous(ctx.upload_f32(values, [n_envs, group.agents, dim])?))
+    }
+}
+
+fn check_count(what: &'static str, got: usize, expected: usize, shape: [usize; 2]) -> Result<()> {
+    if got != expected {
+        return Err(ShoalError::Shape {
+            what,
+            expected: format!("{expected} values ({shape:?})"),
+            got: format!("{got} values"),
+        });
+    }
+    Ok(())
+}
+
+/// What one step (or a reset) returns. All tensors live on the device.
+#[derive(Debug, Clone)]
+pub struct StepOutput {
+    /// Observations per agent group, `[envs, group agents, obs_dim]`. For an env whose episode
+    /// just ended this is the first observation of its next episode.
+    pub obs: Vec<Tensor<3>>,
+    /// Rewards of this step, `[envs, agents]` (all groups, spec order).
+    pub reward: Tensor<2>,
+    /// 1.0 where the episode ended at this step (terminated or truncated), else 0.0. `[envs]`
+    pub done: Tensor<1>,
+    /// 1.0 where the episode ended by the time limit (bootstrap from `terminal_obs`). `[envs]`
+    pub truncated: Tensor<1>,
+    /// Observations the step ended in, before any automatic reset (equal to `obs` where
+    /// `done = 0`). Only when the env was configured with `terminal_obs = true`.
+    pub terminal_obs: Option<Vec<Tensor<3>>>,
+}
+
+/// Episode statistics reduced over the batch (a handful of scalars read from the device).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct EpisodeStats {
+    /// Episodes completed since the last reset or [`BatchedEnv::clear_episode_stats`].
+    pub episodes: f64,
+    /// Mean return of those episodes (return = sum over the episode of the mean-over-agents
+    /// reward, i.e. the mean over agents of each agent's own return). NaN if none completed.
+    pub mean_return: f64,
+    /// Standard deviation of those returns.
+    pub std_return: f64,
+    /// Mean length of those episodes.
+    pub mean_length: f64,
+    /// Actions outside the action space seen by the device (treated as no-ops).
+    pub invalid_actions: f64,
+}
+
+impl EpisodeStats {
+    /// Builds the summary from the per-stat sums over envs, in the kernel's row order:
+    /// running return, running length, episodes, return sum, return² sum, length sum, invalid.
+    pub(crate) fn from_sums(sums: &[f32]) -> EpisodeStats {
+        let episodes = sums[2] as f64;
+        let mean = sums[3] as f64 / episodes;
+        let var = (sums[4] as f64 / episodes - mean * mean).max(0.0);
+        EpisodeStats {
+            episodes,
+            mean_return: mean,
+            std_return: var.sqrt(),
+            mean_length: sums[5] as f64 / episodes,
+            invalid_actions: sums[6] as f64,
+        }
+    }
+}
+
+/// A batch of environment instances stepped on the GPU.
+pub trait BatchedEnv {
+    /// Shapes and spaces.
+    fn spec(&self) -> &EnvSpec;
+
+    /// The GPU context the env's tensors live on.
+    fn context(&self) -> &Arc<GpuContext>;
+
+    /// Starts a new episode in every env, seeded by `seed` (env *i* draws from the stream
+    /// `(seed, i, episode)`). Returns the first observations; rewards and flags are zero.
+    fn reset(&mut self, seed: u64) -> Result<StepOutput>;
+
+    /// Advances every env by one step with one [`Actions`] per agent group.
+    /// Queues GPU work only: no host transfer.
+    fn step(&mut self, actions: &[Actions]) -> Result<StepOutput>;
+
+    /// Reduces the on-device episode accumulators (one small read).
+    fn episode_stats(&self) -> Result<EpisodeStats>;
+
+    /// Forgets completed-episode statistics (running episodes keep accumulating).
+    fn clear_episode_stats(&mut self) -> Result<()>;
+}

@@ -1,0 +1,408 @@
+//! `simple_spread`: MPE cooperative navigation, as PettingZoo's `simple_spread_v3` defines it.
+//!
+//! N agents and N landmarks in the plane. Agents are pushed by their actions and by soft contact
+//! with each other; they are rewarded together for covering every landmark (minus the distance
+//! from each landmark to its nearest agent) and each is penalised for collisions, mixed by
+//! `local_ratio`. Episodes end by time limit (`max_cycles`). The dynamics match mpe2 1.1.1 to
+//! float32 rounding (see `tests/conformance.rs` and `shoal replay --check`).
+//!
+//! The whole step is one launch of `shaders/simple_spread.wgsl`. Host calls that change state
+//! (`reset`, `set_state`) upload a small buffer and leave a command for that same kernel to act
+//! on, so there is a single code path that writes observations.
+
+use std::sync::Arc;
+
+use burn::backend::wgpu::CubeTensor;
+use burn::config::Config;
+use burn::tensor::{DType, Int, Tensor};
+
+use super::{
+    ActionSpace, Actions, AgentGroup, BatchedEnv, EnvSpec, EpisodeStats, StepOutput,
+};
+use crate::error::{Result, ShoalError};
+use crate::gpu::kernel::{GRID_WGSL, MPE_PHYSICS_WGSL, RNG_WGSL};
+use crate::gpu::{float_buffer, float_tensor, int_buffer, GpuContext, WgslKernel};
+
+/// The WGSL of this environment.
+pub const SIMPLE_SPREAD_WGSL: &str = include_str!("../../shaders/simple_spread.wgsl");
+
+/// Rows of the per-env episode statistics buffer (see the WGSL `STAT_*` constants).
+const STAT_ROWS: usize = 7;
+/// Rows of the per-env counters buffer: step, episode, seed lo, seed hi, command.
+const COUNTER_ROWS: usize = 5;
+const COMMAND_RESET: u32 = 1;
+const COMMAND_OBSERVE: u32 = 2;
+/// Largest supported agent count (observations grow as 6N² floats per env).
+pub const MAX_AGENTS: usize = 32;
+
+/// Configuration of a batch of simple_spread environments.
+#[derive(Config, Debug, PartialEq)]
+pub struct SimpleSpreadConfig {
+    /// Instances in the batch.
+    pub n_envs: usize,
+    /// Agents per env; there are as many landmarks. PettingZoo's default: 3.
+    #[config(default = 3)]
+    pub n_agents: usize,
+    /// Weight of the local (collision) reward against the global (coverage) reward, in [0, 1].
+    #[config(default = 0.5)]
+    pub local_ratio: f32,
+    /// Episode length (time limit). PettingZoo's default: 25.
+    #[config(default = 25)]
+    pub max_cycles: usize,
+    /// Continuous actions `[0,1]^5` instead of `Discrete(5)`.
+    #[config(default = false)]
+    pub continuous: bool,
+    /// Also output the observation each episode ended in (for value bootstrapping at truncation).
+    #[config(default = false)]
+    pub terminal_obs: bool,
+}
+
+impl SimpleSpreadConfig {
+    /// Checks every field; the error names the field and its valid range.
+    pub fn validate(&self) -> Result<()> {
+        if self.n_envs == 0 {
+            return Err(ShoalError::config("envs", 0, "need at least 1 environment"));
+        }
+        if self.n_agents == 0 || self.n_agents > MAX_AGENTS {
+            return Err(ShoalError::config(
+                "n_agents",
+                self.n_agents,
+                format!("simple_spread supports 1..={MAX_AGENTS} agents"),
+            ));
+        }
+        if !(0.0..=1.0).contains(&self.local_ratio) {
+            return Err(ShoalError::config("local_ratio", self.local_ratio, "must be in [0, 1]"));
+        }
+        if self.max_cycles == 0 || self.max_cycles > u32::MAX as usize {
+            return Err(ShoalError::config("max_cycles", self.max_cycles, "must be at least 1"));
+        }
+        Ok(())
+    }
+
+    /// Observation length per agent: 6N.
+    pub fn obs_dim(&self) -> usize {
+        6 * self.n_agents
+    }
+
+    /// Creates the batch on the shared GPU context. Call [`BatchedEnv::reset`] before stepping.
+    pub fn init(&self) -> Result<SimpleSpread> {
+        SimpleSpread::new(GpuContext::shared()?, self.clone())
+    }
+}
+
+/// A batch of simple_spread environments on the GPU.
+pub struct SimpleSpread {
+    ctx: Arc<GpuContext>,
+    config: SimpleSpreadConfig,
+    spec: EnvSpec,
+    step_kernel: WgslKernel,
+    /// Positions and velocities, `[6N, envs]` (structure of arrays).
+    state: CubeTensor,
+    /// Step, episode, seed and pending command per env, `[5, envs]` u32.
+    counters: CubeTensor,
+    /// On-device episode accumulators, `[7, envs]`.
+    episode_stats: CubeTensor,
+    /// Zero actions, bound when a reset or set_state launches the step kernel.
+    idle_actions: CubeTensor,
+    /// Bound in place of `terminal_obs` when it is not requested.
+    terminal_placeholder: CubeTensor,
+}
+
+impl SimpleSpread {
+    /// Builds the batch on `ctx`, checking `config` and the device's buffer limits.
+    pub fn new(ctx: Arc<GpuContext>, config: SimpleSpreadConfig) -> Result<SimpleSpread> {
+        config.validate()?;
+        let n = config.n_agents;
+        let envs = config.n_envs;
+        check_fits(&ctx, &config)?;
+
+        let action = if config.continuous {
+            ActionSpace::Continuous { dim: 5, low: 0.0, high: 1.0 }
+        } else {
+            ActionSpace::Discrete { n: 5 }
+        };
+        let spec = EnvSpec {
+            name: "simple_spread",
+            n_envs: envs,
+            groups: vec![AgentGroup {
+                name: "agent".into(),
+                agents: n,
+                obs_dim: config.obs_dim(),
+                action,
+            }],
+            max_cycles: config.max_cycles,
+        };
+
+        let step_kernel = WgslKernel::new(
+            "simple_spread",
+            &[GRID_WGSL, RNG_WGSL, MPE_PHYSICS_WGSL, SIMPLE_SPREAD_WGSL],
+            &[
+                ("n_envs", envs.to_string()),
+                ("n_agents", n.to_string()),
+                ("max_cycles", config.max_cycles.to_string()),
+                ("local_ratio", format!("{:?}f", config.local_ratio)),
+                ("continuous", config.continuous.to_string()),
+                ("write_terminal", config.terminal_obs.to_string()),
+                ("action_type", if config.continuous { "f32" } else { "i32" }.to_string()),
+            ],
+        );
+
+        let device = ctx.device().clone();
+        let idle_actions = if config.continuous {
+            float_buffer(Tensor::<3>::zeros([envs, n, 5], &device))?
+        } else {
+            let zeros = int_buffer(Tensor::<2, Int>::zeros([envs, n], &device))?;
+            check_int_dtype(&zeros)?;
+            zeros
+        };
+        Ok(SimpleSpread {
+            state: float_buffer(Tensor::<2>::zeros([6 * n, envs], &device))?,
+            counters: ctx.empty(&[COUNTER_ROWS, envs], DType::U32),
+            episode_stats: float_buffer(Tensor::<2>::zeros([STAT_ROWS, envs], &device))?,
+            terminal_placeholder: ctx.empty(&[1], DType::F32),
+            idle_actions,
+            step_kernel,
+            spec,
+            config,
+            ctx,
+        })
+    }
+
+    /// The configuration this batch was built with.
+    pub fn config(&self) -> &SimpleSpreadConfig {
+        &self.config
+    }
+
+    /// Sets every env's state (e.g. a recorded initial state) and returns its observations.
+    /// Slices are row-major `[envs, agents, 2]`; the step counter restarts at 0.
+    pub fn set_state(
+        &mut self,
+        agent_pos: &[f32],
+        agent_vel: &[f32],
+        landmark_pos: &[f32],
+    ) -> Result<StepOutput> {
+        let (n, envs) = (self.config.n_agents, self.config.n_envs);
+        for (what, values) in [("agent_pos", agent_pos), ("agent_vel", agent_vel), ("landmark_pos", landmark_pos)] {
+            if values.len() != envs * n * 2 {
+                return Err(ShoalError::Shape {
+                    what: "set_state",
+                    expected: format!("{what}: {} values ([{envs}, {n}, 2])", envs * n * 2),
+                    got: format!("{} values", values.len()),
+                });
+            }
+        }
+        // Transpose to the kernel's structure-of-arrays rows.
+        let mut rows = vec![0f32; 6 * n * envs];
+        for env in 0..envs {
+            for i in 0..n {
+                for c in 0..2 {
+                    let src = (env * n + i) * 2 + c;
+                    rows[(2 * i + c) * envs + env] = agent_pos[src];
+                    rows[(2 * n + 2 * i + c) * envs + env] = agent_vel[src];
+                    rows[(4 * n + 2 * i + c) * envs + env] = landmark_pos[src];
+                }
+            }
+        }
+        self.state = self.ctx.upload_raw(&rows, &[6 * n, envs], DType::F32)?;
+        self.upload_counters(0, COMMAND_OBSERVE)?;
+        Ok(self.launch(self.idle_actions.clone()))
+    }
+
+    /// Agent positions, velocities and landmark positions, row-major `[envs, agents, 2]` each.
+    /// Reads the state back (for replay, tests and rendering; never in a training loop).
+    pub fn read_state(&self) -> Result<WorldState> {
+        let (n, envs) = (self.config.n_agents, self.config.n_envs);
+        let rows = self.ctx.read_f32(float_tensor::<2>(self.state.clone()))?;
+        let gather = |row0: usize| {
+            let mut out = vec![0f32; envs * n * 2];
+            for env in 0..envs {
+                for i in 0..n {
+                    for c in 0..2 {
+                        out[(env * n + i) * 2 + c] = rows[(row0 + 2 * i + c) * envs + env];
+                    }
+                }
+            }
+            out
+        };
+        Ok(WorldState {
+            agent_pos: gather(0),
+            agent_vel: gather(2 * n),
+            landmark_pos: gather(4 * n),
+        })
+    }
+
+    /// Step and episode counters per env (reads back; for tests).
+    pub fn read_counters(&self) -> Result<(Vec<u32>, Vec<u32>)> {
+        let envs = self.config.n_envs;
+        let words = self.ctx.read_raw_u32(&self.counters)?;
+        Ok((words[..envs].to_vec(), words[envs..2 * envs].to_vec()))
+    }
+
+    fn upload_counters(&mut self, seed: u64, command: u32) -> Result<()> {
+        let envs = self.config.n_envs;
+        let mut words = vec![0u32; COUNTER_ROWS * envs];
+        words[2 * envs..3 * envs].fill(seed as u32);
+        words[3 * envs..4 * envs].fill((seed >> 32) as u32);
+        words[4 * envs..].fill(command);
+        self.counters = self.ctx.upload_raw(&words, &[COUNTER_ROWS, envs], DType::U32)?;
+        Ok(())
+    }
+
+    fn launch(&self, actions: CubeTensor) -> StepOutput {
+        let (n, envs) = (self.config.n_agents, self.config.n_envs);
+        let obs_dim = self.config.obs_dim();
+        let obs = self.ctx.empty(&[envs, n, obs_dim], DType::F32);
+        let reward = self.ctx.empty(&[envs, n], DType::F32);
+        let done = self.ctx.empty(&[envs], DType::F32);
+        let truncated = self.ctx.empty(&[envs], DType::F32);
+        let terminal = if self.config.terminal_obs {
+            self.ctx.empty(&[envs, n, obs_dim], DType::F32)
+        } else {
+            self.terminal_placeholder.clone()
+        };
+        self.step_kernel.launch(
+            &self.ctx,
+            envs,
+            &[
+                &actions,
+                &self.state,
+                &self.counters,
+                &self.episode_stats,
+                &obs,
+                &reward,
+                &done,
+                &truncated,
+                &terminal,
+            ],
+        );
+        StepOutput {
+            obs: vec![float_tensor(obs)],
+            reward: float_tensor(reward),
+            done: float_tensor(done),
+            truncated: float_tensor(truncated),
+            terminal_obs: self.config.terminal_obs.then(|| vec![float_tensor(terminal)]),
+        }
+    }
+
+    fn action_buffer(&self, actions: &[Actions]) -> Result<CubeTensor> {
+        let (n, envs) = (self.config.n_agents, self.config.n_envs);
+        let [actions] = actions else {
+            return Err(ShoalError::Shape {
+                what: "actions",
+                expected: "one Actions (simple_spread has one agent group)".into(),
+                got: format!("{} groups", actions.len()),
+            });
+        };
+        match (actions, self.config.continuous) {
+            (Actions::Discrete(t), false) => {
+                check_dims("actions", &t.dims(), &[envs, n])?;
+                let buffer = int_buffer(t.clone())?;
+                check_int_dtype(&buffer)?;
+                Ok(buffer)
+            }
+            (Actions::Continuous(t), true) => {
+                check_dims("actions", &t.dims(), &[envs, n, 5])?;
+                float_buffer(t.clone())
+            }
+            (_, continuous) => Err(ShoalError::config(
+                "actions",
+                if continuous { "discrete" } else { "continuous" },
+                format!(
+                    "this simple_spread batch takes {} actions",
+                    if continuous { "continuous" } else { "discrete" }
+                ),
+            )),
+        }
+    }
+}
+
+/// Positions and velocities read back from the device, row-major `[envs, agents, 2]`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WorldState {
+    /// Agent positions.
+    pub agent_pos: Vec<f32>,
+    /// Agent velocities.
+    pub agent_vel: Vec<f32>,
+    /// Landmark positions.
+    pub landmark_pos: Vec<f32>,
+}
+
+impl BatchedEnv for SimpleSpread {
+    fn spec(&self) -> &EnvSpec {
+        &self.spec
+    }
+
+    fn context(&self) -> &Arc<GpuContext> {
+        &self.ctx
+    }
+
+    fn reset(&mut self, seed: u64) -> Result<StepOutput> {
+        self.upload_counters(seed, COMMAND_RESET)?;
+        Ok(self.launch(self.idle_actions.clone()))
+    }
+
+    fn step(&mut self, actions: &[Actions]) -> Result<StepOutput> {
+        let buffer = self.action_buffer(actions)?;
+        Ok(self.launch(buffer))
+    }
+
+    fn episode_stats(&self) -> Result<EpisodeStats> {
+        let sums = float_tensor::<2>(self.episode_stats.clone()).sum_dim(1);
+        Ok(EpisodeStats::from_sums(&self.ctx.read_f32(sums)?))
+    }
+
+    fn clear_episode_stats(&mut self) -> Result<()> {
+        // Rows 2.. are the completed-episode sums; rows 0–1 the running episode.
+        let stats = float_tensor::<2>(self.episode_stats.clone());
+        let running = stats.clone().slice([0..2]);
+        let cleared = Tensor::cat(vec![running, stats.slice([2..STAT_ROWS]).zeros_like()], 0);
+        // A fresh buffer that only this env holds, so the kernel may update it in place.
+        self.episode_stats = float_buffer(cleared)?;
+        Ok(())
+    }
+}
+
+fn check_dims(what: &'static str, got: &[usize], expected: &[usize]) -> Result<()> {
+    if got != expected {
+        return Err(ShoalError::Shape {
+            what,
+            expected: format!("{expected:?}"),
+            got: format!("{got:?}"),
+        });
+    }
+    Ok(())
+}
+
+fn check_int_dtype(buffer: &CubeTensor) -> Result<()> {
+    match buffer.dtype {
+        DType::I32 | DType::U32 => Ok(()),
+        other => Err(ShoalError::config(
+            "actions",
+            format!("{other:?}"),
+            "discrete actions must be 32-bit integers (cast with `.cast(DType::I32)`)",
+        )),
+    }
+}
+
+/// Rejects batches whose largest buffer exceeds the device's per-buffer limit, naming the max.
+fn check_fits(ctx: &GpuContext, config: &SimpleSpreadConfig) -> Result<()> {
+    let n = config.n_agents as u64;
+    let limit = ctx.max_storage_bytes();
+    let per_env = [
+        ("observations", n * config.obs_dim() as u64 * 4),
+        ("state", 6 * n * 4),
+        ("actions", n * if config.continuous { 5 } else { 1 } * 4),
+    ];
+    for (what, bytes_per_env) in per_env {
+        let needed = bytes_per_env * config.n_envs as u64;
+        if needed > limit {
+            return Err(ShoalError::BatchTooLarge {
+                what: format!("the {what} buffer ({bytes_per_env} bytes per env)"),
+                needed_bytes: needed,
+                limit_bytes: limit,
+                max_envs: (limit / bytes_per_env) as usize,
+            });
+        }
+    }
+    Ok(())
+}

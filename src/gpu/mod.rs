@@ -1,0 +1,11 @@
+//! The GPU layer: one device shared with burn, WGSL kernel templates and their launch,
+//! host-transfer accounting, device limits.
+
+mod context;
+pub mod kernel;
+mod transfer;
+
+pub use context::GpuContext;
+pub(crate) use context::{float_buffer, float_tensor, int_buffer};
+pub use kernel::WgslKernel;
+pub use transfer::{TransferCounter, TransferSnapshot};

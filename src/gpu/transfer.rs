@@ -1,0 +1,175 @@
+//! Every byte that crosses between host and device goes through here, and is counted.
+//!
+//! shoal's promise is that per-step data (observations, rewards, dones, actions) never leaves the
+//! device. The counter makes that promise testable: a test snapshots it, runs `step` a few hundred
+//! times and asserts that nothing moved. A lint test (`tests/transfers.rs`) checks that no other
+//! module reads or uploads tensors behind the counter's back.
+//!
+//! Counting is two relaxed atomic adds per transfer, so it stays on in release builds too.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use burn::backend::wgpu::CubeTensor;
+use burn::tensor::{DType, Int, Tensor, TensorData};
+
+use super::context::GpuContext;
+use crate::error::{Result, ShoalError};
+
+/// Host↔device transfer counters of one [`GpuContext`].
+#[derive(Debug, Default)]
+pub struct TransferCounter {
+    uploads: AtomicU64,
+    upload_bytes: AtomicU64,
+    downloads: AtomicU64,
+    download_bytes: AtomicU64,
+}
+
+/// A copy of the counters at one moment; subtract two to see what happened in between.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TransferSnapshot {
+    /// Host→device copies.
+    pub uploads: u64,
+    /// Bytes copied host→device.
+    pub upload_bytes: u64,
+    /// Device→host reads.
+    pub downloads: u64,
+    /// Bytes read device→host.
+    pub download_bytes: u64,
+}
+
+impl TransferSnapshot {
+    /// Transfers of either direction.
+    pub fn total(&self) -> u64 {
+        self.uploads + self.downloads
+    }
+}
+
+impl std::ops::Sub for TransferSnapshot {
+    type Output = TransferSnapshot;
+    fn sub(self, rhs: Self) -> Self {
+        TransferSnapshot {
+            uploads: self.uploads - rhs.uploads,
+            upload_bytes: self.upload_bytes - rhs.upload_bytes,
+            downloads: self.downloads - rhs.downloads,
+            download_bytes: self.download_bytes - rhs.download_bytes,
+        }
+    }
+}
+
+impl TransferCounter {
+    /// Current totals.
+    pub fn snapshot(&self) -> TransferSnapshot {
+        TransferSnapshot {
+            uploads: self.uploads.load(Ordering::Relaxed),
+            upload_bytes: self.upload_bytes.load(Ordering::Relaxed),
+            downloads: self.downloads.load(Ordering::Relaxed),
+            download_bytes: self.download_bytes.load(Ordering::Relaxed),
+        }
+    }
+
+    fn upload(&self, bytes: usize) {
+        self.uploads.fetch_add(1, Ordering::Relaxed);
+        self.upload_bytes.fetch_add(bytes as u64, Ordering::Relaxed);
+    }
+
+    fn download(&self, bytes: usize) {
+        self.downloads.fetch_add(1, Ordering::Relaxed);
+        self.download_bytes.fetch_add(bytes as u64, Ordering::Relaxed);
+    }
+}
+
+fn check_len(what: &'static str, len: usize, shape: &[usize]) -> Result<()> {
+    let expected: usize = shape.iter().product();
+    if len != expected {
+        return Err(ShoalError::Shape {
+            what,
+            expected: format!("{shape:?} ({expected} values)"),
+            got: format!("{len} values"),
+        });
+    }
+    Ok(())
+}
+
+impl GpuContext {
+    /// Uploads plain-old-data as a raw buffer of `dtype` (for kernel-owned state).
+    pub(crate) fn upload_raw<T: bytemuck::Pod>(
+        &self,
+        values: &[T],
+        shape: &[usize],
+        dtype: DType,
+    ) -> Result<CubeTensor> {
+        check_len("upload", values.len(), shape)?;
+        let bytes: &[u8] = bytemuck::cast_slice(values);
+        self.transfers().upload(bytes.len());
+        let handle = self.client().create_from_slice(bytes);
+        let template = self.empty(&[0], dtype);
+        Ok(CubeTensor::new_contiguous(
+            template.client,
+            template.device,
+            burn::tensor::Shape::from(shape.to_vec()),
+            handle,
+            dtype,
+        ))
+    }
+
+    /// Uploads `values` as a float tensor of `shape`.
+    pub fn upload_f32<const D: usize>(&self, values: &[f32], shape: [usize; D]) -> Result<Tensor<D>> {
+        check_len("upload", values.len(), &shape)?;
+        self.transfers().upload(std::mem::size_of_val(values));
+        Ok(Tensor::from_data(
+            TensorData::new(values.to_vec(), shape),
+            self.device(),
+        ))
+    }
+
+    /// Uploads `values` as an int tensor of `shape`.
+    pub fn upload_i32<const D: usize>(
+        &self,
+        values: &[i32],
+        shape: [usize; D],
+    ) -> Result<Tensor<D, Int>> {
+        check_len("upload", values.len(), &shape)?;
+        self.transfers().upload(std::mem::size_of_val(values));
+        Ok(Tensor::from_data(
+            TensorData::new(values.to_vec(), shape),
+            self.device(),
+        ))
+    }
+
+    /// Reads a float tensor back to the host (blocking). Kernel errors surface here.
+    pub fn read_f32<const D: usize>(&self, tensor: Tensor<D>) -> Result<Vec<f32>> {
+        let values = tensor
+            .try_into_vec_as::<f32>()
+            .map_err(|e| ShoalError::Gpu(format!("{e:?}")))?;
+        self.transfers().download(std::mem::size_of_val(values.as_slice()));
+        Ok(values)
+    }
+
+    /// Reads an int tensor back to the host (blocking).
+    pub fn read_i32<const D: usize>(&self, tensor: Tensor<D, Int>) -> Result<Vec<i32>> {
+        let values = tensor
+            .try_into_vec_as::<i32>()
+            .map_err(|e| ShoalError::Gpu(format!("{e:?}")))?;
+        self.transfers().download(std::mem::size_of_val(values.as_slice()));
+        Ok(values)
+    }
+
+    /// Reads a raw kernel buffer of u32 back to the host (blocking).
+    pub(crate) fn read_raw_u32(&self, tensor: &CubeTensor) -> Result<Vec<u32>> {
+        let elems = tensor.meta.shape().num_elements();
+        let bytes = self
+            .client()
+            .read_one(tensor.handle.clone())
+            .map_err(|e| ShoalError::Gpu(format!("{e:?}")))?;
+        self.transfers().download(bytes.len());
+        let words: &[u32] = bytemuck::try_cast_slice(&bytes[..elems * 4])
+            .map_err(|e| ShoalError::Gpu(format!("misaligned read-back: {e}")))?;
+        Ok(words.to_vec())
+    }
+
+    /// Waits until every queued kernel has finished (for timing). Moves no data.
+    pub fn sync(&self) -> Result<()> {
+        burn::cubecl::future::block_on(self.client().sync())
+            .map_err(|e| ShoalError::Gpu(format!("{e:?}")))
+    }
+}
