@@ -42,7 +42,12 @@ impl GpuContext {
     /// adapter. The failure is remembered: later calls fail the same way without probing again.
     pub fn shared() -> Result<Arc<GpuContext>> {
         SHARED
-            .get_or_init(|| Self::init().map(Arc::new).map_err(|e| e.to_string()))
+            .get_or_init(|| {
+                Self::init().map(Arc::new).map_err(|e| match e {
+                    ShoalError::NoAdapter { detail } => detail,
+                    other => other.to_string(),
+                })
+            })
             .clone()
             .map_err(|detail| ShoalError::NoAdapter { detail })
     }
