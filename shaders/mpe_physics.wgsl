@@ -10,12 +10,10 @@ const MPE_CONTACT_MARGIN: f32 = 0.001;
 const MPE_DEFAULT_SENSITIVITY: f32 = 5.0;
 
 // log(1 + e) accurate for tiny e (WGSL has no log1p): the ratio cancels log's rounding.
+// A select, not a branch: CPU adapters run both sides of a divergent branch anyway.
 fn log1p_small(e: f32) -> f32 {
     let u = 1.0 + e;
-    if (u == 1.0) {
-        return e;
-    }
-    return log(u) * e / (u - 1.0);
+    return select(log(u) * e / (u - 1.0), e, u == 1.0);
 }
 
 // numpy's logaddexp(0, x), stable over the ±3000 range the contact margin produces.
@@ -27,7 +25,7 @@ fn softplus(x: f32) -> f32 {
 // Applied to every colliding pair every step, whatever the distance: far pairs get ~0.
 fn mpe_contact_force(delta: vec2<f32>, dist_min: f32) -> vec2<f32> {
     let dist = sqrt(delta.x * delta.x + delta.y * delta.y);
-    let penetration = softplus(-(dist - dist_min) / MPE_CONTACT_MARGIN) * MPE_CONTACT_MARGIN;
+    let penetration = softplus(-(dist - dist_min) * (1.0 / MPE_CONTACT_MARGIN)) * MPE_CONTACT_MARGIN;
     return MPE_CONTACT_FORCE * delta / dist * penetration;
 }
 
@@ -53,13 +51,11 @@ fn mpe_integrate(body: Body, force: vec2<f32>, mass: f32, max_speed: f32) -> Bod
 
 // The movement part of a discrete MPE action (`a % 5`): none, left, right, down, up.
 fn mpe_discrete_move(action: u32) -> vec2<f32> {
-    switch (action % 5u) {
-        case 1u: { return vec2<f32>(-1.0, 0.0); }
-        case 2u: { return vec2<f32>(1.0, 0.0); }
-        case 3u: { return vec2<f32>(0.0, -1.0); }
-        case 4u: { return vec2<f32>(0.0, 1.0); }
-        default: { return vec2<f32>(0.0, 0.0); }
-    }
+    let a = action % 5u;
+    return vec2<f32>(
+        select(0.0, -1.0, a == 1u) + select(0.0, 1.0, a == 2u),
+        select(0.0, -1.0, a == 3u) + select(0.0, 1.0, a == 4u),
+    );
 }
 
 // The movement part of a continuous MPE action (a[0] ignored), after clipping to [0, 1].

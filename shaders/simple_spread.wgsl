@@ -1,4 +1,4 @@
-// simple_spread (MPE cooperative navigation), one invocation per environment.
+// simple_spread (MPE cooperative navigation), one invocation per ENVS_PER_INVOCATION environments.
 //
 // Faithful to PettingZoo's simple_spread_v3 (mpe2 1.1.1; see tests/data/SIMPLE_SPREAD_SPEC.md):
 // N agents (radius 0.15) must cover N landmarks. One launch does the whole step: decode actions,
@@ -6,10 +6,12 @@
 // reset at max_cycles and the observations. Fusing them matters: a launch costs ~50 µs on a CPU
 // adapter, more than the arithmetic of thousands of envs.
 //
-// Layout: state and counters are structure-of-arrays (`row * N_ENVS + env`), so neighbouring
-// invocations touch neighbouring words (coalesced on GPUs, vector loads on lavapipe). Outputs are
-// the tensors the learner wants: obs [envs, agents, obs_dim], reward [envs, agents], done and
-// truncated [envs], all f32.
+// Memory is touched in vec4s, each invocation reading and writing its own contiguous blocks:
+// per-env state, counters and statistics are padded to whole vec4s, and observations
+// [envs, agents, obs_dim] are staged in private memory and stored as vec4s. When one env's
+// observations are not a whole number of vec4s (6N² floats, N odd), an invocation takes two envs
+// so that its block is. On lavapipe every storage access is a per-lane gather or scatter, so
+// fewer, wider accesses are what makes the step fast; on GPUs they coalesce.
 //
 // Needs grid.wgsl, rng.wgsl and mpe_physics.wgsl before it.
 
@@ -19,48 +21,42 @@ const MAX_CYCLES: u32 = {{max_cycles}}u;
 const LOCAL_RATIO: f32 = {{local_ratio}};
 const CONTINUOUS: bool = {{continuous}};
 const WRITE_TERMINAL: bool = {{write_terminal}};
+const ENVS_PER_INVOCATION: u32 = {{envs_per_invocation}}u;
 
 const AGENT_SIZE: f32 = 0.15;
 const ACTION_DIM: u32 = 5u;
 // [self_vel 2, self_pos 2, landmark_rel 2N, other_rel 2(N-1), other_comm 2(N-1)]
 const OBS_DIM: u32 = 6u * N;
 const OBS_PER_ENV: u32 = N * OBS_DIM;
+const OBS_PER_INVOCATION: u32 = ENVS_PER_INVOCATION * OBS_PER_ENV;
 const COMM_OFFSET: u32 = 4u + 2u * N + 2u * (N - 1u);
 
-// state rows (each N_ENVS long): agent_pos x/y, agent_vel x/y, landmark_pos x/y
-const ROW_AGENT_POS: u32 = 0u;
-const ROW_AGENT_VEL: u32 = 2u * N;
-const ROW_LANDMARK_POS: u32 = 4u * N;
-// counters rows
-const ROW_STEP: u32 = 0u;
-const ROW_EPISODE: u32 = 1u;
-const ROW_SEED_LO: u32 = 2u;
-const ROW_SEED_HI: u32 = 3u;
-const ROW_COMMAND: u32 = 4u;
-// commands a host call leaves for the next launch
+// Per-env state, in vec4s: agent_pos (2N floats), agent_vel (2N), landmark_pos (2N), padding.
+const STATE_VEC4: u32 = (6u * N + 3u) / 4u;
+const STATE_AGENT_POS: u32 = 0u;
+const STATE_AGENT_VEL: u32 = 2u * N;
+const STATE_LANDMARK_POS: u32 = 4u * N;
+// Per-env counters, two vec4<u32>: (step, episode, seed lo, seed hi), (command, -, -, -).
 const COMMAND_STEP: u32 = 0u;
 const COMMAND_RESET: u32 = 1u;
 const COMMAND_OBSERVE: u32 = 2u;
-// episode statistics rows (src/env/mod.rs: EpisodeStats)
-const STAT_RETURN: u32 = 0u;
-const STAT_LENGTH: u32 = 1u;
-const STAT_EPISODES: u32 = 2u;
-const STAT_RETURN_SUM: u32 = 3u;
-const STAT_RETURN_SQ_SUM: u32 = 4u;
-const STAT_LENGTH_SUM: u32 = 5u;
-const STAT_INVALID_ACTIONS: u32 = 6u;
-const STAT_ROWS: u32 = 7u;
+// Per-env episode statistics, two vec4s (src/env/mod.rs: EpisodeStats::from_sums):
+// (running return, running length, episodes, return sum), (return² sum, length sum, invalid, -).
 
 @group(0) @binding(0) var<storage, read_write> actions: array<{{action_type}}>;
-@group(0) @binding(1) var<storage, read_write> state: array<f32>;
-@group(0) @binding(2) var<storage, read_write> counters: array<u32>;
-@group(0) @binding(3) var<storage, read_write> episode_stats: array<f32>;
-@group(0) @binding(4) var<storage, read_write> obs: array<f32>;
-@group(0) @binding(5) var<storage, read_write> reward: array<f32>;
-@group(0) @binding(6) var<storage, read_write> done: array<f32>;
-@group(0) @binding(7) var<storage, read_write> truncated: array<f32>;
-// Observation an episode ended in (before the automatic reset); a 1-word dummy when disabled.
-@group(0) @binding(8) var<storage, read_write> terminal_obs: array<f32>;
+@group(0) @binding(1) var<storage, read_write> state: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read_write> counters: array<vec4<u32>>;
+@group(0) @binding(3) var<storage, read_write> episode_stats: array<vec4<f32>>;
+// Observations as vec4s, and the same buffer as floats for a batch's odd last env.
+@group(0) @binding(4) var<storage, read_write> obs: array<vec4<f32>>;
+@group(0) @binding(5) var<storage, read_write> obs_tail: array<f32>;
+@group(0) @binding(6) var<storage, read_write> reward: array<f32>;
+@group(0) @binding(7) var<storage, read_write> done: array<f32>;
+@group(0) @binding(8) var<storage, read_write> truncated: array<f32>;
+// Observation an episode ended in (before the automatic reset), same two views; 1-float dummies
+// when disabled.
+@group(0) @binding(9) var<storage, read_write> terminal_obs: array<vec4<f32>>;
+@group(0) @binding(10) var<storage, read_write> terminal_obs_tail: array<f32>;
 
 struct World {
     agent_pos: array<vec2<f32>, N>,
@@ -68,37 +64,49 @@ struct World {
     landmark_pos: array<vec2<f32>, N>,
 }
 
-fn load_vec2(row: u32, env: u32) -> vec2<f32> {
-    return vec2<f32>(state[row * N_ENVS + env], state[(row + 1u) * N_ENVS + env]);
-}
-
-fn store_vec2(row: u32, env: u32, value: vec2<f32>) {
-    state[row * N_ENVS + env] = value.x;
-    state[(row + 1u) * N_ENVS + env] = value.y;
-}
+// Observations of this invocation's envs, stored in one go at the end.
+var<private> obs_stage: array<f32, OBS_PER_INVOCATION>;
+var<private> terminal_stage: array<f32, OBS_PER_INVOCATION>;
 
 fn load_world(env: u32) -> World {
+    var packed: array<vec4<f32>, STATE_VEC4>;
+    for (var v = 0u; v < STATE_VEC4; v++) {
+        packed[v] = state[env * STATE_VEC4 + v];
+    }
     var world: World;
     for (var i = 0u; i < N; i++) {
-        world.agent_pos[i] = load_vec2(ROW_AGENT_POS + 2u * i, env);
-        world.agent_vel[i] = load_vec2(ROW_AGENT_VEL + 2u * i, env);
-        world.landmark_pos[i] = load_vec2(ROW_LANDMARK_POS + 2u * i, env);
+        let p = STATE_AGENT_POS + 2u * i;
+        let v = STATE_AGENT_VEL + 2u * i;
+        let l = STATE_LANDMARK_POS + 2u * i;
+        world.agent_pos[i] = vec2<f32>(packed[p / 4u][p % 4u], packed[(p + 1u) / 4u][(p + 1u) % 4u]);
+        world.agent_vel[i] = vec2<f32>(packed[v / 4u][v % 4u], packed[(v + 1u) / 4u][(v + 1u) % 4u]);
+        world.landmark_pos[i] = vec2<f32>(packed[l / 4u][l % 4u], packed[(l + 1u) / 4u][(l + 1u) % 4u]);
     }
     return world;
 }
 
 fn store_world(env: u32, world: World) {
+    var packed: array<vec4<f32>, STATE_VEC4>;
     for (var i = 0u; i < N; i++) {
-        store_vec2(ROW_AGENT_POS + 2u * i, env, world.agent_pos[i]);
-        store_vec2(ROW_AGENT_VEL + 2u * i, env, world.agent_vel[i]);
-        store_vec2(ROW_LANDMARK_POS + 2u * i, env, world.landmark_pos[i]);
+        let p = STATE_AGENT_POS + 2u * i;
+        let v = STATE_AGENT_VEL + 2u * i;
+        let l = STATE_LANDMARK_POS + 2u * i;
+        packed[p / 4u][p % 4u] = world.agent_pos[i].x;
+        packed[(p + 1u) / 4u][(p + 1u) % 4u] = world.agent_pos[i].y;
+        packed[v / 4u][v % 4u] = world.agent_vel[i].x;
+        packed[(v + 1u) / 4u][(v + 1u) % 4u] = world.agent_vel[i].y;
+        packed[l / 4u][l % 4u] = world.landmark_pos[i].x;
+        packed[(l + 1u) / 4u][(l + 1u) % 4u] = world.landmark_pos[i].y;
+    }
+    for (var v = 0u; v < STATE_VEC4; v++) {
+        state[env * STATE_VEC4 + v] = packed[v];
     }
 }
 
 // Scenario.reset_world: agents then landmarks uniform in [-1, 1]², velocities zero.
 // The stream is keyed by (seed, env, episode) only.
-fn spawn_world(env: u32, episode: u32) -> World {
-    var rng = rng_stream(counters[ROW_SEED_LO * N_ENVS + env], counters[ROW_SEED_HI * N_ENVS + env], env, episode);
+fn spawn_world(env: u32, seed_lo: u32, seed_hi: u32, episode: u32) -> World {
+    var rng = rng_stream(seed_lo, seed_hi, env, episode);
     var world: World;
     for (var i = 0u; i < N; i++) {
         let draw = rng_uniform4(&rng, -1.0, 1.0);
@@ -117,11 +125,10 @@ fn action_force(env: u32, i: u32) -> vec3<f32> {
         return vec3<f32>(movement * MPE_DEFAULT_SENSITIVITY, 1.0);
     } else {
         let action = i32(actions[env * N + i]);
-        if (action < 0 || action >= i32(ACTION_DIM)) {
-            // Out of the action space: counted, and treated as no-op.
-            return vec3<f32>(0.0, 0.0, 0.0);
-        }
-        return vec3<f32>(mpe_discrete_move(u32(action)) * MPE_DEFAULT_SENSITIVITY, 1.0);
+        // Out of the action space: counted, and treated as no-op (action 0).
+        let valid = action >= 0 && action < i32(ACTION_DIM);
+        let movement = mpe_discrete_move(u32(select(0, action, valid)));
+        return vec3<f32>(movement * MPE_DEFAULT_SENSITIVITY, select(0.0, 1.0, valid));
     }
 }
 
@@ -151,6 +158,7 @@ fn physics_step(env: u32, world: ptr<function, World>) -> f32 {
 }
 
 // Scenario.reward / global_reward on the post-step state, mixed by local_ratio.
+// Returns the mean over agents.
 fn write_rewards(env: u32, world: World) -> f32 {
     var global_reward = 0.0;
     for (var l = 0u; l < N; l++) {
@@ -175,10 +183,11 @@ fn write_rewards(env: u32, world: World) -> f32 {
     return reward_sum / f32(N);
 }
 
-// Scenario.observation for every agent, into `obs` and, when asked, `terminal_obs`.
-fn write_observations(env: u32, world: World, to_obs: bool, to_terminal: bool) {
+// Scenario.observation of every agent of the env in slot `slot`, into a staging array
+// (`obs_stage`, or `terminal_stage` when `terminal`).
+fn stage_observations(slot: u32, world: World, terminal: bool) {
     for (var i = 0u; i < N; i++) {
-        let base = env * OBS_PER_ENV + i * OBS_DIM;
+        let base = slot * OBS_PER_ENV + i * OBS_DIM;
         let own = world.agent_pos[i];
         var o: array<f32, OBS_DIM>;
         o[0] = world.agent_vel[i].x;
@@ -190,13 +199,13 @@ fn write_observations(env: u32, world: World, to_obs: bool, to_terminal: bool) {
             o[4u + 2u * l] = rel.x;
             o[5u + 2u * l] = rel.y;
         }
-        var k = 4u + 2u * N;
         for (var j = 0u; j < N; j++) {
             if (j != i) {
+                // Others in ascending order, self skipped.
+                let k = 4u + 2u * N + 2u * (j - select(0u, 1u, j > i));
                 let rel = world.agent_pos[j] - own;
                 o[k] = rel.x;
                 o[k + 1u] = rel.y;
-                k += 2u;
             }
         }
         // Agents are silent: their communication channels are always zero.
@@ -204,18 +213,102 @@ fn write_observations(env: u32, world: World, to_obs: bool, to_terminal: bool) {
             o[c] = 0.0;
         }
         for (var c = 0u; c < OBS_DIM; c++) {
-            if (to_obs) {
-                obs[base + c] = o[c];
-            }
-            if (WRITE_TERMINAL && to_terminal) {
-                terminal_obs[base + c] = o[c];
+            if (terminal) {
+                terminal_stage[base + c] = o[c];
+            } else {
+                obs_stage[base + c] = o[c];
             }
         }
     }
 }
 
-fn stat_index(row: u32, env: u32) -> u32 {
-    return row * N_ENVS + env;
+// Stores the staged observations of `envs` envs starting at `first_env`: whole vec4s, and
+// floats for a final partial vec4 (only in a batch's last invocation).
+fn flush_observations(first_env: u32, envs: u32) {
+    let first_float = first_env * OBS_PER_ENV;
+    let floats = envs * OBS_PER_ENV;
+    let whole = floats / 4u;
+    for (var v = 0u; v < whole; v++) {
+        let staged = vec4<f32>(obs_stage[4u * v], obs_stage[4u * v + 1u], obs_stage[4u * v + 2u], obs_stage[4u * v + 3u]);
+        obs[first_float / 4u + v] = staged;
+        if (WRITE_TERMINAL) {
+            terminal_obs[first_float / 4u + v] = vec4<f32>(terminal_stage[4u * v], terminal_stage[4u * v + 1u], terminal_stage[4u * v + 2u], terminal_stage[4u * v + 3u]);
+        }
+    }
+    for (var c = 4u * whole; c < floats; c++) {
+        obs_tail[first_float + c] = obs_stage[c];
+        if (WRITE_TERMINAL) {
+            terminal_obs_tail[first_float + c] = terminal_stage[c];
+        }
+    }
+}
+
+// One env: a step with automatic reset, or a host command (reset / observe the uploaded state).
+//
+// Written without divergent work on purpose: a CPU adapter runs both sides of a branch under a
+// lane mask, so every path that could be taken is paid for. The world is observed once (twice
+// with terminal observations) and re-spawning is a select, not a second code path.
+fn run_env(env: u32, slot: u32) {
+    var header = counters[2u * env];
+    let command = counters[2u * env + 1u].x;
+    var stats_a = episode_stats[2u * env];
+    var stats_b = episode_stats[2u * env + 1u];
+    let stepping = command == COMMAND_STEP;
+    let resetting = command == COMMAND_RESET;
+
+    // The world this env would start next: episode 0 on reset, else the next episode. Drawn
+    // unconditionally (a few hashes) so that there is one spawn, not one per path.
+    let next_episode = select(header.y + 1u, 0u, resetting);
+    let spawned = spawn_world(env, header.z, header.w, next_episode);
+    var world = load_world(env);
+    if (resetting) {
+        world = spawned;
+        header.y = 0u;
+    }
+    if (!stepping) {
+        // reset(seed) / set_state(..): fresh counters and statistics, nothing to reward.
+        header.x = 0u;
+        stats_a = vec4<f32>(0.0);
+        stats_b = vec4<f32>(0.0);
+        counters[2u * env + 1u] = vec4<u32>(COMMAND_STEP, 0u, 0u, 0u);
+    }
+
+    var mean_reward = 0.0;
+    if (stepping) {
+        stats_b.z += physics_step(env, &world);
+        mean_reward = write_rewards(env, world);
+        header.x += 1u;
+    } else {
+        for (var i = 0u; i < N; i++) {
+            reward[env * N + i] = 0.0;
+        }
+    }
+    stats_a.x += mean_reward;
+    stats_a.y = f32(header.x);
+
+    // max_cycles is a time limit: the episode is truncated, never terminated.
+    let finished = stepping && header.x >= MAX_CYCLES;
+    done[env] = select(0.0, 1.0, finished);
+    truncated[env] = select(0.0, 1.0, finished);
+    if (WRITE_TERMINAL) {
+        stage_observations(slot, world, true);
+    }
+    if (finished) {
+        stats_a.z += 1.0;
+        stats_a.w += stats_a.x;
+        stats_b.x += stats_a.x * stats_a.x;
+        stats_b.y += stats_a.y;
+        stats_a.x = 0.0;
+        stats_a.y = 0.0;
+        header.x = 0u;
+        header.y = next_episode;
+        world = spawned;
+    }
+    stage_observations(slot, world, false);
+    store_world(env, world);
+    counters[2u * env] = header;
+    episode_stats[2u * env] = stats_a;
+    episode_stats[2u * env + 1u] = stats_b;
 }
 
 @compute @workgroup_size({{workgroup_size}})
@@ -224,66 +317,13 @@ fn main(
     @builtin(local_invocation_id) local_id: vec3<u32>,
     @builtin(num_workgroups) num_workgroups: vec3<u32>,
 ) {
-    let env = linear_index(workgroup_id, local_id, num_workgroups);
-    if (env >= N_ENVS) {
+    let first_env = linear_index(workgroup_id, local_id, num_workgroups) * ENVS_PER_INVOCATION;
+    if (first_env >= N_ENVS) {
         return;
     }
-    let command = counters[ROW_COMMAND * N_ENVS + env];
-    counters[ROW_COMMAND * N_ENVS + env] = COMMAND_STEP;
-
-    if (command != COMMAND_STEP) {
-        // reset(seed) spawns a world from the RNG; set_state(..) keeps the uploaded one.
-        var world: World;
-        if (command == COMMAND_RESET) {
-            world = spawn_world(env, 0u);
-            store_world(env, world);
-            counters[ROW_EPISODE * N_ENVS + env] = 0u;
-        } else {
-            world = load_world(env);
-        }
-        counters[ROW_STEP * N_ENVS + env] = 0u;
-        for (var row = 0u; row < STAT_ROWS; row++) {
-            episode_stats[stat_index(row, env)] = 0.0;
-        }
-        for (var i = 0u; i < N; i++) {
-            reward[env * N + i] = 0.0;
-        }
-        done[env] = 0.0;
-        truncated[env] = 0.0;
-        write_observations(env, world, true, true);
-        return;
+    let envs = min(ENVS_PER_INVOCATION, N_ENVS - first_env);
+    for (var slot = 0u; slot < envs; slot++) {
+        run_env(first_env + slot, slot);
     }
-
-    var world = load_world(env);
-    let invalid = physics_step(env, &world);
-    let mean_reward = write_rewards(env, world);
-
-    let step = counters[ROW_STEP * N_ENVS + env] + 1u;
-    let episode_return = episode_stats[stat_index(STAT_RETURN, env)] + mean_reward;
-    episode_stats[stat_index(STAT_INVALID_ACTIONS, env)] += invalid;
-
-    // max_cycles is a time limit: the episode is truncated, never terminated.
-    let finished = step >= MAX_CYCLES;
-    done[env] = select(0.0, 1.0, finished);
-    truncated[env] = select(0.0, 1.0, finished);
-    if (finished) {
-        write_observations(env, world, false, true);
-        episode_stats[stat_index(STAT_EPISODES, env)] += 1.0;
-        episode_stats[stat_index(STAT_RETURN_SUM, env)] += episode_return;
-        episode_stats[stat_index(STAT_RETURN_SQ_SUM, env)] += episode_return * episode_return;
-        episode_stats[stat_index(STAT_LENGTH_SUM, env)] += f32(step);
-        episode_stats[stat_index(STAT_RETURN, env)] = 0.0;
-        episode_stats[stat_index(STAT_LENGTH, env)] = 0.0;
-        let episode = counters[ROW_EPISODE * N_ENVS + env] + 1u;
-        counters[ROW_EPISODE * N_ENVS + env] = episode;
-        counters[ROW_STEP * N_ENVS + env] = 0u;
-        world = spawn_world(env, episode);
-        write_observations(env, world, true, false);
-    } else {
-        episode_stats[stat_index(STAT_RETURN, env)] = episode_return;
-        episode_stats[stat_index(STAT_LENGTH, env)] = f32(step);
-        counters[ROW_STEP * N_ENVS + env] = step;
-        write_observations(env, world, true, true);
-    }
-    store_world(env, world);
+    flush_observations(first_env, envs);
 }

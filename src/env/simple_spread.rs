@@ -26,10 +26,10 @@ use crate::gpu::{float_buffer, float_tensor, int_buffer, GpuContext, WgslKernel}
 /// The WGSL of this environment.
 pub const SIMPLE_SPREAD_WGSL: &str = include_str!("../../shaders/simple_spread.wgsl");
 
-/// Rows of the per-env episode statistics buffer (see the WGSL `STAT_*` constants).
-const STAT_ROWS: usize = 7;
-/// Rows of the per-env counters buffer: step, episode, seed lo, seed hi, command.
-const COUNTER_ROWS: usize = 5;
+/// Floats of per-env episode statistics (two vec4s; see `EpisodeStats::from_sums`).
+const STAT_WIDTH: usize = 8;
+/// Words of per-env counters (two vec4<u32>): step, episode, seed lo, seed hi, command, padding.
+const COUNTER_WIDTH: usize = 8;
 const COMMAND_RESET: u32 = 1;
 const COMMAND_OBSERVE: u32 = 2;
 /// Largest supported agent count (observations grow as 6N² floats per env).
@@ -84,6 +84,17 @@ impl SimpleSpreadConfig {
         6 * self.n_agents
     }
 
+    /// Floats of per-env state: positions and velocities (6N), padded to whole vec4s.
+    pub fn state_width(&self) -> usize {
+        (6 * self.n_agents).div_ceil(4) * 4
+    }
+
+    /// Envs one kernel invocation steps: two when one env's observations (6N² floats) are not a
+    /// whole number of vec4s, so that every invocation stores whole vec4s.
+    pub fn envs_per_invocation(&self) -> usize {
+        if (self.n_agents * self.obs_dim()) % 4 == 0 { 1 } else { 2 }
+    }
+
     /// Creates the batch on the shared GPU context. Call [`BatchedEnv::reset`] before stepping.
     pub fn init(&self) -> Result<SimpleSpread> {
         SimpleSpread::new(GpuContext::shared()?, self.clone())
@@ -96,11 +107,11 @@ pub struct SimpleSpread {
     config: SimpleSpreadConfig,
     spec: EnvSpec,
     step_kernel: WgslKernel,
-    /// Positions and velocities, `[6N, envs]` (structure of arrays).
+    /// Positions and velocities, `[envs, state_width]`: agent_pos, agent_vel, landmark_pos, padding.
     state: CubeTensor,
-    /// Step, episode, seed and pending command per env, `[5, envs]` u32.
+    /// Step, episode, seed and pending command per env, `[envs, 8]` u32.
     counters: CubeTensor,
-    /// On-device episode accumulators, `[7, envs]`.
+    /// On-device episode accumulators, `[envs, 8]`.
     episode_stats: CubeTensor,
     /// Zero actions, bound when a reset or set_state launches the step kernel.
     idle_actions: CubeTensor,
@@ -144,6 +155,7 @@ impl SimpleSpread {
                 ("continuous", config.continuous.to_string()),
                 ("write_terminal", config.terminal_obs.to_string()),
                 ("action_type", if config.continuous { "f32" } else { "i32" }.to_string()),
+                ("envs_per_invocation", config.envs_per_invocation().to_string()),
             ],
         );
 
@@ -156,10 +168,11 @@ impl SimpleSpread {
             zeros
         };
         Ok(SimpleSpread {
-            state: float_buffer(Tensor::<2>::zeros([6 * n, envs], &device))?,
-            counters: ctx.empty(&[COUNTER_ROWS, envs], DType::U32),
-            episode_stats: float_buffer(Tensor::<2>::zeros([STAT_ROWS, envs], &device))?,
-            terminal_placeholder: ctx.empty(&[1], DType::F32),
+            state: float_buffer(Tensor::<2>::zeros([envs, config.state_width()], &device))?,
+            counters: ctx.empty(&[envs, COUNTER_WIDTH], DType::U32),
+            episode_stats: float_buffer(Tensor::<2>::zeros([envs, STAT_WIDTH], &device))?,
+            // One vec4: the smallest binding an `array<vec4<f32>>` accepts.
+            terminal_placeholder: ctx.empty(&[4], DType::F32),
             idle_actions,
             step_kernel,
             spec,
@@ -191,19 +204,15 @@ impl SimpleSpread {
                 });
             }
         }
-        // Transpose to the kernel's structure-of-arrays rows.
-        let mut rows = vec![0f32; 6 * n * envs];
-        for env in 0..envs {
-            for i in 0..n {
-                for c in 0..2 {
-                    let src = (env * n + i) * 2 + c;
-                    rows[(2 * i + c) * envs + env] = agent_pos[src];
-                    rows[(2 * n + 2 * i + c) * envs + env] = agent_vel[src];
-                    rows[(4 * n + 2 * i + c) * envs + env] = landmark_pos[src];
-                }
-            }
+        let width = self.config.state_width();
+        let mut packed = vec![0f32; width * envs];
+        for (env, row) in packed.chunks_mut(width).enumerate() {
+            let block = env * n * 2..(env + 1) * n * 2;
+            row[..2 * n].copy_from_slice(&agent_pos[block.clone()]);
+            row[2 * n..4 * n].copy_from_slice(&agent_vel[block.clone()]);
+            row[4 * n..6 * n].copy_from_slice(&landmark_pos[block]);
         }
-        self.state = self.ctx.upload_raw(&rows, &[6 * n, envs], DType::F32)?;
+        self.state = self.ctx.upload_raw(&packed, &[envs, width], DType::F32)?;
         self.upload_counters(0, COMMAND_OBSERVE)?;
         Ok(self.launch(self.idle_actions.clone()))
     }
@@ -212,17 +221,12 @@ impl SimpleSpread {
     /// Reads the state back (for replay, tests and rendering; never in a training loop).
     pub fn read_state(&self) -> Result<WorldState> {
         let (n, envs) = (self.config.n_agents, self.config.n_envs);
-        let rows = self.ctx.read_f32(float_tensor::<2>(self.state.clone()))?;
-        let gather = |row0: usize| {
-            let mut out = vec![0f32; envs * n * 2];
-            for env in 0..envs {
-                for i in 0..n {
-                    for c in 0..2 {
-                        out[(env * n + i) * 2 + c] = rows[(row0 + 2 * i + c) * envs + env];
-                    }
-                }
-            }
-            out
+        let width = self.config.state_width();
+        let packed = self.ctx.read_f32(float_tensor::<2>(self.state.clone()))?;
+        let gather = |offset: usize| -> Vec<f32> {
+            (0..envs)
+                .flat_map(|env| packed[env * width + offset..env * width + offset + 2 * n].iter().copied())
+                .collect()
         };
         Ok(WorldState {
             agent_pos: gather(0),
@@ -235,16 +239,19 @@ impl SimpleSpread {
     pub fn read_counters(&self) -> Result<(Vec<u32>, Vec<u32>)> {
         let envs = self.config.n_envs;
         let words = self.ctx.read_raw_u32(&self.counters)?;
-        Ok((words[..envs].to_vec(), words[envs..2 * envs].to_vec()))
+        let column = |c: usize| (0..envs).map(|e| words[e * COUNTER_WIDTH + c]).collect();
+        Ok((column(0), column(1)))
     }
 
     fn upload_counters(&mut self, seed: u64, command: u32) -> Result<()> {
         let envs = self.config.n_envs;
-        let mut words = vec![0u32; COUNTER_ROWS * envs];
-        words[2 * envs..3 * envs].fill(seed as u32);
-        words[3 * envs..4 * envs].fill((seed >> 32) as u32);
-        words[4 * envs..].fill(command);
-        self.counters = self.ctx.upload_raw(&words, &[COUNTER_ROWS, envs], DType::U32)?;
+        let mut words = vec![0u32; COUNTER_WIDTH * envs];
+        for env_words in words.chunks_mut(COUNTER_WIDTH) {
+            env_words[2] = seed as u32;
+            env_words[3] = (seed >> 32) as u32;
+            env_words[4] = command;
+        }
+        self.counters = self.ctx.upload_raw(&words, &[envs, COUNTER_WIDTH], DType::U32)?;
         Ok(())
     }
 
@@ -260,18 +267,21 @@ impl SimpleSpread {
         } else {
             self.terminal_placeholder.clone()
         };
+        // Observation buffers are bound twice: as vec4s, and as floats for an odd last env.
         self.step_kernel.launch(
             &self.ctx,
-            envs,
+            envs.div_ceil(self.config.envs_per_invocation()),
             &[
                 &actions,
                 &self.state,
                 &self.counters,
                 &self.episode_stats,
                 &obs,
+                &obs,
                 &reward,
                 &done,
                 &truncated,
+                &terminal,
                 &terminal,
             ],
         );
@@ -347,15 +357,16 @@ impl BatchedEnv for SimpleSpread {
     }
 
     fn episode_stats(&self) -> Result<EpisodeStats> {
-        let sums = float_tensor::<2>(self.episode_stats.clone()).sum_dim(1);
+        let sums = float_tensor::<2>(self.episode_stats.clone()).sum_dim(0);
         Ok(EpisodeStats::from_sums(&self.ctx.read_f32(sums)?))
     }
 
     fn clear_episode_stats(&mut self) -> Result<()> {
-        // Rows 2.. are the completed-episode sums; rows 0–1 the running episode.
+        // Columns 2.. are the completed-episode sums; columns 0–1 the running episode.
+        let envs = self.config.n_envs;
         let stats = float_tensor::<2>(self.episode_stats.clone());
-        let running = stats.clone().slice([0..2]);
-        let cleared = Tensor::cat(vec![running, stats.slice([2..STAT_ROWS]).zeros_like()], 0);
+        let running = stats.clone().slice([0..envs, 0..2]);
+        let cleared = Tensor::cat(vec![running, stats.slice([0..envs, 2..STAT_WIDTH]).zeros_like()], 1);
         // A fresh buffer that only this env holds, so the kernel may update it in place.
         self.episode_stats = float_buffer(cleared)?;
         Ok(())
@@ -390,7 +401,7 @@ fn check_fits(ctx: &GpuContext, config: &SimpleSpreadConfig) -> Result<()> {
     let limit = ctx.max_storage_bytes();
     let per_env = [
         ("observations", n * config.obs_dim() as u64 * 4),
-        ("state", 6 * n * 4),
+        ("state", config.state_width() as u64 * 4),
         ("actions", n * if config.continuous { 5 } else { 1 } * 4),
     ];
     for (what, bytes_per_env) in per_env {
