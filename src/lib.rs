@@ -33,6 +33,7 @@ pub mod env;
 pub mod error;
 pub mod gpu;
 pub mod io;
+pub mod plot;
 pub mod replay;
 
 pub use env::{Actions, BatchedEnv, EnvSpec, SimpleSpread, SimpleSpreadConfig, StepOutput};

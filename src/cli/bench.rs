@@ -8,6 +8,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use super::EnvName;
 use shoal::bench::{BenchRow, ThroughputRig};
+use shoal::plot::{LineChart, Scale, Series};
 use shoal::{ShoalError, SimpleSpreadConfig};
 
 #[derive(Debug, Args)]
@@ -36,6 +37,9 @@ pub struct BenchArgs {
     /// Also write the rows as a JSON list to this file.
     #[arg(long)]
     json: Option<PathBuf>,
+    /// Also plot env-steps/s against batch size to this PNG.
+    #[arg(long)]
+    plot: Option<PathBuf>,
 }
 
 pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
@@ -80,6 +84,22 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
     if let Some(path) = &args.json {
         let text = serde_json::to_vec_pretty(&rows)?;
         shoal::io::write_atomic(path, &text)?;
+        eprintln!("wrote {}", path.display());
+    }
+    if let Some(path) = &args.plot {
+        let chart = LineChart {
+            title: format!("{} throughput — {}", rows[0].env, ctx.adapter_info().name),
+            x_label: "parallel envs".into(),
+            y_label: "env-steps / s".into(),
+            x_scale: Scale::Log,
+            y_scale: Scale::Log,
+            series: vec![Series {
+                name: format!("{} agents/env", rows[0].agents_per_env),
+                points: rows.iter().map(|r| (r.envs as f64, r.env_steps_per_s)).collect(),
+                band: None,
+            }],
+        };
+        chart.save_png(path, 900, 560)?;
         eprintln!("wrote {}", path.display());
     }
     Ok(ExitCode::SUCCESS)
