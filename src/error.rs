@@ -111,6 +111,31 @@ impl ShoalError {
         }
     }
 
+    /// Checks that `len` values fill `shape` exactly.
+    pub(crate) fn ensure_len(what: &'static str, len: usize, shape: &[usize]) -> Result<()> {
+        let expected: usize = shape.iter().product();
+        if len != expected {
+            return Err(Self::Shape {
+                what,
+                expected: format!("{shape:?} ({expected} values)"),
+                got: format!("{len} values"),
+            });
+        }
+        Ok(())
+    }
+
+    /// Checks that a tensor's dimensions are `expected`.
+    pub(crate) fn ensure_dims(what: &'static str, got: &[usize], expected: &[usize]) -> Result<()> {
+        if got != expected {
+            return Err(Self::Shape {
+                what,
+                expected: format!("{expected:?}"),
+                got: format!("{got:?}"),
+            });
+        }
+        Ok(())
+    }
+
     /// Shorthand for [`ShoalError::Io`].
     pub fn io(path: impl AsRef<std::path::Path>, source: std::io::Error) -> Self {
         Self::Io {

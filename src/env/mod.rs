@@ -122,7 +122,7 @@ impl Actions {
                 format!("group `{}` has continuous actions", group.name),
             ));
         };
-        check_count("actions", values.len(), n_envs * group.agents, [n_envs, group.agents])?;
+        ShoalError::ensure_len("actions", values.len(), &[n_envs, group.agents])?;
         if let Some(bad) = values.iter().position(|&a| a < 0 || a as usize >= n) {
             return Err(ShoalError::InvalidAction {
                 env: bad / group.agents,
@@ -148,7 +148,7 @@ impl Actions {
                 format!("group `{}` has discrete actions", group.name),
             ));
         };
-        check_count("actions", values.len(), n_envs * group.agents * dim, [n_envs, group.agents * dim])?;
+        ShoalError::ensure_len("actions", values.len(), &[n_envs, group.agents, dim])?;
         if let Some(bad) = values.iter().position(|a| !(low..=high).contains(a)) {
             return Err(ShoalError::InvalidAction {
                 env: bad / (group.agents * dim),
@@ -159,17 +159,6 @@ impl Actions {
         }
         Ok(Actions::Continuous(ctx.upload_f32(values, [n_envs, group.agents, dim])?))
     }
-}
-
-fn check_count(what: &'static str, got: usize, expected: usize, shape: [usize; 2]) -> Result<()> {
-    if got != expected {
-        return Err(ShoalError::Shape {
-            what,
-            expected: format!("{expected} values ({shape:?})"),
-            got: format!("{got} values"),
-        });
-    }
-    Ok(())
 }
 
 /// What one step (or a reset) returns. All tensors live on the device.

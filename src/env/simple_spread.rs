@@ -305,13 +305,13 @@ impl SimpleSpread {
         };
         match (actions, self.config.continuous) {
             (Actions::Discrete(t), false) => {
-                check_dims("actions", &t.dims(), &[envs, n])?;
+                ShoalError::ensure_dims("actions", &t.dims(), &[envs, n])?;
                 let buffer = int_buffer(t.clone())?;
                 check_int_dtype(&buffer)?;
                 Ok(buffer)
             }
             (Actions::Continuous(t), true) => {
-                check_dims("actions", &t.dims(), &[envs, n, 5])?;
+                ShoalError::ensure_dims("actions", &t.dims(), &[envs, n, 5])?;
                 float_buffer(t.clone())
             }
             (_, continuous) => Err(ShoalError::config(
@@ -371,17 +371,6 @@ impl BatchedEnv for SimpleSpread {
         self.episode_stats = float_buffer(cleared)?;
         Ok(())
     }
-}
-
-fn check_dims(what: &'static str, got: &[usize], expected: &[usize]) -> Result<()> {
-    if got != expected {
-        return Err(ShoalError::Shape {
-            what,
-            expected: format!("{expected:?}"),
-            got: format!("{got:?}"),
-        });
-    }
-    Ok(())
 }
 
 fn check_int_dtype(buffer: &CubeTensor) -> Result<()> {

@@ -78,18 +78,6 @@ impl TransferCounter {
     }
 }
 
-fn check_len(what: &'static str, len: usize, shape: &[usize]) -> Result<()> {
-    let expected: usize = shape.iter().product();
-    if len != expected {
-        return Err(ShoalError::Shape {
-            what,
-            expected: format!("{shape:?} ({expected} values)"),
-            got: format!("{len} values"),
-        });
-    }
-    Ok(())
-}
-
 impl GpuContext {
     /// Uploads plain-old-data as a raw buffer of `dtype` (for kernel-owned state).
     pub(crate) fn upload_raw<T: bytemuck::Pod>(
@@ -98,7 +86,7 @@ impl GpuContext {
         shape: &[usize],
         dtype: DType,
     ) -> Result<CubeTensor> {
-        check_len("upload", values.len(), shape)?;
+        ShoalError::ensure_len("upload", values.len(), shape)?;
         let bytes: &[u8] = bytemuck::cast_slice(values);
         self.transfers().upload(bytes.len());
         let handle = self.client().create_from_slice(bytes);
@@ -114,7 +102,7 @@ impl GpuContext {
 
     /// Uploads `values` as a float tensor of `shape`.
     pub fn upload_f32<const D: usize>(&self, values: &[f32], shape: [usize; D]) -> Result<Tensor<D>> {
-        check_len("upload", values.len(), &shape)?;
+        ShoalError::ensure_len("upload", values.len(), &shape)?;
         self.transfers().upload(std::mem::size_of_val(values));
         Ok(Tensor::from_data(
             TensorData::new(values.to_vec(), shape),
@@ -128,7 +116,7 @@ impl GpuContext {
         values: &[i32],
         shape: [usize; D],
     ) -> Result<Tensor<D, Int>> {
-        check_len("upload", values.len(), &shape)?;
+        ShoalError::ensure_len("upload", values.len(), &shape)?;
         self.transfers().upload(std::mem::size_of_val(values));
         Ok(Tensor::from_data(
             TensorData::new(values.to_vec(), shape),
