@@ -35,6 +35,7 @@ pub mod gpu;
 pub mod io;
 pub mod plot;
 pub mod replay;
+pub mod train;
 
 pub use env::{Actions, BatchedEnv, EnvSpec, SimpleSpread, SimpleSpreadConfig, StepOutput};
 pub use error::{Result, ShoalError};

@@ -1,0 +1,8 @@
+//! Learning on the device: advantage estimation and the PPO objective (IPPO/MAPPO building
+//! blocks). The training loop, models and checkpoints build on these.
+
+pub mod gae;
+pub mod ppo;
+
+pub use gae::{gae, truncation_bootstrap};
+pub use ppo::{normalize, ppo_loss, PpoCoefficients, PpoLoss};
