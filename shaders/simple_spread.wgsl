@@ -40,6 +40,8 @@ const STATE_LANDMARK_POS: u32 = 4u * N;
 const COMMAND_STEP: u32 = 0u;
 const COMMAND_RESET: u32 = 1u;
 const COMMAND_OBSERVE: u32 = 2u;
+// Restore a snapshot: observe the uploaded state, keep the uploaded counters and statistics.
+const COMMAND_RESTORE: u32 = 3u;
 // Per-env episode statistics, two vec4s (src/env/mod.rs: EpisodeStats::from_sums):
 // (running return, running length, episodes, return sum), (return² sum, length sum, invalid, -).
 
@@ -267,9 +269,11 @@ fn run_env(env: u32, slot: u32) {
     }
     if (!stepping) {
         // reset(seed) / set_state(..): fresh counters and statistics, nothing to reward.
-        header.x = 0u;
-        stats_a = vec4<f32>(0.0);
-        stats_b = vec4<f32>(0.0);
+        if (command != COMMAND_RESTORE) {
+            header.x = 0u;
+            stats_a = vec4<f32>(0.0);
+            stats_b = vec4<f32>(0.0);
+        }
         counters[2u * env + 1u] = vec4<u32>(COMMAND_STEP, 0u, 0u, 0u);
     }
 

@@ -6,6 +6,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 
 mod bench;
 mod replay;
+mod train;
 
 /// shoal: multi-agent reinforcement learning at GPU speed.
 #[derive(Debug, Parser)]
@@ -21,6 +22,8 @@ enum Command {
     Bench(bench::BenchArgs),
     /// Replay recorded reference trajectories on the GPU and compare.
     Replay(replay::ReplayArgs),
+    /// Train IPPO or MAPPO with rollouts and updates on the device.
+    Train(train::TrainArgs),
 }
 
 /// Environments the CLI knows.
@@ -35,6 +38,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Bench(args) => bench::run(args),
         Command::Replay(args) => replay::run(args),
+        Command::Train(args) => train::run(args),
     }
 }
 

@@ -62,6 +62,12 @@ impl RandomActions {
         })
     }
 
+    /// Sets how many calls every env's stream has made (to resume a checkpointed run exactly).
+    pub fn set_calls(&mut self, calls: u32) -> Result<()> {
+        self.draw_counter = self.ctx.upload_raw(&vec![calls; self.n_envs], &[self.n_envs], DType::U32)?;
+        Ok(())
+    }
+
     /// Samples the next actions (queued on the device; no transfer).
     pub fn sample(&mut self) -> Actions {
         let width = self.action.width();

@@ -32,6 +32,7 @@ const STAT_WIDTH: usize = 8;
 const COUNTER_WIDTH: usize = 8;
 const COMMAND_RESET: u32 = 1;
 const COMMAND_OBSERVE: u32 = 2;
+const COMMAND_RESTORE: u32 = 3;
 /// Largest supported agent count (observations grow as 6N² floats per env).
 pub const MAX_AGENTS: usize = 32;
 
@@ -117,6 +118,8 @@ pub struct SimpleSpread {
     idle_actions: CubeTensor,
     /// Bound in place of `terminal_obs` when it is not requested.
     terminal_placeholder: CubeTensor,
+    /// Whether reset, set_state or restore has given every env a world to step.
+    ready: bool,
 }
 
 impl SimpleSpread {
@@ -174,6 +177,7 @@ impl SimpleSpread {
             // One vec4: the smallest binding an `array<vec4<f32>>` accepts.
             terminal_placeholder: ctx.empty(&[4], DType::F32),
             idle_actions,
+            ready: false,
             step_kernel,
             spec,
             config,
@@ -214,6 +218,7 @@ impl SimpleSpread {
         }
         self.state = self.ctx.upload_raw(&packed, &[envs, width], DType::F32)?;
         self.upload_counters(0, COMMAND_OBSERVE)?;
+        self.ready = true;
         Ok(self.launch(self.idle_actions.clone()))
     }
 
@@ -233,6 +238,35 @@ impl SimpleSpread {
             agent_vel: gather(2 * n),
             landmark_pos: gather(4 * n),
         })
+    }
+
+    /// Everything that defines where the batch is: world state, counters (step, episode, seed)
+    /// and episode statistics, read back to the host (for checkpoints).
+    pub fn snapshot(&self) -> Result<EnvSnapshot> {
+        Ok(EnvSnapshot {
+            state: self.ctx.read_f32(float_tensor::<2>(self.state.clone()))?,
+            counters: self.ctx.read_raw_u32(&self.counters)?,
+            episode_stats: self.ctx.read_f32(float_tensor::<2>(self.episode_stats.clone()))?,
+        })
+    }
+
+    /// Puts the batch back where [`SimpleSpread::snapshot`] found it and returns the current
+    /// observations; stepping then continues exactly as it would have.
+    pub fn restore(&mut self, snapshot: &EnvSnapshot) -> Result<StepOutput> {
+        let envs = self.config.n_envs;
+        let width = self.config.state_width();
+        ShoalError::ensure_len("snapshot state", snapshot.state.len(), &[envs, width])?;
+        ShoalError::ensure_len("snapshot counters", snapshot.counters.len(), &[envs, COUNTER_WIDTH])?;
+        ShoalError::ensure_len("snapshot statistics", snapshot.episode_stats.len(), &[envs, STAT_WIDTH])?;
+        let mut counters = snapshot.counters.clone();
+        for env_words in counters.chunks_mut(COUNTER_WIDTH) {
+            env_words[4] = COMMAND_RESTORE;
+        }
+        self.state = self.ctx.upload_raw(&snapshot.state, &[envs, width], DType::F32)?;
+        self.counters = self.ctx.upload_raw(&counters, &[envs, COUNTER_WIDTH], DType::U32)?;
+        self.episode_stats = self.ctx.upload_raw(&snapshot.episode_stats, &[envs, STAT_WIDTH], DType::F32)?;
+        self.ready = true;
+        Ok(self.launch(self.idle_actions.clone()))
     }
 
     /// Step and episode counters per env (reads back; for tests).
@@ -326,6 +360,17 @@ impl SimpleSpread {
     }
 }
 
+/// A batch's complete device state on the host (see [`SimpleSpread::snapshot`]).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct EnvSnapshot {
+    /// Per-env world state, `[envs, state_width]`.
+    pub state: Vec<f32>,
+    /// Per-env counters, `[envs, 8]`.
+    pub counters: Vec<u32>,
+    /// Per-env episode statistics, `[envs, 8]`.
+    pub episode_stats: Vec<f32>,
+}
+
 /// Positions and velocities read back from the device, row-major `[envs, agents, 2]`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct WorldState {
@@ -348,10 +393,14 @@ impl BatchedEnv for SimpleSpread {
 
     fn reset(&mut self, seed: u64) -> Result<StepOutput> {
         self.upload_counters(seed, COMMAND_RESET)?;
+        self.ready = true;
         Ok(self.launch(self.idle_actions.clone()))
     }
 
     fn step(&mut self, actions: &[Actions]) -> Result<StepOutput> {
+        if !self.ready {
+            return Err(ShoalError::config("step", "before reset", "call reset(seed) before the first step"));
+        }
         let buffer = self.action_buffer(actions)?;
         Ok(self.launch(buffer))
     }

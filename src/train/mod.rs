@@ -1,8 +1,16 @@
 //! Learning on the device: advantage estimation and the PPO objective (IPPO/MAPPO building
 //! blocks). The training loop, models and checkpoints build on these.
 
+pub mod config;
 pub mod gae;
 pub mod ppo;
 
 pub use gae::{gae, truncation_bootstrap};
 pub use ppo::{normalize, ppo_loss, PpoCoefficients, PpoLoss};
+pub mod model;
+
+pub use model::{Action, ActorCritic, ActorCriticConfig, Critic, Mlp, MlpConfig};
+pub mod trainer;
+
+pub use config::{Algo, TrainConfig};
+pub use trainer::{load_model, CheckpointState, Progress, Trainer, UpdateMetrics};

@@ -1,0 +1,204 @@
+//! `shoal train`: PPO (IPPO or MAPPO) on simple_spread, with progress, metrics, plot, checkpoints.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::Args;
+use indicatif::{ProgressBar, ProgressStyle};
+
+use super::EnvName;
+use shoal::plot::{LineChart, Scale, Series};
+use shoal::train::{Algo, TrainConfig, Trainer, UpdateMetrics};
+use shoal::ShoalError;
+
+#[derive(Debug, Args)]
+pub struct TrainArgs {
+    /// Environment to train on.
+    #[arg(long, value_enum, default_value = "simple-spread")]
+    env: EnvName,
+    /// IPPO (independent critics) or MAPPO (centralised critic).
+    #[arg(long, value_enum)]
+    algo: Option<Algo>,
+    /// TOML file with any TrainConfig keys (flags override it).
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Parallel envs.
+    #[arg(long)]
+    envs: Option<usize>,
+    /// Total env steps.
+    #[arg(long)]
+    steps: Option<u64>,
+    /// Run seed.
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Agents per env.
+    #[arg(long)]
+    agents: Option<usize>,
+    /// Learning rate.
+    #[arg(long)]
+    lr: Option<f64>,
+    /// Output directory (metrics.csv, learning_curve.png, checkpoint/).
+    #[arg(long, required_unless_present = "resume")]
+    out: Option<PathBuf>,
+    /// Continue the run in this output directory from its checkpoint.
+    #[arg(long, conflicts_with_all = ["config", "algo", "envs", "seed", "agents", "lr"])]
+    resume: Option<PathBuf>,
+}
+
+impl TrainArgs {
+    fn config(&self) -> anyhow::Result<TrainConfig> {
+        let mut config = match &self.config {
+            Some(path) => TrainConfig::from_toml_file(path)?,
+            None => TrainConfig::default(),
+        };
+        if let Some(v) = self.algo { config.algo = v; }
+        if let Some(v) = self.envs { config.envs = v; }
+        if let Some(v) = self.steps { config.total_env_steps = v; }
+        if let Some(v) = self.seed { config.seed = v; }
+        if let Some(v) = self.agents { config.agents = v; }
+        if let Some(v) = self.lr { config.lr = v; }
+        config.validate()?;
+        Ok(config)
+    }
+}
+
+pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
+    let EnvName::SimpleSpread = args.env;
+    let ctx = super::open_gpu()?;
+    let (mut trainer, out) = match &args.resume {
+        Some(dir) => {
+            let mut trainer = Trainer::resume(ctx.clone(), &dir.join("checkpoint"))?;
+            if let Some(steps) = args.steps {
+                trainer_extend(&mut trainer, steps)?;
+            }
+            (trainer, dir.clone())
+        }
+        None => {
+            let out = args.out.clone().expect("clap requires --out without --resume");
+            std::fs::create_dir_all(&out).map_err(|e| ShoalError::io(&out, e))?;
+            let config = args.config()?;
+            let text = toml::to_string(&config)?;
+            shoal::io::write_atomic(&out.join("config.toml"), text.as_bytes())?;
+            write_csv_header(&out.join("metrics.csv"))?;
+            (Trainer::new(ctx.clone(), config)?, out)
+        }
+    };
+    let summary = train_loop(&mut trainer, &out, true)?;
+    println!(
+        "{}: {} env steps in {:.1} s ({:.0} env-steps/s), final mean episode return {:.2}",
+        trainer.config().algo.name(),
+        summary.env_steps,
+        summary.wall_seconds,
+        summary.env_steps as f64 / summary.wall_seconds,
+        summary.final_return
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn trainer_extend(_trainer: &mut Trainer, _steps: u64) -> anyhow::Result<()> {
+    Err(ShoalError::config("steps", _steps, "a resumed run keeps the step budget of its config").into())
+}
+
+/// What a finished run reports.
+pub struct RunSummary {
+    pub env_steps: u64,
+    pub wall_seconds: f64,
+    pub final_return: f64,
+}
+
+fn write_csv_header(path: &Path) -> anyhow::Result<()> {
+    shoal::io::write_atomic(path, format!("{}\n", UpdateMetrics::CSV_HEADER).as_bytes())?;
+    Ok(())
+}
+
+/// Runs the remaining updates: progress bar, metrics.csv rows, checkpoints, learning curve.
+pub fn train_loop(trainer: &mut Trainer, out: &Path, show_progress: bool) -> anyhow::Result<RunSummary> {
+    let updates = trainer.config().updates();
+    let bar = if show_progress { ProgressBar::new(updates as u64) } else { ProgressBar::hidden() };
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} updates {msg}")
+            .expect("static template"),
+    );
+    bar.set_position(trainer.progress().update as u64);
+    let csv_path = out.join("metrics.csv");
+    let mut csv = std::fs::OpenOptions::new().append(true).open(&csv_path).map_err(|e| ShoalError::io(&csv_path, e))?;
+    let checkpoint = out.join("checkpoint");
+    let every = trainer.config().checkpoint_every;
+    let mut last_return = f64::NAN;
+    while !trainer.finished() {
+        let m = trainer.update()?;
+        writeln!(csv, "{}", m.csv_row()).map_err(|e| ShoalError::io(&csv_path, e))?;
+        if m.mean_episode_return.is_finite() {
+            last_return = m.mean_episode_return;
+        }
+        bar.set_message(format!("{:.0} env-steps/s, return {:.2}", m.env_steps_per_s, last_return));
+        bar.inc(1);
+        if (every > 0 && m.update % every == 0) || trainer.finished() {
+            trainer.save_checkpoint(&checkpoint)?;
+        }
+    }
+    bar.finish();
+    plot_learning_curves(&[(trainer.config().algo.name().to_string(), vec![csv_path.clone()])], &out.join("learning_curve.png"))?;
+    Ok(RunSummary {
+        env_steps: trainer.progress().env_steps,
+        wall_seconds: trainer.progress().wall_seconds,
+        final_return: last_return,
+    })
+}
+
+/// Reads `(env_steps, mean_episode_return)` from a metrics.csv.
+pub fn read_curve(path: &Path) -> anyhow::Result<Vec<(f64, f64)>> {
+    let text = std::fs::read_to_string(path).map_err(|e| ShoalError::io(path, e))?;
+    let mut points = Vec::new();
+    for (i, line) in text.lines().enumerate().skip(1) {
+        let fields: Vec<&str> = line.split(',').collect();
+        let parse = |k: usize| -> anyhow::Result<f64> {
+            fields.get(k).and_then(|f| f.parse().ok()).ok_or_else(|| {
+                ShoalError::BadInput { path: path.display().to_string(), line: i + 1, message: "malformed metrics row".into() }.into()
+            })
+        };
+        let (steps, ret) = (parse(1)?, parse(3)?);
+        if ret.is_finite() {
+            points.push((steps, ret));
+        }
+    }
+    Ok(points)
+}
+
+/// One PNG: a line per label (mean over its runs) with a min..max band when there are several.
+pub fn plot_learning_curves(runs: &[(String, Vec<PathBuf>)], png: &Path) -> anyhow::Result<()> {
+    let mut series = Vec::new();
+    for (label, paths) in runs {
+        let curves = paths.iter().map(|p| read_curve(p)).collect::<anyhow::Result<Vec<_>>>()?;
+        let len = curves.iter().map(|c| c.len()).min().unwrap_or(0);
+        if len == 0 {
+            continue;
+        }
+        let points: Vec<(f64, f64)> = (0..len)
+            .map(|i| (curves[0][i].0, curves.iter().map(|c| c[i].1).sum::<f64>() / curves.len() as f64))
+            .collect();
+        let band = (curves.len() > 1).then(|| {
+            (0..len)
+                .map(|i| {
+                    let ys = curves.iter().map(|c| c[i].1);
+                    (curves[0][i].0, ys.clone().fold(f64::MAX, f64::min), ys.fold(f64::MIN, f64::max))
+                })
+                .collect()
+        });
+        series.push(Series { name: format!("{label} ({} seed{})", curves.len(), if curves.len() > 1 { "s" } else { "" }), points, band });
+    }
+    if series.is_empty() {
+        return Ok(());
+    }
+    LineChart {
+        title: "simple_spread: mean episode return".into(),
+        x_label: "env steps".into(),
+        y_label: "mean per-agent episode return".into(),
+        x_scale: Scale::Linear,
+        y_scale: Scale::Linear,
+        series,
+    }
+    .save_png(png, 900, 560)?;
+    Ok(())
+}

@@ -1,0 +1,187 @@
+//! Training configuration: every hyperparameter, with JaxMARL `ippo_ff_mpe` defaults, settable
+//! from a TOML file and from CLI flags. Unknown keys and out-of-range values are errors that
+//! name the key.
+
+use serde::{Deserialize, Serialize};
+
+use super::model::Critic;
+use crate::error::{Result, ShoalError};
+
+/// Everything a training run needs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TrainConfig {
+    /// `ippo` or `mappo`.
+    pub algo: Algo,
+    /// Parallel envs.
+    pub envs: usize,
+    /// Agents per env (simple_spread: N agents and N landmarks).
+    pub agents: usize,
+    /// simple_spread's local/global reward mix.
+    pub local_ratio: f32,
+    /// Episode length.
+    pub max_cycles: usize,
+    /// Continuous (Gaussian) instead of discrete (categorical) actions.
+    pub continuous: bool,
+    /// Total env steps (one env step = every agent acts once).
+    pub total_env_steps: u64,
+    /// Steps per env per rollout (T).
+    pub rollout_steps: usize,
+    /// Adam learning rate.
+    pub lr: f64,
+    /// Anneal the learning rate linearly to 0 over the run.
+    pub anneal_lr: bool,
+    /// Discount γ.
+    pub gamma: f32,
+    /// GAE λ.
+    pub gae_lambda: f32,
+    /// PPO clip ε.
+    pub clip_eps: f32,
+    /// Entropy bonus weight.
+    pub ent_coef: f32,
+    /// Value loss weight.
+    pub vf_coef: f32,
+    /// Clip the value update around the rollout's values.
+    pub clip_value: bool,
+    /// Global gradient-norm clip.
+    pub max_grad_norm: f32,
+    /// Epochs over each rollout.
+    pub update_epochs: usize,
+    /// Minibatches per epoch.
+    pub num_minibatches: usize,
+    /// Hidden width of actor and critic.
+    pub hidden: usize,
+    /// Hidden layers of actor and critic.
+    pub layers: usize,
+    /// Run seed (env spawns, action sampling, minibatch order).
+    pub seed: u64,
+    /// Write a checkpoint every this many updates (0: only at the end).
+    pub checkpoint_every: usize,
+}
+
+/// Which critic PPO trains.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Algo {
+    /// Independent PPO: decentralised critic `V(o_i)`.
+    Ippo,
+    /// Multi-agent PPO: centralised critic `V(o_1 … o_N)`.
+    Mappo,
+}
+
+impl Algo {
+    /// The critic this algorithm trains.
+    pub fn critic(self) -> Critic {
+        match self {
+            Algo::Ippo => Critic::Ippo,
+            Algo::Mappo => Critic::Mappo,
+        }
+    }
+
+    /// Lower-case name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Algo::Ippo => "ippo",
+            Algo::Mappo => "mappo",
+        }
+    }
+}
+
+impl Default for TrainConfig {
+    fn default() -> Self {
+        TrainConfig {
+            algo: Algo::Mappo,
+            envs: 128,
+            agents: 3,
+            local_ratio: 0.5,
+            max_cycles: 25,
+            continuous: false,
+            total_env_steps: 2_000_000,
+            rollout_steps: 25,
+            lr: 2.5e-4,
+            anneal_lr: true,
+            gamma: 0.99,
+            gae_lambda: 0.95,
+            clip_eps: 0.2,
+            ent_coef: 0.01,
+            vf_coef: 0.5,
+            clip_value: true,
+            max_grad_norm: 0.5,
+            update_epochs: 4,
+            num_minibatches: 4,
+            hidden: 64,
+            layers: 2,
+            seed: 0,
+            checkpoint_every: 10,
+        }
+    }
+}
+
+impl TrainConfig {
+    /// Reads a TOML file; missing keys keep their defaults.
+    pub fn from_toml_file(path: &std::path::Path) -> Result<TrainConfig> {
+        let text = std::fs::read_to_string(path).map_err(|e| ShoalError::io(path, e))?;
+        let config: TrainConfig = toml::from_str(&text).map_err(|e| ShoalError::BadInput {
+            path: path.display().to_string(),
+            line: e.span().map(|s| text[..s.start].lines().count().max(1)).unwrap_or(0),
+            message: e.message().to_string(),
+        })?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Env steps gathered per update.
+    pub fn steps_per_update(&self) -> u64 {
+        (self.envs * self.rollout_steps) as u64
+    }
+
+    /// Updates in the run.
+    pub fn updates(&self) -> usize {
+        self.total_env_steps.div_ceil(self.steps_per_update()) as usize
+    }
+
+    /// Checks every value; the error names the key and the valid range.
+    pub fn validate(&self) -> Result<()> {
+        let positive = |field: &'static str, v: usize| {
+            if v == 0 { Err(ShoalError::config(field, v, "must be at least 1")) } else { Ok(()) }
+        };
+        positive("envs", self.envs)?;
+        positive("agents", self.agents)?;
+        positive("max_cycles", self.max_cycles)?;
+        positive("rollout_steps", self.rollout_steps)?;
+        positive("update_epochs", self.update_epochs)?;
+        positive("num_minibatches", self.num_minibatches)?;
+        positive("hidden", self.hidden)?;
+        if self.total_env_steps == 0 {
+            return Err(ShoalError::config("total_env_steps", 0, "must be at least 1"));
+        }
+        let unit = |field: &'static str, v: f32| {
+            if (0.0..=1.0).contains(&v) { Ok(()) } else { Err(ShoalError::config(field, v, "must be in [0, 1]")) }
+        };
+        unit("gamma", self.gamma)?;
+        unit("gae_lambda", self.gae_lambda)?;
+        unit("local_ratio", self.local_ratio)?;
+        if !(self.lr > 0.0 && self.lr.is_finite()) {
+            return Err(ShoalError::config("lr", self.lr, "must be a positive number"));
+        }
+        for (field, v) in [("clip_eps", self.clip_eps), ("max_grad_norm", self.max_grad_norm)] {
+            if !(v > 0.0 && v.is_finite()) {
+                return Err(ShoalError::config(field, v, "must be a positive number"));
+            }
+        }
+        for (field, v) in [("ent_coef", self.ent_coef), ("vf_coef", self.vf_coef)] {
+            if !(v >= 0.0 && v.is_finite()) {
+                return Err(ShoalError::config(field, v, "must be a non-negative number"));
+            }
+        }
+        let batch = self.envs * self.rollout_steps * self.agents;
+        if batch < self.num_minibatches {
+            return Err(ShoalError::config(
+                "num_minibatches",
+                self.num_minibatches,
+                format!("more minibatches than the {batch} samples of a rollout"),
+            ));
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,235 @@
+//! Policy and critic networks (burn modules): tanh MLPs as in JaxMARL's `ippo_ff_mpe`.
+//!
+//! Parameters are shared across agents, with the agent's one-hot id appended to its input (the
+//! usual MAPPO setup). The critic is decentralised for IPPO, `V(o_i, i)`, and centralised for
+//! MAPPO, `V(o_1 … o_N, i)`: it sees every agent's observation during training and is not needed
+//! to act.
+
+use burn::config::Config;
+use burn::module::{Module, Param};
+use burn::nn::{Linear, LinearConfig};
+use burn::tensor::activation::{log_softmax, softmax, tanh};
+use burn::tensor::{Device, Int, Tensor};
+
+/// A tanh multi-layer perceptron.
+#[derive(Config, Debug)]
+pub struct MlpConfig {
+    /// Input width.
+    pub d_input: usize,
+    /// Output width.
+    pub d_output: usize,
+    /// Hidden width.
+    #[config(default = 64)]
+    pub hidden: usize,
+    /// Hidden layers.
+    #[config(default = 2)]
+    pub layers: usize,
+    /// Scale of the output layer's initial weights (0.01 for a near-uniform initial policy).
+    #[config(default = 1.0)]
+    pub output_scale: f32,
+}
+
+/// A tanh multi-layer perceptron.
+#[derive(Module, Debug)]
+pub struct Mlp {
+    hidden: Vec<Linear>,
+    output: Linear,
+}
+
+impl MlpConfig {
+    /// Builds the network on `device`.
+    pub fn init(&self, device: &Device) -> Mlp {
+        let mut hidden = Vec::with_capacity(self.layers);
+        let mut width = self.d_input;
+        for _ in 0..self.layers {
+            hidden.push(LinearConfig::new(width, self.hidden).init(device));
+            width = self.hidden;
+        }
+        let mut output = LinearConfig::new(width, self.d_output).init(device);
+        if self.output_scale != 1.0 {
+            let scale = self.output_scale;
+            // Detached: a scaled parameter must be a leaf, not the output of a recorded op.
+            output.weight = output.weight.map(|w| (w * scale).detach().require_grad());
+            output.bias = output.bias.map(|b| b.map(|b| (b * scale).detach().require_grad()));
+        }
+        Mlp { hidden, output }
+    }
+}
+
+impl Mlp {
+    /// `[batch, d_input] → [batch, d_output]`.
+    pub fn forward(&self, x: Tensor<2>) -> Tensor<2> {
+        let mut x = x;
+        for layer in &self.hidden {
+            x = tanh(layer.forward(x));
+        }
+        self.output.forward(x)
+    }
+}
+
+/// Which critic the learner trains.
+#[derive(Config, Debug, Copy, PartialEq, Eq)]
+pub enum Critic {
+    /// Independent PPO: `V(o_i, i)`.
+    Ippo,
+    /// Multi-agent PPO: centralised `V(o_1 … o_N, i)`.
+    Mappo,
+}
+
+/// Actor and critic for one agent group.
+#[derive(Module, Debug)]
+pub struct ActorCritic {
+    actor: Mlp,
+    critic: Mlp,
+    /// Log standard deviation of the Gaussian head (continuous actions only).
+    log_std: Option<Param<Tensor<1>>>,
+}
+
+/// Sizes an [`ActorCritic`] needs.
+#[derive(Config, Debug)]
+pub struct ActorCriticConfig {
+    /// Agents per env.
+    pub agents: usize,
+    /// Observation width per agent.
+    pub obs_dim: usize,
+    /// Discrete: number of actions. Continuous: action vector length.
+    pub action_dim: usize,
+    /// Gaussian head instead of a categorical one.
+    pub continuous: bool,
+    /// IPPO or MAPPO critic.
+    pub critic: Critic,
+    /// Hidden width.
+    #[config(default = 64)]
+    pub hidden: usize,
+    /// Hidden layers.
+    #[config(default = 2)]
+    pub layers: usize,
+}
+
+impl ActorCriticConfig {
+    /// Actor input width: observation + agent one-hot.
+    pub fn actor_input(&self) -> usize {
+        self.obs_dim + self.agents
+    }
+
+    /// Critic input width: one (IPPO) or all (MAPPO) observations + agent one-hot.
+    pub fn critic_input(&self) -> usize {
+        match self.critic {
+            Critic::Ippo => self.obs_dim + self.agents,
+            Critic::Mappo => self.obs_dim * self.agents + self.agents,
+        }
+    }
+
+    /// Builds the networks on `device`.
+    pub fn init(&self, device: &Device) -> ActorCritic {
+        let mlp = |d_input, d_output, scale| {
+            MlpConfig::new(d_input, d_output)
+                .with_hidden(self.hidden)
+                .with_layers(self.layers)
+                .with_output_scale(scale)
+                .init(device)
+        };
+        ActorCritic {
+            actor: mlp(self.actor_input(), self.action_dim, 0.01),
+            critic: mlp(self.critic_input(), 1, 1.0),
+            log_std: self
+                .continuous
+                .then(|| Param::from_tensor(Tensor::<1>::zeros([self.action_dim], device))),
+        }
+    }
+}
+
+/// What the policy produced for a batch of agents.
+pub struct PolicyOutput {
+    /// Sampled (or greedy) actions: discrete `[B]` as ints; continuous `[B, dim]`.
+    pub action: Action,
+    /// Log-probability of the actions `[B]`.
+    pub log_prob: Tensor<1>,
+    /// Entropy of the action distribution `[B]`.
+    pub entropy: Tensor<1>,
+}
+
+/// Actions of a batch.
+pub enum Action {
+    /// `[B]` indices.
+    Discrete(Tensor<1, Int>),
+    /// `[B, dim]` vectors.
+    Continuous(Tensor<2>),
+}
+
+impl ActorCritic {
+    /// State values `[B]`.
+    pub fn value(&self, critic_input: Tensor<2>) -> Tensor<1> {
+        let [batch, _] = critic_input.dims();
+        self.critic.forward(critic_input).reshape([batch])
+    }
+
+    /// Samples actions given `noise` (uniform in [0, 1), `[B, action_dim]` for discrete Gumbel
+    /// sampling, `[B, 2·dim]` for Box–Muller), or takes the mode when `noise` is `None`.
+    pub fn act(&self, actor_input: Tensor<2>, noise: Option<Tensor<2>>) -> PolicyOutput {
+        let out = self.actor.forward(actor_input);
+        match &self.log_std {
+            None => {
+                let logp_all = log_softmax(out.clone(), 1);
+                let choice = match noise {
+                    // Gumbel-max: argmax(logits + G), G = −log(−log U), is a categorical sample.
+                    Some(u) => {
+                        let gumbel = u.clamp(1e-7, 1.0 - 1e-7).log().neg().log().neg();
+                        (out.clone() + gumbel).argmax(1)
+                    }
+                    None => out.clone().argmax(1),
+                };
+                let [batch, _] = out.dims();
+                let log_prob = logp_all.clone().gather(1, choice.clone()).reshape([batch]);
+                let entropy = (softmax(out, 1) * logp_all).sum_dim(1).reshape([batch]).neg();
+                PolicyOutput { action: Action::Discrete(choice.reshape([batch])), log_prob, entropy }
+            }
+            Some(log_std) => {
+                let [batch, dim] = out.dims();
+                let log_std = log_std.val().unsqueeze_dim::<2>(0).expand([batch, dim]);
+                let std = log_std.clone().exp();
+                let sample = match noise {
+                    Some(u) => {
+                        // Box–Muller: two uniforms per component.
+                        let u1 = u.clone().slice([0..batch, 0..dim]).clamp(1e-7, 1.0);
+                        let u2 = u.slice([0..batch, dim..2 * dim]);
+                        let normal = (u1.log() * -2.0).sqrt() * (u2 * (2.0 * std::f32::consts::PI)).cos();
+                        out.clone() + std.clone() * normal
+                    }
+                    None => out.clone(),
+                };
+                self.continuous_output(out, log_std, sample)
+            }
+        }
+    }
+
+    /// Log-probability and entropy of given actions under the current policy (for the update).
+    pub fn evaluate(&self, actor_input: Tensor<2>, action: &Action) -> (Tensor<1>, Tensor<1>) {
+        let out = self.actor.forward(actor_input);
+        let [batch, dim] = out.dims();
+        match (action, &self.log_std) {
+            (Action::Discrete(a), None) => {
+                let logp_all = log_softmax(out.clone(), 1);
+                let log_prob = logp_all.clone().gather(1, a.clone().reshape([batch, 1])).reshape([batch]);
+                let entropy = (softmax(out, 1) * logp_all).sum_dim(1).reshape([batch]).neg();
+                (log_prob, entropy)
+            }
+            (Action::Continuous(a), Some(log_std)) => {
+                let log_std = log_std.val().unsqueeze_dim::<2>(0).expand([batch, dim]);
+                let o = self.continuous_output(out, log_std, a.clone());
+                (o.log_prob, o.entropy)
+            }
+            _ => unreachable!("the action kind follows the model's head"),
+        }
+    }
+
+    fn continuous_output(&self, mean: Tensor<2>, log_std: Tensor<2>, sample: Tensor<2>) -> PolicyOutput {
+        let [batch, dim] = mean.dims();
+        let z = (sample.clone() - mean) / log_std.clone().exp();
+        let half_log_2pi = 0.5 * (2.0 * std::f32::consts::PI).ln();
+        let log_prob = (z.powf_scalar(2.0) * -0.5 - log_std.clone() - half_log_2pi).sum_dim(1).reshape([batch]);
+        let entropy = (log_std + 0.5 + half_log_2pi).sum_dim(1).reshape([batch]);
+        let _ = dim;
+        PolicyOutput { action: Action::Continuous(sample), log_prob, entropy }
+    }
+}

@@ -1,0 +1,473 @@
+//! The PPO training loop (IPPO / MAPPO) with rollouts, advantages and updates on the device.
+//!
+//! Per update: `rollout_steps` env steps with the current policy (actions sampled on the device
+//! from device-side uniform noise), GAE with time-limit bootstrapping, then `update_epochs` ×
+//! `num_minibatches` Adam steps on the clipped PPO objective with global gradient-norm clipping
+//! and a linearly annealed learning rate. The host reads back a handful of scalars per update
+//! (losses, episode statistics) and uploads one minibatch permutation per epoch; no per-step data
+//! crosses. Checkpoints hold the model, Adam's state, the envs' device state and the noise
+//! counters, so a resumed run continues exactly.
+
+use std::sync::Arc;
+
+use burn::module::{Module, ModuleVisitor, Param, ParamId};
+use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
+use burn::tensor::{Device, Int, Tensor};
+use rand::seq::SliceRandom;
+use rand::SeedableRng;
+
+use super::config::TrainConfig;
+use super::gae::{gae, truncation_bootstrap};
+use super::model::{Action, ActorCritic, ActorCriticConfig, Critic};
+use super::ppo::{normalize, ppo_loss, PpoCoefficients};
+use crate::env::{ActionSpace, Actions, AgentGroup, BatchedEnv, EnvSnapshot, RandomActions, SimpleSpread, SimpleSpreadConfig};
+use crate::error::{Result, ShoalError};
+use crate::gpu::GpuContext;
+
+/// What one update measured (the row of `metrics.csv`).
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct UpdateMetrics {
+    /// Update index, from 1.
+    pub update: usize,
+    /// Env steps so far.
+    pub env_steps: u64,
+    /// Seconds of training so far (resumed runs include the time before the checkpoint).
+    pub wall_seconds: f64,
+    /// Mean per-agent return of the episodes completed during this update (NaN if none).
+    pub mean_episode_return: f64,
+    /// Episodes completed during this update.
+    pub episodes: f64,
+    /// PPO objective (last minibatch).
+    pub total_loss: f64,
+    /// Clipped surrogate (last minibatch).
+    pub policy_loss: f64,
+    /// Value loss (last minibatch).
+    pub value_loss: f64,
+    /// Policy entropy (last minibatch).
+    pub entropy: f64,
+    /// Approximate KL between rollout and updated policy (last minibatch).
+    pub approx_kl: f64,
+    /// Env steps per second over this update.
+    pub env_steps_per_s: f64,
+    /// Learning rate used.
+    pub lr: f64,
+}
+
+impl UpdateMetrics {
+    /// CSV header, in field order.
+    pub const CSV_HEADER: &'static str = "update,env_steps,wall_seconds,mean_episode_return,episodes,total_loss,policy_loss,value_loss,entropy,approx_kl,env_steps_per_s,lr";
+
+    /// One CSV row.
+    pub fn csv_row(&self) -> String {
+        format!(
+            "{},{},{:.3},{:.6},{},{:.6},{:.6},{:.6},{:.6},{:.6},{:.1},{:.6e}",
+            self.update, self.env_steps, self.wall_seconds, self.mean_episode_return, self.episodes,
+            self.total_loss, self.policy_loss, self.value_loss, self.entropy, self.approx_kl,
+            self.env_steps_per_s, self.lr
+        )
+    }
+}
+
+/// Where a run stands (saved in checkpoints).
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct Progress {
+    /// Updates done.
+    pub update: usize,
+    /// Env steps done.
+    pub env_steps: u64,
+    /// Training seconds so far.
+    pub wall_seconds: f64,
+    /// Calls made to the action-noise source.
+    pub noise_calls: u32,
+}
+
+/// A PPO learner attached to a batch of simple_spread envs.
+pub struct Trainer {
+    ctx: Arc<GpuContext>,
+    config: TrainConfig,
+    env: SimpleSpread,
+    model: ActorCritic,
+    optim: ModuleOptimizer,
+    noise: RandomActions,
+    /// Uniforms per agent per step: one per action (Gumbel) or two per dimension (Box–Muller).
+    noise_width: usize,
+    params: Vec<(ParamId, usize)>,
+    /// Agent one-hot ids `[agents, agents]`.
+    agent_ids: Tensor<2>,
+    /// Current observations `[envs, agents, obs_dim]`.
+    obs: Tensor<3>,
+    progress: Progress,
+}
+
+/// Collects the id and rank of every float parameter (for global gradient clipping).
+struct FloatParams(Vec<(ParamId, usize)>);
+
+impl ModuleVisitor for FloatParams {
+    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+        self.0.push((param.id, D));
+    }
+}
+
+impl Trainer {
+    /// A fresh run: new model, envs reset with the run's seed.
+    pub fn new(ctx: Arc<GpuContext>, config: TrainConfig) -> Result<Trainer> {
+        config.validate()?;
+        let env_config = SimpleSpreadConfig::new(config.envs)
+            .with_n_agents(config.agents)
+            .with_local_ratio(config.local_ratio)
+            .with_max_cycles(config.max_cycles)
+            .with_continuous(config.continuous)
+            .with_terminal_obs(true);
+        let mut env = SimpleSpread::new(ctx.clone(), env_config)?;
+        let group = env.spec().groups[0].clone();
+        let (action_dim, noise_width) = match group.action {
+            ActionSpace::Discrete { n } => (n, n),
+            ActionSpace::Continuous { dim, .. } => (dim, 2 * dim),
+        };
+        let device: Device = ctx.device().clone().autodiff();
+        // Model initialisation draws from burn's generator: seed it for reproducible runs.
+        device.seed(config.seed);
+        let model = ActorCriticConfig::new(config.agents, group.obs_dim, action_dim, config.continuous, config.algo.critic())
+            .with_hidden(config.hidden)
+            .with_layers(config.layers)
+            .init(&device);
+        let noise_group = AgentGroup {
+            name: "noise".into(),
+            agents: config.agents,
+            obs_dim: 0,
+            action: ActionSpace::Continuous { dim: noise_width, low: 0.0, high: 1.0 },
+        };
+        let noise = RandomActions::new(ctx.clone(), &noise_group, config.envs, config.seed ^ 0x5EED_0F_AC71)?;
+        let mut params = FloatParams(Vec::new());
+        model.visit(&mut params);
+        let obs = env.reset(config.seed)?.obs.remove(0);
+        Ok(Trainer {
+            agent_ids: Tensor::eye(config.agents, ctx.device()),
+            optim: AdamConfig::new().with_epsilon(1e-5).init(),
+            params: params.0,
+            model,
+            noise,
+            noise_width,
+            env,
+            obs,
+            config,
+            ctx,
+            progress: Progress { update: 0, env_steps: 0, wall_seconds: 0.0, noise_calls: 0 },
+        })
+    }
+
+    /// The run's configuration.
+    pub fn config(&self) -> &TrainConfig {
+        &self.config
+    }
+
+    /// Where the run stands.
+    pub fn progress(&self) -> &Progress {
+        &self.progress
+    }
+
+    /// The current model.
+    pub fn model(&self) -> &ActorCritic {
+        &self.model
+    }
+
+    /// Whether every update of the run is done.
+    pub fn finished(&self) -> bool {
+        self.progress.update >= self.config.updates()
+    }
+
+    /// `[envs, agents, obs] → [envs·agents, obs + agents]`: observation and agent one-hot.
+    fn actor_input(&self, obs: Tensor<3>) -> Tensor<2> {
+        let [envs, agents, dim] = obs.dims();
+        let ids = self.agent_ids.clone().unsqueeze_dim::<3>(0).expand([envs, agents, agents]);
+        Tensor::cat(vec![obs, ids], 2).reshape([envs * agents, dim + agents])
+    }
+
+    /// Critic input: the actor's (IPPO), or every agent's observation + the agent one-hot (MAPPO).
+    fn critic_input(&self, obs: Tensor<3>) -> Tensor<2> {
+        match self.config.algo.critic() {
+            Critic::Ippo => self.actor_input(obs),
+            Critic::Mappo => {
+                let [envs, agents, dim] = obs.dims();
+                let joint = obs.reshape([envs, 1, agents * dim]).expand([envs, agents, agents * dim]);
+                let ids = self.agent_ids.clone().unsqueeze_dim::<3>(0).expand([envs, agents, agents]);
+                Tensor::cat(vec![joint, ids], 2).reshape([envs * agents, agents * dim + agents])
+            }
+        }
+    }
+
+    fn lr(&self) -> f64 {
+        if self.config.anneal_lr {
+            let frac = 1.0 - self.progress.update as f64 / self.config.updates() as f64;
+            self.config.lr * frac.max(0.0)
+        } else {
+            self.config.lr
+        }
+    }
+
+    /// One rollout and one PPO update. Returns the update's metrics (a few scalars read back).
+    pub fn update(&mut self) -> Result<UpdateMetrics> {
+        let started = std::time::Instant::now();
+        let (envs, agents) = (self.config.envs, self.config.agents);
+        let batch = envs * agents;
+        let steps = self.config.rollout_steps;
+        let gamma = self.config.gamma;
+        // The rollout needs no gradients: act with the parameters off the autodiff graph.
+        let policy = self.model.valid();
+
+        let (mut actor_x, mut critic_x, mut actions, mut log_probs, mut values, mut rewards, mut dones) =
+            (vec![], vec![], vec![], vec![], vec![], vec![], vec![]);
+        for _ in 0..steps {
+            let ax = self.actor_input(self.obs.clone());
+            let cx = self.critic_input(self.obs.clone());
+            let noise = match self.noise.sample() {
+                Actions::Continuous(u) => u.reshape([batch, self.noise_width]),
+                Actions::Discrete(_) => unreachable!("the noise group is continuous"),
+            };
+            self.progress.noise_calls += 1;
+            let mut out = policy.act(ax.clone(), Some(noise));
+            out.log_prob = out.log_prob.without_autodiff();
+            let value = policy.value(cx.clone()).without_autodiff();
+            let env_actions = match &out.action {
+                Action::Discrete(a) => Actions::Discrete(a.clone().without_autodiff().reshape([envs, agents])),
+                Action::Continuous(a) => {
+                    let [_, dim] = a.dims();
+                    // Our Gaussian lives on ℝ; the env clips to its box, as PettingZoo does.
+                    Actions::Continuous(a.clone().reshape([envs, agents, dim]))
+                }
+            };
+            let step = self.env.step(&[env_actions])?;
+            let per_agent = |flag: Tensor<1>| flag.unsqueeze_dim::<2>(1).expand([envs, agents]).reshape([batch]);
+            let mut reward = step.reward.reshape([batch]);
+            let terminal = step.terminal_obs.as_ref().map(|t| t[0].clone());
+            if let Some(terminal) = terminal {
+                // Time limits are not terminal states: bootstrap from the state they cut off.
+                let terminal_value = policy.value(self.critic_input(terminal)).without_autodiff();
+                reward = reward + truncation_bootstrap(terminal_value, per_agent(step.truncated.clone()), gamma);
+            }
+            actor_x.push(ax);
+            critic_x.push(cx);
+            actions.push(out.action);
+            log_probs.push(out.log_prob);
+            values.push(value);
+            rewards.push(reward);
+            dones.push(per_agent(step.done));
+            self.obs = step.obs.into_iter().next().ok_or_else(|| ShoalError::Gpu("env returned no observation".into()))?;
+        }
+        let last_value = policy.value(self.critic_input(self.obs.clone())).without_autodiff();
+        let values = Tensor::stack::<2>(values, 0);
+        let (advantages, returns) = gae(
+            Tensor::stack(rewards, 0),
+            values.clone(),
+            Tensor::stack(dones, 0),
+            last_value,
+            gamma,
+            self.config.gae_lambda,
+        );
+
+        // Flatten time × agents into one batch of samples.
+        let samples = steps * batch;
+        let actor_x = Tensor::cat(actor_x, 0);
+        let critic_x = Tensor::cat(critic_x, 0);
+        let old_log_probs = Tensor::cat(log_probs, 0);
+        let old_values = values.reshape([samples]);
+        let advantages = advantages.reshape([samples]);
+        let returns = returns.reshape([samples]);
+        let actions = match actions.first() {
+            Some(Action::Continuous(_)) => Action::Continuous(Tensor::cat(
+                actions.into_iter().map(|a| match a { Action::Continuous(t) => t, Action::Discrete(_) => unreachable!() }).collect(),
+                0,
+            )),
+            _ => Action::Discrete(Tensor::cat(
+                actions.into_iter().map(|a| match a { Action::Discrete(t) => t, Action::Continuous(_) => unreachable!() }).collect(),
+                0,
+            )),
+        };
+
+        let coefficients = PpoCoefficients {
+            clip_eps: self.config.clip_eps,
+            vf_coef: self.config.vf_coef,
+            ent_coef: self.config.ent_coef,
+            clip_value: self.config.clip_value,
+        };
+        let lr = self.lr();
+        let minibatch = samples / self.config.num_minibatches;
+        let mut last_terms = None;
+        for epoch in 0..self.config.update_epochs {
+            // Minibatch order from a generator keyed by (seed, update, epoch): reproducible and
+            // resumable without saving generator state.
+            let mut rng = rand::rngs::StdRng::seed_from_u64(
+                self.config.seed ^ ((self.progress.update as u64) << 20) ^ (epoch as u64) << 8,
+            );
+            let mut order: Vec<i32> = (0..samples as i32).collect();
+            order.shuffle(&mut rng);
+            let order = self.ctx.upload_i32(&order, [samples])?;
+            for mb in 0..self.config.num_minibatches {
+                let idx: Tensor<1, Int> = order.clone().slice([mb * minibatch..(mb + 1) * minibatch]);
+                let mb_actions = match &actions {
+                    Action::Discrete(a) => Action::Discrete(a.clone().select(0, idx.clone())),
+                    Action::Continuous(a) => Action::Continuous(a.clone().select(0, idx.clone())),
+                };
+                let (log_prob, entropy) = self.model.evaluate(actor_x.clone().select(0, idx.clone()), &mb_actions);
+                let value = self.model.value(critic_x.clone().select(0, idx.clone()));
+                let loss = ppo_loss(
+                    log_prob,
+                    old_log_probs.clone().select(0, idx.clone()),
+                    normalize(advantages.clone().select(0, idx.clone())),
+                    value,
+                    old_values.clone().select(0, idx.clone()),
+                    returns.clone().select(0, idx.clone()),
+                    entropy,
+                    coefficients,
+                );
+                let mut grads = GradientsParams::from_grads(loss.total.backward(), &self.model);
+                self.clip_global_norm(&mut grads);
+                self.model = self.optim.step(lr, self.model.clone(), grads);
+                last_terms = Some(loss);
+            }
+        }
+
+        // The update's only reads: five loss terms in one transfer, and the episode statistics.
+        let terms = last_terms.ok_or_else(|| ShoalError::Gpu("no minibatch ran".into()))?;
+        let scalars = self.ctx.read_f32(Tensor::cat(
+            vec![terms.total, terms.policy, terms.value, terms.entropy, terms.approx_kl]
+                .into_iter()
+                .map(|t| t.without_autodiff().detach())
+                .collect(),
+            0,
+        ))?;
+        let episodes = self.env.episode_stats()?;
+        self.env.clear_episode_stats()?;
+        let seconds = started.elapsed().as_secs_f64();
+        self.progress.update += 1;
+        self.progress.env_steps += self.config.steps_per_update();
+        self.progress.wall_seconds += seconds;
+        Ok(UpdateMetrics {
+            update: self.progress.update,
+            env_steps: self.progress.env_steps,
+            wall_seconds: self.progress.wall_seconds,
+            mean_episode_return: episodes.mean_return,
+            episodes: episodes.episodes,
+            total_loss: scalars[0] as f64,
+            policy_loss: scalars[1] as f64,
+            value_loss: scalars[2] as f64,
+            entropy: scalars[3] as f64,
+            approx_kl: scalars[4] as f64,
+            env_steps_per_s: self.config.steps_per_update() as f64 / seconds,
+            lr,
+        })
+    }
+
+    /// Scales all gradients together so that their global L2 norm is at most `max_grad_norm`
+    /// (burn's own clipping is per tensor). Stays on the device.
+    fn clip_global_norm(&self, grads: &mut GradientsParams) {
+        let mut squares: Vec<Tensor<1>> = Vec::new();
+        for &(id, rank) in &self.params {
+            let square = match rank {
+                1 => grads.get::<1>(id).map(|g| g.powf_scalar(2.0).sum()),
+                2 => grads.get::<2>(id).map(|g| g.powf_scalar(2.0).sum()),
+                _ => None,
+            };
+            squares.extend(square);
+        }
+        if squares.is_empty() {
+            return;
+        }
+        let norm = Tensor::cat(squares, 0).sum().sqrt();
+        let scale = ((norm + 1e-6).recip() * self.config.max_grad_norm).clamp_max(1.0);
+        for &(id, rank) in &self.params {
+            match rank {
+                1 => {
+                    if let Some(g) = grads.remove::<1>(id) {
+                        grads.register(id, g * scale.clone());
+                    }
+                }
+                2 => {
+                    if let Some(g) = grads.remove::<2>(id) {
+                        grads.register(id, g * scale.clone().reshape([1, 1]));
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// Writes a checkpoint to `dir` atomically: everything goes to a temporary sibling directory
+    /// that then replaces `dir` by rename.
+    pub fn save_checkpoint(&self, dir: &std::path::Path) -> Result<()> {
+        let parent = dir.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
+        std::fs::create_dir_all(parent).map_err(|e| ShoalError::io(parent, e))?;
+        let tmp = dir.with_extension(format!("tmp-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&tmp);
+        std::fs::create_dir_all(&tmp).map_err(|e| ShoalError::io(&tmp, e))?;
+        let record_error = |what: &str, e: burn::store::RecordError| ShoalError::io(&tmp, std::io::Error::other(format!("{what}: {e:?}")));
+        self.model.clone().save_file(tmp.join("model.bpk")).map_err(|e| record_error("model", e))?;
+        self.optim.to_record().save(tmp.join("optimizer.bpk")).map_err(|e| record_error("optimizer", e))?;
+        let snapshot = self.env.snapshot()?;
+        let state = CheckpointState { config: self.config.clone(), progress: self.progress.clone(), env: snapshot };
+        let json = serde_json::to_vec(&state).map_err(|e| ShoalError::io(&tmp, e.into()))?;
+        crate::io::write_atomic(&tmp.join("state.json"), &json)?;
+        // Swap in: old checkpoint aside, new one in place, old one removed.
+        let old = dir.with_extension(format!("old-{}", std::process::id()));
+        if dir.exists() {
+            std::fs::rename(dir, &old).map_err(|e| ShoalError::io(dir, e))?;
+        }
+        std::fs::rename(&tmp, dir).map_err(|e| ShoalError::io(dir, e))?;
+        let _ = std::fs::remove_dir_all(&old);
+        Ok(())
+    }
+
+    /// Resumes a run from a checkpoint written by [`Trainer::save_checkpoint`].
+    pub fn resume(ctx: Arc<GpuContext>, dir: &std::path::Path) -> Result<Trainer> {
+        let state = CheckpointState::read(dir)?;
+        let mut trainer = Trainer::new(ctx, state.config.clone())?;
+        let record_error = |what: &str, e: burn::store::RecordError| {
+            ShoalError::io(dir, std::io::Error::other(format!("{what}: {e:?}")))
+        };
+        trainer.model = trainer.model.clone().try_load_file(dir.join("model.bpk")).map_err(|e| record_error("model", e))?;
+        let record = burn::optim::OptimizerRecord::load(dir.join("optimizer.bpk")).map_err(|e| record_error("optimizer", e))?;
+        trainer.optim = AdamConfig::new().with_epsilon(1e-5).init().load_record(record);
+        trainer.obs = trainer.env.restore(&state.env)?.obs.remove(0);
+        trainer.noise.set_calls(state.progress.noise_calls)?;
+        trainer.progress = state.progress;
+        Ok(trainer)
+    }
+}
+
+/// The JSON part of a checkpoint.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct CheckpointState {
+    /// The run's configuration.
+    pub config: TrainConfig,
+    /// Where the run stood.
+    pub progress: Progress,
+    /// The envs' device state.
+    pub env: EnvSnapshot,
+}
+
+impl CheckpointState {
+    /// Reads `dir/state.json`.
+    pub fn read(dir: &std::path::Path) -> Result<CheckpointState> {
+        let path = dir.join("state.json");
+        let text = std::fs::read(&path).map_err(|e| ShoalError::io(&path, e))?;
+        serde_json::from_slice(&text).map_err(|e| ShoalError::BadInput {
+            path: path.display().to_string(),
+            line: e.line(),
+            message: format!("not a shoal checkpoint: {e}"),
+        })
+    }
+}
+
+/// Loads the model of a checkpoint (for evaluation).
+pub fn load_model(dir: &std::path::Path, device: &Device) -> Result<(TrainConfig, ActorCritic)> {
+    let state = CheckpointState::read(dir)?;
+    let c = &state.config;
+    let action_dim = 5;
+    let model = ActorCriticConfig::new(c.agents, 6 * c.agents, action_dim, c.continuous, c.algo.critic())
+        .with_hidden(c.hidden)
+        .with_layers(c.layers)
+        .init(device)
+        .try_load_file(dir.join("model.bpk"))
+        .map_err(|e| ShoalError::io(dir, std::io::Error::other(format!("model: {e:?}"))))?;
+    Ok((state.config, model))
+}
