@@ -1,11 +1,17 @@
 //! No host↔device transfer inside `step`: observations, rewards, dones and actions stay on the
-//! device. One test per binary, so no other test's transfers are counted.
+//! device; a PPO update reads back only scalars. The counter is process-wide, so the tests that
+//! count take turns (and no test in this binary transfers without counting).
 
 use shoal::env::{BatchedEnv, RandomActions, SimpleSpreadConfig};
+/// The transfer counter is process-wide: tests that count transfers take turns.
+static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+use shoal::train::{Algo, TrainConfig, Trainer};
 use shoal::GpuContext;
 
 #[test]
 fn stepping_moves_no_data_between_host_and_device() {
+    let _serial = SERIAL.lock().unwrap();
     let ctx = GpuContext::shared().unwrap();
     for continuous in [false, true] {
         let config = SimpleSpreadConfig::new(1024).with_continuous(continuous).with_terminal_obs(true);
@@ -56,3 +62,31 @@ fn no_module_transfers_behind_the_counter() {
     }
     assert!(offenders.is_empty(), "transfers outside src/gpu/transfer.rs: {offenders:?}");
 }
+
+#[test]
+fn an_update_reads_back_only_scalars() {
+    let _serial = SERIAL.lock().unwrap();
+    let ctx = GpuContext::shared().unwrap();
+    let config = TrainConfig {
+        algo: Algo::Mappo,
+        envs: 8,
+        rollout_steps: 10,
+        total_env_steps: 3 * 80,
+        update_epochs: 2,
+        num_minibatches: 2,
+        hidden: 16,
+        checkpoint_every: 0,
+        ..TrainConfig::default()
+    };
+    let mut trainer = Trainer::new(ctx.clone(), config.clone()).unwrap();
+    trainer.update().unwrap(); // kernels compiled, pools warm
+    let before = ctx.transfers().snapshot();
+    trainer.update().unwrap();
+    let during = ctx.transfers().snapshot() - before;
+    // Two reads: the five loss terms, and the episode statistics (8 floats).
+    assert_eq!(during.downloads, 2, "{during:?}");
+    assert!(during.download_bytes <= (5 + 8) * 4, "{during:?}");
+    // Uploads: one minibatch permutation per epoch, nothing per step.
+    assert_eq!(during.uploads, config.update_epochs as u64, "{during:?}");
+}
+

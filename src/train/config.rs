@@ -123,7 +123,7 @@ impl TrainConfig {
         let text = std::fs::read_to_string(path).map_err(|e| ShoalError::io(path, e))?;
         let config: TrainConfig = toml::from_str(&text).map_err(|e| ShoalError::BadInput {
             path: path.display().to_string(),
-            line: e.span().map(|s| text[..s.start].lines().count().max(1)).unwrap_or(0),
+            line: e.span().map(|s| text[..s.start].matches('\n').count() + 1).unwrap_or(0),
             message: e.message().to_string(),
         })?;
         config.validate()?;

@@ -425,6 +425,10 @@ impl Trainer {
             ShoalError::io(dir, std::io::Error::other(format!("{what}: {e:?}")))
         };
         trainer.model = trainer.model.clone().try_load_file(dir.join("model.bpk")).map_err(|e| record_error("model", e))?;
+        // Loading restores the saved parameter ids (Adam's state is keyed by them): re-list them.
+        let mut params = FloatParams(Vec::new());
+        trainer.model.visit(&mut params);
+        trainer.params = params.0;
         let record = burn::optim::OptimizerRecord::load(dir.join("optimizer.bpk")).map_err(|e| record_error("optimizer", e))?;
         trainer.optim = AdamConfig::new().with_epsilon(1e-5).init().load_record(record);
         trainer.obs = trainer.env.restore(&state.env)?.obs.remove(0);
