@@ -64,6 +64,14 @@ fn bad_config_values_are_rejected_by_name() {
         Err(e @ ShoalError::BadInput { line: 2, .. }) => assert!(e.to_string().contains("gama"), "{e}"),
         other => panic!("{other:?}"),
     }
+    // Every key is settable from the command line, and a wrong one is named.
+    let base = TrainConfig::default();
+    let set = base.with_overrides(&["gamma=0.95".into(), "algo=ippo".into(), "anneal_lr=false".into()]).unwrap();
+    assert_eq!((set.gamma, set.algo, set.anneal_lr), (0.95, Algo::Ippo, false));
+    let err = base.with_overrides(&["gama=0.9".into()]).unwrap_err().to_string();
+    assert!(err.contains("unknown key `gama`"), "{err}");
+    let err = base.with_overrides(&["clip_eps=-1".into()]).unwrap_err().to_string();
+    assert!(err.contains("clip_eps"), "{err}");
     let output = std::process::Command::new(env!("CARGO_BIN_EXE_shoal"))
         .args(["train", "--algo", "ippo", "--envs", "0", "--out"])
         .arg(dir.join("run"))
@@ -134,4 +142,39 @@ fn a_short_run_improves_the_return() {
     let last: f64 = returns[returns.len() - 4..].iter().sum::<f64>() / 4.0;
     // A random policy scores about −26.3; a learning one gains well over a point within 38k steps.
     assert!(last > first + 1.5, "returns did not improve: first {first:.2}, last {last:.2} ({returns:?})");
+}
+
+#[test]
+fn train_eval_and_compare_from_the_command_line() {
+    let dir = scratch_dir("cli-train");
+    let shoal = |args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_shoal")).args(args).output().unwrap();
+        let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        assert!(out.status.success(), "{args:?}: {text}");
+        text
+    };
+    let run = dir.join("run");
+    let run_s = run.to_str().unwrap();
+    shoal(&["train", "--algo", "mappo", "--envs", "8", "--steps", "400", "--set", "rollout_steps=10", "--set", "hidden=16", "--out", run_s]);
+    let csv = std::fs::read_to_string(run.join("metrics.csv")).unwrap();
+    let header: Vec<&str> = csv.lines().next().unwrap().split(',').collect();
+    for column in ["env_steps", "wall_seconds", "mean_episode_return", "policy_loss", "value_loss", "entropy", "env_steps_per_s"] {
+        assert!(header.contains(&column), "metrics.csv lacks {column}: {header:?}");
+    }
+    assert_eq!(csv.lines().count(), 1 + 5, "5 updates of 80 env steps");
+    let png = std::fs::read(run.join("learning_curve.png")).unwrap();
+    assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
+    assert!(run.join("checkpoint/model.bpk").is_file() && run.join("checkpoint/state.json").is_file());
+    let config = std::fs::read_to_string(run.join("config.toml")).unwrap();
+    assert!(config.contains("hidden = 16"), "{config}");
+
+    let eval = shoal(&["eval", "--checkpoint", run_s, "--episodes", "16"]);
+    assert!(eval.contains("greedy") && eval.contains("stochastic"), "{eval}");
+
+    let compare = dir.join("compare");
+    shoal(&["compare", "--algos", "ippo,mappo", "--seeds", "1", "--steps", "160", "--envs", "8", "--out", compare.to_str().unwrap()]);
+    let table = std::fs::read_to_string(compare.join("compare.md")).unwrap();
+    assert!(table.contains("| ippo |") && table.contains("| mappo |"), "{table}");
+    let png = std::fs::read(compare.join("learning_curves.png")).unwrap();
+    assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
 }

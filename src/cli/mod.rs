@@ -5,6 +5,8 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand, ValueEnum};
 
 mod bench;
+mod compare;
+mod eval;
 mod replay;
 mod train;
 
@@ -24,6 +26,10 @@ enum Command {
     Replay(replay::ReplayArgs),
     /// Train IPPO or MAPPO with rollouts and updates on the device.
     Train(train::TrainArgs),
+    /// Evaluate a trained policy (greedy and stochastic).
+    Eval(eval::EvalArgs),
+    /// Train several algorithms over several seeds; one table, one figure.
+    Compare(compare::CompareArgs),
 }
 
 /// Environments the CLI knows.
@@ -39,6 +45,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Bench(args) => bench::run(args),
         Command::Replay(args) => replay::run(args),
         Command::Train(args) => train::run(args),
+        Command::Eval(args) => eval::run(args),
+        Command::Compare(args) => compare::run(args),
     }
 }
 

@@ -38,11 +38,14 @@ pub struct TrainArgs {
     /// Learning rate.
     #[arg(long)]
     lr: Option<f64>,
+    /// Any configuration key, as KEY=VALUE (repeatable): --set gamma=0.95 --set update_epochs=8.
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    set: Vec<String>,
     /// Output directory (metrics.csv, learning_curve.png, checkpoint/).
     #[arg(long, required_unless_present = "resume")]
     out: Option<PathBuf>,
     /// Continue the run in this output directory from its checkpoint.
-    #[arg(long, conflicts_with_all = ["config", "algo", "envs", "seed", "agents", "lr"])]
+    #[arg(long, conflicts_with_all = ["config", "algo", "envs", "seed", "agents", "lr", "set"])]
     resume: Option<PathBuf>,
 }
 
@@ -58,13 +61,17 @@ impl TrainArgs {
         if let Some(v) = self.seed { config.seed = v; }
         if let Some(v) = self.agents { config.agents = v; }
         if let Some(v) = self.lr { config.lr = v; }
-        config.validate()?;
-        Ok(config)
+        Ok(config.with_overrides(&self.set)?)
     }
 }
 
 pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
     let EnvName::SimpleSpread = args.env;
+    // Configuration errors first: no need for a GPU to reject a typo.
+    let config = match &args.resume {
+        Some(_) => None,
+        None => Some(args.config()?),
+    };
     let ctx = super::open_gpu()?;
     let (mut trainer, out) = match &args.resume {
         Some(dir) => {
@@ -77,7 +84,7 @@ pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
         None => {
             let out = args.out.clone().expect("clap requires --out without --resume");
             std::fs::create_dir_all(&out).map_err(|e| ShoalError::io(&out, e))?;
-            let config = args.config()?;
+            let config = config.expect("built above for a fresh run");
             let text = toml::to_string(&config)?;
             shoal::io::write_atomic(&out.join("config.toml"), text.as_bytes())?;
             write_csv_header(&out.join("metrics.csv"))?;

@@ -130,6 +130,34 @@ impl TrainConfig {
         Ok(config)
     }
 
+    /// Applies `key=value` overrides (TOML values: `gamma=0.95`, `anneal_lr=false`,
+    /// `algo="ippo"` or `algo=ippo`), so that every key is settable from the command line.
+    pub fn with_overrides(&self, overrides: &[String]) -> Result<TrainConfig> {
+        let mut table = toml::Table::try_from(self).map_err(|e| ShoalError::config("set", "", e.to_string()))?;
+        for item in overrides {
+            let Some((key, value)) = item.split_once('=') else {
+                return Err(ShoalError::config("set", item, "expected KEY=VALUE, e.g. --set gamma=0.95"));
+            };
+            let key = key.trim();
+            if !table.contains_key(key) {
+                let known: Vec<&str> = table.keys().map(|k| k.as_str()).collect();
+                return Err(ShoalError::config("set", item, format!("unknown key `{key}`; keys: {}", known.join(", "))));
+            }
+            let value = value.trim();
+            // Bare words are strings (`algo=ippo`); everything else parses as a TOML value.
+            let parsed = toml::from_str::<toml::Table>(&format!("v = {value}"))
+                .ok()
+                .and_then(|mut t| t.remove("v"))
+                .unwrap_or_else(|| toml::Value::String(value.to_string()));
+            table.insert(key.to_string(), parsed);
+        }
+        let config: TrainConfig = table
+            .try_into()
+            .map_err(|e: toml::de::Error| ShoalError::config("set", overrides.join(" "), e.message().to_string()))?;
+        config.validate()?;
+        Ok(config)
+    }
+
     /// Env steps gathered per update.
     pub fn steps_per_update(&self) -> u64 {
         (self.envs * self.rollout_steps) as u64

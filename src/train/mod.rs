@@ -2,6 +2,7 @@
 //! blocks). The training loop, models and checkpoints build on these.
 
 pub mod config;
+pub mod eval;
 pub mod gae;
 pub mod ppo;
 
@@ -9,7 +10,8 @@ pub use gae::{gae, truncation_bootstrap};
 pub use ppo::{normalize, ppo_loss, PpoCoefficients, PpoLoss};
 pub mod model;
 
-pub use model::{Action, ActorCritic, ActorCriticConfig, Critic, Mlp, MlpConfig};
+pub use eval::{evaluate, EvalResult};
+pub use model::{actor_input, critic_input, Action, ActorCritic, ActorCriticConfig, Critic, Mlp, MlpConfig};
 pub mod trainer;
 
 pub use config::{Algo, TrainConfig};

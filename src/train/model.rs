@@ -49,8 +49,11 @@ impl MlpConfig {
         if self.output_scale != 1.0 {
             let scale = self.output_scale;
             // Detached: a scaled parameter must be a leaf, not the output of a recorded op.
-            output.weight = output.weight.map(|w| (w * scale).detach().require_grad());
-            output.bias = output.bias.map(|b| b.map(|b| (b * scale).detach().require_grad()));
+            let autodiff = device.is_autodiff();
+            let leaf = move |t: Tensor<1>| if autodiff { t.detach().require_grad() } else { t };
+            let leaf2 = move |t: Tensor<2>| if autodiff { t.detach().require_grad() } else { t };
+            output.weight = output.weight.map(|w| leaf2(w * scale));
+            output.bias = output.bias.map(|b| b.map(|b| leaf(b * scale)));
         }
         Mlp { hidden, output }
     }
@@ -231,5 +234,27 @@ impl ActorCritic {
         let entropy = (log_std + 0.5 + half_log_2pi).sum_dim(1).reshape([batch]);
         let _ = dim;
         PolicyOutput { action: Action::Continuous(sample), log_prob, entropy }
+    }
+}
+
+/// `[envs, agents, obs] → [envs·agents, obs + agents]`: each agent's observation and one-hot id
+/// (`agent_ids` is the `[agents, agents]` identity).
+pub fn actor_input(obs: Tensor<3>, agent_ids: &Tensor<2>) -> Tensor<2> {
+    let [envs, agents, dim] = obs.dims();
+    let ids = agent_ids.clone().unsqueeze_dim::<3>(0).expand([envs, agents, agents]);
+    Tensor::cat(vec![obs, ids], 2).reshape([envs * agents, dim + agents])
+}
+
+/// The critic's input: the actor's (IPPO), or every agent's observation of the env plus the
+/// agent's one-hot id (MAPPO).
+pub fn critic_input(obs: Tensor<3>, agent_ids: &Tensor<2>, critic: Critic) -> Tensor<2> {
+    match critic {
+        Critic::Ippo => actor_input(obs, agent_ids),
+        Critic::Mappo => {
+            let [envs, agents, dim] = obs.dims();
+            let joint = obs.reshape([envs, 1, agents * dim]).expand([envs, agents, agents * dim]);
+            let ids = agent_ids.clone().unsqueeze_dim::<3>(0).expand([envs, agents, agents]);
+            Tensor::cat(vec![joint, ids], 2).reshape([envs * agents, agents * dim + agents])
+        }
     }
 }

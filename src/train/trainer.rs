@@ -18,7 +18,7 @@ use rand::SeedableRng;
 
 use super::config::TrainConfig;
 use super::gae::{gae, truncation_bootstrap};
-use super::model::{Action, ActorCritic, ActorCriticConfig, Critic};
+use super::model::{actor_input, critic_input, Action, ActorCritic, ActorCriticConfig};
 use super::ppo::{normalize, ppo_loss, PpoCoefficients};
 use crate::env::{ActionSpace, Actions, AgentGroup, BatchedEnv, EnvSnapshot, RandomActions, SimpleSpread, SimpleSpreadConfig};
 use crate::error::{Result, ShoalError};
@@ -176,24 +176,12 @@ impl Trainer {
         self.progress.update >= self.config.updates()
     }
 
-    /// `[envs, agents, obs] → [envs·agents, obs + agents]`: observation and agent one-hot.
     fn actor_input(&self, obs: Tensor<3>) -> Tensor<2> {
-        let [envs, agents, dim] = obs.dims();
-        let ids = self.agent_ids.clone().unsqueeze_dim::<3>(0).expand([envs, agents, agents]);
-        Tensor::cat(vec![obs, ids], 2).reshape([envs * agents, dim + agents])
+        actor_input(obs, &self.agent_ids)
     }
 
-    /// Critic input: the actor's (IPPO), or every agent's observation + the agent one-hot (MAPPO).
     fn critic_input(&self, obs: Tensor<3>) -> Tensor<2> {
-        match self.config.algo.critic() {
-            Critic::Ippo => self.actor_input(obs),
-            Critic::Mappo => {
-                let [envs, agents, dim] = obs.dims();
-                let joint = obs.reshape([envs, 1, agents * dim]).expand([envs, agents, agents * dim]);
-                let ids = self.agent_ids.clone().unsqueeze_dim::<3>(0).expand([envs, agents, agents]);
-                Tensor::cat(vec![joint, ids], 2).reshape([envs * agents, agents * dim + agents])
-            }
-        }
+        critic_input(obs, &self.agent_ids, self.config.algo.critic())
     }
 
     fn lr(&self) -> f64 {

@@ -1,0 +1,113 @@
+//! `shoal compare`: the same training for several algorithms and seeds, one table, one figure.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Args;
+use serde::Serialize;
+
+use super::train::{plot_learning_curves, read_curve, train_loop};
+use super::EnvName;
+use shoal::train::{Algo, TrainConfig, Trainer, UpdateMetrics};
+use shoal::ShoalError;
+
+#[derive(Debug, Args)]
+pub struct CompareArgs {
+    /// Environment to train on.
+    #[arg(long, value_enum, default_value = "simple-spread")]
+    env: EnvName,
+    /// Algorithms, comma-separated.
+    #[arg(long, value_delimiter = ',', default_value = "ippo,mappo")]
+    algos: Vec<Algo>,
+    /// Seeds per algorithm (0..seeds).
+    #[arg(long, default_value_t = 3)]
+    seeds: u64,
+    /// Env steps per run.
+    #[arg(long)]
+    steps: Option<u64>,
+    /// Base configuration (TOML) shared by every run.
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Parallel envs per run.
+    #[arg(long)]
+    envs: Option<usize>,
+    /// Output directory: one sub-directory per run, compare.md, compare.json, learning_curves.png.
+    #[arg(long)]
+    out: PathBuf,
+}
+
+#[derive(Debug, Serialize)]
+struct Row {
+    algo: String,
+    seeds: usize,
+    final_return_mean: f64,
+    final_return_std: f64,
+    wall_seconds_mean: f64,
+    env_steps_per_s: f64,
+    env_steps: u64,
+}
+
+pub fn run(args: CompareArgs) -> anyhow::Result<ExitCode> {
+    let EnvName::SimpleSpread = args.env;
+    if args.seeds == 0 || args.algos.is_empty() {
+        return Err(ShoalError::config("seeds", args.seeds, "compare at least one algorithm over at least one seed").into());
+    }
+    let mut base = match &args.config {
+        Some(path) => TrainConfig::from_toml_file(path)?,
+        None => TrainConfig::default(),
+    };
+    if let Some(v) = args.steps { base.total_env_steps = v; }
+    if let Some(v) = args.envs { base.envs = v; }
+    base.validate()?;
+    let ctx = super::open_gpu()?;
+    let mut rows = Vec::new();
+    let mut curves = Vec::new();
+    for &algo in &args.algos {
+        let mut finals = Vec::new();
+        let mut walls = Vec::new();
+        let mut paths = Vec::new();
+        for seed in 0..args.seeds {
+            let config = TrainConfig { algo, seed, ..base.clone() };
+            let dir = args.out.join(format!("{}-seed{seed}", algo.name()));
+            std::fs::create_dir_all(&dir).map_err(|e| ShoalError::io(&dir, e))?;
+            shoal::io::write_atomic(&dir.join("config.toml"), toml::to_string(&config)?.as_bytes())?;
+            shoal::io::write_atomic(&dir.join("metrics.csv"), format!("{}\n", UpdateMetrics::CSV_HEADER).as_bytes())?;
+            eprintln!("{} seed {seed}", algo.name());
+            let mut trainer = Trainer::new(ctx.clone(), config)?;
+            let summary = train_loop(&mut trainer, &dir, true)?;
+            // Final return: mean over the last tenth of the run's updates (at least one).
+            let curve = read_curve(&dir.join("metrics.csv"))?;
+            let tail = (curve.len() / 10).max(1);
+            finals.push(curve[curve.len() - tail..].iter().map(|p| p.1).sum::<f64>() / tail as f64);
+            walls.push(summary.wall_seconds);
+            paths.push(dir.join("metrics.csv"));
+        }
+        let n = finals.len() as f64;
+        let mean = finals.iter().sum::<f64>() / n;
+        let std = (finals.iter().map(|f| (f - mean).powi(2)).sum::<f64>() / n).sqrt();
+        let wall = walls.iter().sum::<f64>() / n;
+        rows.push(Row {
+            algo: algo.name().into(),
+            seeds: finals.len(),
+            final_return_mean: mean,
+            final_return_std: std,
+            wall_seconds_mean: wall,
+            env_steps_per_s: base.total_env_steps as f64 / wall,
+            env_steps: base.updates() as u64 * base.steps_per_update(),
+        });
+        curves.push((algo.name().to_string(), paths));
+    }
+    let mut table = String::from("| algo | seeds | env steps | final return (mean ± std) | wall time (s) | env-steps/s |\n|---|---:|---:|---:|---:|---:|\n");
+    for r in &rows {
+        table += &format!(
+            "| {} | {} | {} | {:.2} ± {:.2} | {:.1} | {:.0} |\n",
+            r.algo, r.seeds, r.env_steps, r.final_return_mean, r.final_return_std, r.wall_seconds_mean, r.env_steps_per_s
+        );
+    }
+    println!("adapter: {}\n{table}", ctx.adapter_name());
+    shoal::io::write_atomic(&args.out.join("compare.md"), table.as_bytes())?;
+    shoal::io::write_atomic(&args.out.join("compare.json"), &serde_json::to_vec_pretty(&rows)?)?;
+    plot_learning_curves(&curves, &args.out.join("learning_curves.png"))?;
+    eprintln!("wrote {}", args.out.join("learning_curves.png").display());
+    Ok(ExitCode::SUCCESS)
+}

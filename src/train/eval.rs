@@ -1,0 +1,95 @@
+//! Evaluating a trained policy: greedy (mode of the action distribution) and stochastic
+//! (sampled) play, on fresh envs seeded independently of training.
+
+use std::sync::Arc;
+
+use burn::module::Module;
+use burn::tensor::Tensor;
+use serde::Serialize;
+
+use super::model::{actor_input, Action, ActorCritic};
+use super::trainer::load_model;
+use crate::env::{ActionSpace, Actions, AgentGroup, BatchedEnv, RandomActions, SimpleSpread, SimpleSpreadConfig};
+use crate::error::{Result, ShoalError};
+use crate::gpu::GpuContext;
+
+/// Returns of one evaluation mode.
+#[derive(Debug, Clone, Serialize)]
+pub struct EvalResult {
+    /// `greedy` or `stochastic`.
+    pub mode: String,
+    /// Completed episodes.
+    pub episodes: usize,
+    /// Mean per-agent episode return.
+    pub mean_return: f64,
+    /// Standard deviation of the episode returns.
+    pub std_return: f64,
+}
+
+/// Plays at least `episodes` episodes of the checkpoint's policy, greedy then stochastic.
+pub fn evaluate(ctx: &Arc<GpuContext>, checkpoint: &std::path::Path, episodes: usize, seed: u64) -> Result<Vec<EvalResult>> {
+    if episodes == 0 {
+        return Err(ShoalError::config("episodes", 0, "evaluate at least 1 episode"));
+    }
+    let (config, model) = load_model(checkpoint, ctx.device())?;
+    let model = model.valid();
+    let envs = episodes.min(1024);
+    let rounds = episodes.div_ceil(envs);
+    let mut results = Vec::new();
+    for greedy in [true, false] {
+        let mut env = SimpleSpread::new(
+            ctx.clone(),
+            SimpleSpreadConfig::new(envs)
+                .with_n_agents(config.agents)
+                .with_local_ratio(config.local_ratio)
+                .with_max_cycles(config.max_cycles)
+                .with_continuous(config.continuous),
+        )?;
+        let group = env.spec().groups[0].clone();
+        let width = match group.action {
+            ActionSpace::Discrete { n } => n,
+            ActionSpace::Continuous { dim, .. } => 2 * dim,
+        };
+        let noise_group = AgentGroup {
+            name: "noise".into(),
+            agents: config.agents,
+            obs_dim: 0,
+            action: ActionSpace::Continuous { dim: width, low: 0.0, high: 1.0 },
+        };
+        let mut noise = RandomActions::new(ctx.clone(), &noise_group, envs, seed ^ 0xE7A1)?;
+        let ids = Tensor::<2>::eye(config.agents, ctx.device());
+        let mut obs = env.reset(seed)?.obs.remove(0);
+        for _ in 0..rounds * config.max_cycles {
+            let u = match noise.sample() {
+                Actions::Continuous(u) => u.reshape([envs * config.agents, width]),
+                Actions::Discrete(_) => return Err(ShoalError::Gpu("noise must be continuous".into())),
+            };
+            let out = model.act(actor_input(obs, &ids), (!greedy).then_some(u));
+            let actions = to_env_actions(out.action, envs, config.agents);
+            obs = env.step(&[actions])?.obs.remove(0);
+        }
+        let stats = env.episode_stats()?;
+        results.push(EvalResult {
+            mode: if greedy { "greedy" } else { "stochastic" }.into(),
+            episodes: stats.episodes as usize,
+            mean_return: stats.mean_return,
+            std_return: stats.std_return,
+        });
+    }
+    Ok(results)
+}
+
+fn to_env_actions(action: Action, envs: usize, agents: usize) -> Actions {
+    match action {
+        Action::Discrete(a) => Actions::Discrete(a.without_autodiff().reshape([envs, agents])),
+        Action::Continuous(a) => {
+            let [_, dim] = a.dims();
+            Actions::Continuous(a.without_autodiff().reshape([envs, agents, dim]))
+        }
+    }
+}
+
+/// Loads only the policy of a checkpoint (no optimizer, no envs).
+pub fn load_policy(ctx: &Arc<GpuContext>, checkpoint: &std::path::Path) -> Result<ActorCritic> {
+    Ok(load_model(checkpoint, ctx.device())?.1)
+}
