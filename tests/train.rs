@@ -178,3 +178,21 @@ fn train_eval_and_compare_from_the_command_line() {
     let png = std::fs::read(compare.join("learning_curves.png")).unwrap();
     assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
 }
+
+#[test]
+fn continuous_actions_train_with_a_gaussian_head() {
+    let ctx = GpuContext::shared().unwrap();
+    let config = TrainConfig { continuous: true, ..tiny(Algo::Ippo) };
+    let mut trainer = Trainer::new(ctx, config).unwrap();
+    let first = trainer.update().unwrap();
+    let second = trainer.update().unwrap();
+    let third = trainer.update().unwrap();
+    for m in [&first, &second, &third] {
+        assert!(m.total_loss.is_finite() && m.policy_loss.is_finite() && m.value_loss.is_finite(), "{m:?}");
+        // A diagonal Gaussian with unit std over 5 dimensions: entropy 5·(½ + ½ln 2π) ≈ 7.09.
+        assert!((m.entropy - 7.09).abs() < 0.2, "entropy {}", m.entropy);
+    }
+    // 8 envs × 10 steps per update: every env finishes its first 25-step episode in update 3.
+    assert_eq!((second.episodes, third.episodes), (0.0, 8.0));
+    assert!(third.mean_episode_return.is_finite() && third.mean_episode_return < 0.0);
+}

@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use super::train::{plot_learning_curves, read_curve, train_loop};
 use super::EnvName;
-use shoal::train::{Algo, TrainConfig, Trainer, UpdateMetrics};
+use shoal::train::{Algo, CheckpointState, TrainConfig, Trainer, UpdateMetrics};
 use shoal::ShoalError;
 
 #[derive(Debug, Args)]
@@ -69,11 +69,20 @@ pub fn run(args: CompareArgs) -> anyhow::Result<ExitCode> {
         for seed in 0..args.seeds {
             let config = TrainConfig { algo, seed, ..base.clone() };
             let dir = args.out.join(format!("{}-seed{seed}", algo.name()));
-            std::fs::create_dir_all(&dir).map_err(|e| ShoalError::io(&dir, e))?;
-            shoal::io::write_atomic(&dir.join("config.toml"), toml::to_string(&config)?.as_bytes())?;
-            shoal::io::write_atomic(&dir.join("metrics.csv"), format!("{}\n", UpdateMetrics::CSV_HEADER).as_bytes())?;
-            eprintln!("{} seed {seed}", algo.name());
-            let mut trainer = Trainer::new(ctx.clone(), config)?;
+            let checkpoint = dir.join("checkpoint");
+            // A run of this comparison that was interrupted (or is already done) continues from
+            // its checkpoint instead of starting over; only a run of the same config counts.
+            let resumable = CheckpointState::read(&checkpoint).is_ok_and(|state| state.config == config);
+            let mut trainer = if resumable {
+                eprintln!("{} seed {seed}: continuing from {}", algo.name(), checkpoint.display());
+                Trainer::resume(ctx.clone(), &checkpoint)?
+            } else {
+                std::fs::create_dir_all(&dir).map_err(|e| ShoalError::io(&dir, e))?;
+                shoal::io::write_atomic(&dir.join("config.toml"), toml::to_string(&config)?.as_bytes())?;
+                shoal::io::write_atomic(&dir.join("metrics.csv"), format!("{}\n", UpdateMetrics::CSV_HEADER).as_bytes())?;
+                eprintln!("{} seed {seed}", algo.name());
+                Trainer::new(ctx.clone(), config)?
+            };
             let summary = train_loop(&mut trainer, &dir, true)?;
             // Final return: mean over the last tenth of the run's updates (at least one).
             let curve = read_curve(&dir.join("metrics.csv"))?;

@@ -129,6 +129,18 @@ pub fn train_loop(trainer: &mut Trainer, out: &Path, show_progress: bool) -> any
     );
     bar.set_position(trainer.progress().update as u64);
     let csv_path = out.join("metrics.csv");
+    // Rows written after the checkpoint a resumed run starts from are about to be redone.
+    let done = trainer.progress().update;
+    let text = std::fs::read_to_string(&csv_path).map_err(|e| ShoalError::io(&csv_path, e))?;
+    let kept: Vec<&str> = text
+        .lines()
+        .enumerate()
+        .filter(|(i, line)| *i == 0 || line.split(',').next().and_then(|u| u.parse::<usize>().ok()).is_some_and(|u| u <= done))
+        .map(|(_, line)| line)
+        .collect();
+    if kept.len() != text.lines().count() {
+        shoal::io::write_atomic(&csv_path, (kept.join("\n") + "\n").as_bytes())?;
+    }
     let mut csv = std::fs::OpenOptions::new().append(true).open(&csv_path).map_err(|e| ShoalError::io(&csv_path, e))?;
     let checkpoint = out.join("checkpoint");
     let every = trainer.config().checkpoint_every;
