@@ -196,3 +196,20 @@ fn continuous_actions_train_with_a_gaussian_head() {
     assert_eq!((second.episodes, third.episodes), (0.0, 8.0));
     assert!(third.mean_episode_return.is_finite() && third.mean_episode_return < 0.0);
 }
+
+#[test]
+fn separate_parameters_per_agent_train_and_resume() {
+    let ctx = GpuContext::shared().unwrap();
+    let shared = Trainer::new(ctx.clone(), tiny(Algo::Mappo)).unwrap();
+    let config = TrainConfig { shared_params: false, ..tiny(Algo::Mappo) };
+    let mut separate = Trainer::new(ctx.clone(), config).unwrap();
+    // Three actors and three critics instead of one of each.
+    assert_eq!(parameters(&separate).len(), 3 * parameters(&shared).len());
+    separate.update().unwrap();
+    let dir = scratch_dir("separate").join("checkpoint");
+    separate.save_checkpoint(&dir).unwrap();
+    let resumed = Trainer::resume(ctx, &dir).unwrap();
+    assert_eq!(parameters(&separate), parameters(&resumed));
+    let m = separate.update().unwrap();
+    assert!(m.total_loss.is_finite());
+}

@@ -53,6 +53,8 @@ pub struct TrainConfig {
     pub hidden: usize,
     /// Hidden layers of actor and critic.
     pub layers: usize,
+    /// One actor and critic shared by all agents (with an agent one-hot input), or one per agent.
+    pub shared_params: bool,
     /// Run seed (env spawns, action sampling, minibatch order).
     pub seed: u64,
     /// Write a checkpoint every this many updates (0: only at the end).
@@ -111,6 +113,7 @@ impl Default for TrainConfig {
             num_minibatches: 4,
             hidden: 64,
             layers: 2,
+            shared_params: true,
             seed: 0,
             checkpoint_every: 10,
         }
@@ -202,12 +205,12 @@ impl TrainConfig {
                 return Err(ShoalError::config(field, v, "must be a non-negative number"));
             }
         }
-        let batch = self.envs * self.rollout_steps * self.agents;
-        if batch < self.num_minibatches {
+        let rows = self.envs * self.rollout_steps;
+        if rows < self.num_minibatches {
             return Err(ShoalError::config(
                 "num_minibatches",
                 self.num_minibatches,
-                format!("more minibatches than the {batch} samples of a rollout"),
+                format!("more minibatches than the {rows} (step, env) rows of a rollout"),
             ));
         }
         Ok(())

@@ -1,7 +1,9 @@
 //! Policy and critic networks (burn modules): tanh MLPs as in JaxMARL's `ippo_ff_mpe`.
 //!
-//! Parameters are shared across agents, with the agent's one-hot id appended to its input (the
-//! usual MAPPO setup). The critic is decentralised for IPPO, `V(o_i, i)`, and centralised for
+//! Parameters are shared across agents by default, with the agent's one-hot id appended to its
+//! input (the usual MAPPO setup); `shared_params = false` gives every agent its own actor and
+//! critic. Batches are agent-minor (`env·agents + agent`), so per-agent networks read every
+//! `agents`-th row. The critic is decentralised for IPPO, `V(o_i, i)`, and centralised for
 //! MAPPO, `V(o_1 … o_N, i)`: it sees every agent's observation during training and is not needed
 //! to act.
 
@@ -82,8 +84,14 @@ pub enum Critic {
 /// Actor and critic for one agent group.
 #[derive(Module, Debug)]
 pub struct ActorCritic {
+    /// The shared actor, or agent 0's.
     actor: Mlp,
+    /// The shared critic, or agent 0's.
     critic: Mlp,
+    /// Agents 1.. own actors (empty when parameters are shared).
+    agent_actors: Vec<Mlp>,
+    /// Agents 1.. own critics (empty when parameters are shared).
+    agent_critics: Vec<Mlp>,
     /// Log standard deviation of the Gaussian head (continuous actions only).
     log_std: Option<Param<Tensor<1>>>,
 }
@@ -107,6 +115,9 @@ pub struct ActorCriticConfig {
     /// Hidden layers.
     #[config(default = 2)]
     pub layers: usize,
+    /// One actor and one critic for all agents (true) or one per agent (false).
+    #[config(default = true)]
+    pub shared_params: bool,
 }
 
 impl ActorCriticConfig {
@@ -132,9 +143,12 @@ impl ActorCriticConfig {
                 .with_output_scale(scale)
                 .init(device)
         };
+        let others = if self.shared_params { 0 } else { self.agents - 1 };
         ActorCritic {
             actor: mlp(self.actor_input(), self.action_dim, 0.01),
             critic: mlp(self.critic_input(), 1, 1.0),
+            agent_actors: (0..others).map(|_| mlp(self.actor_input(), self.action_dim, 0.01)).collect(),
+            agent_critics: (0..others).map(|_| mlp(self.critic_input(), 1, 1.0)).collect(),
             log_std: self
                 .continuous
                 .then(|| Param::from_tensor(Tensor::<1>::zeros([self.action_dim], device))),
@@ -164,13 +178,13 @@ impl ActorCritic {
     /// State values `[B]`.
     pub fn value(&self, critic_input: Tensor<2>) -> Tensor<1> {
         let [batch, _] = critic_input.dims();
-        self.critic.forward(critic_input).reshape([batch])
+        per_agent(&self.critic, &self.agent_critics, critic_input).reshape([batch])
     }
 
     /// Samples actions given `noise` (uniform in [0, 1), `[B, action_dim]` for discrete Gumbel
     /// sampling, `[B, 2·dim]` for Box–Muller), or takes the mode when `noise` is `None`.
     pub fn act(&self, actor_input: Tensor<2>, noise: Option<Tensor<2>>) -> PolicyOutput {
-        let out = self.actor.forward(actor_input);
+        let out = per_agent(&self.actor, &self.agent_actors, actor_input);
         match &self.log_std {
             None => {
                 let logp_all = log_softmax(out.clone(), 1);
@@ -208,7 +222,7 @@ impl ActorCritic {
 
     /// Log-probability and entropy of given actions under the current policy (for the update).
     pub fn evaluate(&self, actor_input: Tensor<2>, action: &Action) -> (Tensor<1>, Tensor<1>) {
-        let out = self.actor.forward(actor_input);
+        let out = per_agent(&self.actor, &self.agent_actors, actor_input);
         let [batch, dim] = out.dims();
         match (action, &self.log_std) {
             (Action::Discrete(a), None) => {
@@ -235,6 +249,24 @@ impl ActorCritic {
         let _ = dim;
         PolicyOutput { action: Action::Continuous(sample), log_prob, entropy }
     }
+}
+
+/// Applies the shared network to the whole batch, or (with per-agent networks) agent `a`'s
+/// network to rows `a, a + A, a + 2A, …`.
+fn per_agent(first: &Mlp, others: &[Mlp], input: Tensor<2>) -> Tensor<2> {
+    if others.is_empty() {
+        return first.forward(input);
+    }
+    let agents = others.len() + 1;
+    let [batch, width] = input.dims();
+    let grouped = input.reshape([batch / agents, agents, width]);
+    let outputs: Vec<Tensor<2>> = std::iter::once(first)
+        .chain(others)
+        .enumerate()
+        .map(|(a, net)| net.forward(grouped.clone().slice([0..batch / agents, a..a + 1, 0..width]).reshape([batch / agents, width])))
+        .collect();
+    let out_width = outputs[0].dims()[1];
+    Tensor::stack::<3>(outputs, 1).reshape([batch, out_width])
 }
 
 /// `[envs, agents, obs] → [envs·agents, obs + agents]`: each agent's observation and one-hot id

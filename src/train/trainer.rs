@@ -130,6 +130,7 @@ impl Trainer {
         let model = ActorCriticConfig::new(config.agents, group.obs_dim, action_dim, config.continuous, config.algo.critic())
             .with_hidden(config.hidden)
             .with_layers(config.layers)
+            .with_shared_params(config.shared_params)
             .init(&device);
         let noise_group = AgentGroup {
             name: "noise".into(),
@@ -279,7 +280,8 @@ impl Trainer {
             clip_value: self.config.clip_value,
         };
         let lr = self.lr();
-        let minibatch = samples / self.config.num_minibatches;
+        // Whole (step, env) rows per minibatch.
+        let minibatch = (steps * envs / self.config.num_minibatches) * agents;
         let mut last_terms = None;
         for epoch in 0..self.config.update_epochs {
             // Minibatch order from a generator keyed by (seed, update, epoch): reproducible and
@@ -287,8 +289,11 @@ impl Trainer {
             let mut rng = rand::rngs::StdRng::seed_from_u64(
                 self.config.seed ^ ((self.progress.update as u64) << 20) ^ (epoch as u64) << 8,
             );
-            let mut order: Vec<i32> = (0..samples as i32).collect();
-            order.shuffle(&mut rng);
+            // Shuffled by (step, env) rows, agents kept together and in order, so that
+            // per-agent networks find their agent every `agents`-th sample.
+            let mut rows: Vec<i32> = (0..(steps * envs) as i32).collect();
+            rows.shuffle(&mut rng);
+            let order: Vec<i32> = rows.iter().flat_map(|&r| (0..agents as i32).map(move |a| r * agents as i32 + a)).collect();
             let order = self.ctx.upload_i32(&order, [samples])?;
             for mb in 0..self.config.num_minibatches {
                 let idx: Tensor<1, Int> = order.clone().slice([mb * minibatch..(mb + 1) * minibatch]);
@@ -458,6 +463,7 @@ pub fn load_model(dir: &std::path::Path, device: &Device) -> Result<(TrainConfig
     let model = ActorCriticConfig::new(c.agents, 6 * c.agents, action_dim, c.continuous, c.algo.critic())
         .with_hidden(c.hidden)
         .with_layers(c.layers)
+        .with_shared_params(c.shared_params)
         .init(device)
         .try_load_file(dir.join("model.bpk"))
         .map_err(|e| ShoalError::io(dir, std::io::Error::other(format!("model: {e:?}"))))?;
