@@ -9,7 +9,8 @@
 //! - **On device.** Environment state lives in GPU buffers. [`env::BatchedEnv::step`] takes an
 //!   actions tensor and returns observation, reward and done tensors; it queues one kernel launch
 //!   and performs no host↔device transfer (counted by [`gpu::TransferCounter`], asserted in
-//!   `tests/`). The host reads scalars (episode statistics, losses) when it asks for them.
+//!   `tests/`). The host reads scalars (episode statistics, losses) when it asks for them: a PPO
+//!   update reads back two small tensors (five loss terms, eight episode sums).
 //! - **Determinism.** Randomness is counter-based, keyed by (seed, env index, episode index). The
 //!   same seed gives the same trajectories, and env *i* of a batch of 4 is bit-identical to env
 //!   *i* of a batch of 4,096.
@@ -26,6 +27,9 @@
 //! - [`gpu`]: the device shared with burn, WGSL kernel templates and launch, transfer counting.
 //! - [`env`]: the batched-environment trait, spaces, and one module per environment.
 //! - [`replay`]: reading, replaying and checking recorded reference trajectories.
+//! - [`train`]: PPO with independent (IPPO) or centralised (MAPPO) critics: device rollouts, GAE,
+//!   clipped updates, checkpoints that resume exactly, evaluation.
+//! - [`plot`]: PNG learning curves and benchmark charts.
 //! - [`bench`]: throughput measurement shared by `shoal bench` and the criterion benches.
 
 pub mod bench;

@@ -165,3 +165,18 @@ fn random_policy_scores_the_published_random_baseline() {
     assert_eq!(stats.episodes, (4 * n_envs) as f64);
     assert!((stats.mean_return - -26.34).abs() < 0.5, "random policy return {}", stats.mean_return);
 }
+
+#[test]
+fn the_env_knows_without_reading_when_episodes_can_end() {
+    let ctx = GpuContext::shared().unwrap();
+    let mut env = SimpleSpreadConfig::new(4).with_max_cycles(3).init().unwrap();
+    let group = env.spec().groups[0].clone();
+    env.reset(0).unwrap();
+    for step in 1..=7 {
+        let predicted = env.episodes_may_end_next_step();
+        let out = env.step(&[Actions::discrete_from_host(&ctx, &group, 4, &[0; 12]).unwrap()]).unwrap();
+        let ended = ctx.read_f32(out.done).unwrap()[0] == 1.0;
+        assert_eq!(predicted, ended, "step {step}");
+        assert_eq!(ended, step % 3 == 0);
+    }
+}

@@ -227,6 +227,13 @@ pub trait BatchedEnv {
     /// Queues GPU work only: no host transfer.
     fn step(&mut self, actions: &[Actions]) -> Result<StepOutput>;
 
+    /// Whether any episode can end at the next step. `true` unless the env knows otherwise
+    /// without reading the device (e.g. time limits reached by every env together); learners use
+    /// it to skip work that only matters at episode ends.
+    fn episodes_may_end_next_step(&self) -> bool {
+        true
+    }
+
     /// Reduces the on-device episode accumulators (one small read).
     fn episode_stats(&self) -> Result<EpisodeStats>;
 

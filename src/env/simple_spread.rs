@@ -120,6 +120,9 @@ pub struct SimpleSpread {
     terminal_placeholder: CubeTensor,
     /// Whether reset, set_state or restore has given every env a world to step.
     ready: bool,
+    /// Steps since every env last started an episode, when all envs are in step (they are after
+    /// reset and set_state, and episodes end only at the time limit); `None` if unknown.
+    lockstep: Option<usize>,
 }
 
 impl SimpleSpread {
@@ -178,6 +181,7 @@ impl SimpleSpread {
             terminal_placeholder: ctx.empty(&[4], DType::F32),
             idle_actions,
             ready: false,
+            lockstep: None,
             step_kernel,
             spec,
             config,
@@ -219,6 +223,7 @@ impl SimpleSpread {
         self.state = self.ctx.upload_raw(&packed, &[envs, width], DType::F32)?;
         self.upload_counters(0, COMMAND_OBSERVE)?;
         self.ready = true;
+        self.lockstep = Some(0);
         Ok(self.launch(self.idle_actions.clone()))
     }
 
@@ -266,6 +271,8 @@ impl SimpleSpread {
         self.counters = self.ctx.upload_raw(&counters, &[envs, COUNTER_WIDTH], DType::U32)?;
         self.episode_stats = self.ctx.upload_raw(&snapshot.episode_stats, &[envs, STAT_WIDTH], DType::F32)?;
         self.ready = true;
+        let steps: Vec<u32> = snapshot.counters.chunks(COUNTER_WIDTH).map(|c| c[0]).collect();
+        self.lockstep = steps.windows(2).all(|w| w[0] == w[1]).then(|| steps[0] as usize);
         Ok(self.launch(self.idle_actions.clone()))
     }
 
@@ -394,6 +401,7 @@ impl BatchedEnv for SimpleSpread {
     fn reset(&mut self, seed: u64) -> Result<StepOutput> {
         self.upload_counters(seed, COMMAND_RESET)?;
         self.ready = true;
+        self.lockstep = Some(0);
         Ok(self.launch(self.idle_actions.clone()))
     }
 
@@ -402,7 +410,12 @@ impl BatchedEnv for SimpleSpread {
             return Err(ShoalError::config("step", "before reset", "call reset(seed) before the first step"));
         }
         let buffer = self.action_buffer(actions)?;
+        self.lockstep = self.lockstep.map(|s| (s + 1) % self.config.max_cycles);
         Ok(self.launch(buffer))
+    }
+
+    fn episodes_may_end_next_step(&self) -> bool {
+        self.lockstep.is_none_or(|s| s + 1 >= self.config.max_cycles)
     }
 
     fn episode_stats(&self) -> Result<EpisodeStats> {

@@ -225,10 +225,12 @@ impl Trainer {
                     Actions::Continuous(a.clone().reshape([envs, agents, dim]))
                 }
             };
+            let may_end = self.env.episodes_may_end_next_step();
             let step = self.env.step(&[env_actions])?;
             let per_agent = |flag: Tensor<1>| flag.unsqueeze_dim::<2>(1).expand([envs, agents]).reshape([batch]);
             let mut reward = step.reward.reshape([batch]);
-            let terminal = step.terminal_obs.as_ref().map(|t| t[0].clone());
+            // Only a step that can end episodes needs the critic on the terminal observations.
+            let terminal = step.terminal_obs.as_ref().filter(|_| may_end).map(|t| t[0].clone());
             if let Some(terminal) = terminal {
                 // Time limits are not terminal states: bootstrap from the state they cut off.
                 let terminal_value = policy.value(self.critic_input(terminal)).without_autodiff();
