@@ -3,9 +3,14 @@
 CARGO ?= cargo
 export XDG_RUNTIME_DIR ?= /tmp/shoal-xdg-runtime
 
-.PHONY: bench test vulkan
+.PHONY: train bench test vulkan
 
-## Run the main job on its default configuration (until training lands: the throughput bench).
+## The main job on its default configuration: MAPPO on simple_spread (N=3), 2M env steps,
+## metrics, learning curve and checkpoints in runs/mappo/.
+train: vulkan
+	$(CARGO) run --release -- train --env simple-spread --algo mappo --out runs/mappo
+
+## simple_spread throughput from 1 to 65,536 envs.
 bench: vulkan
 	$(CARGO) run --release -- bench --env simple-spread --envs 1,64,1024,16384,65536 --steps 200
 

@@ -44,8 +44,8 @@ pub struct TrainArgs {
     /// Output directory (metrics.csv, learning_curve.png, checkpoint/).
     #[arg(long, required_unless_present = "resume")]
     out: Option<PathBuf>,
-    /// Continue the run in this output directory from its checkpoint.
-    #[arg(long, conflicts_with_all = ["config", "algo", "envs", "seed", "agents", "lr", "set"])]
+    /// Continue the run in this output directory from its checkpoint (with its own config).
+    #[arg(long, conflicts_with_all = ["config", "algo", "envs", "steps", "seed", "agents", "lr", "set", "out"])]
     resume: Option<PathBuf>,
 }
 
@@ -75,11 +75,7 @@ pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
     let ctx = super::open_gpu()?;
     let (mut trainer, out) = match &args.resume {
         Some(dir) => {
-            let mut trainer = Trainer::resume(ctx.clone(), &dir.join("checkpoint"))?;
-            if let Some(steps) = args.steps {
-                trainer_extend(&mut trainer, steps)?;
-            }
-            (trainer, dir.clone())
+            (Trainer::resume(ctx.clone(), &dir.join("checkpoint"))?, dir.clone())
         }
         None => {
             let out = args.out.clone().expect("clap requires --out without --resume");
@@ -101,10 +97,6 @@ pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
         summary.final_return
     );
     Ok(ExitCode::SUCCESS)
-}
-
-fn trainer_extend(_trainer: &mut Trainer, _steps: u64) -> anyhow::Result<()> {
-    Err(ShoalError::config("steps", _steps, "a resumed run keeps the step budget of its config").into())
 }
 
 /// What a finished run reports.
