@@ -10,18 +10,7 @@ use shoal::train::{Algo, TrainConfig, Trainer};
 use shoal::{GpuContext, ShoalError};
 
 fn tiny(algo: Algo) -> TrainConfig {
-    TrainConfig {
-        algo,
-        envs: 8,
-        rollout_steps: 10,
-        total_env_steps: 3 * 80,
-        update_epochs: 2,
-        num_minibatches: 2,
-        hidden: 16,
-        seed: 5,
-        checkpoint_every: 0,
-        ..TrainConfig::default()
-    }
+    common::tiny_train_config(algo)
 }
 
 /// Every parameter of the model, flattened, read back.

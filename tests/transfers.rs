@@ -2,11 +2,13 @@
 //! device; a PPO update reads back only scalars. The counter is process-wide, so the tests that
 //! count take turns (and no test in this binary transfers without counting).
 
+mod common;
+
 use shoal::env::{BatchedEnv, RandomActions, SimpleSpreadConfig};
 /// The transfer counter is process-wide: tests that count transfers take turns.
 static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
-use shoal::train::{Algo, TrainConfig, Trainer};
+use shoal::train::{Algo, Trainer};
 use shoal::GpuContext;
 
 #[test]
@@ -67,17 +69,7 @@ fn no_module_transfers_behind_the_counter() {
 fn an_update_reads_back_only_scalars() {
     let _serial = SERIAL.lock().unwrap();
     let ctx = GpuContext::shared().unwrap();
-    let config = TrainConfig {
-        algo: Algo::Mappo,
-        envs: 8,
-        rollout_steps: 10,
-        total_env_steps: 3 * 80,
-        update_epochs: 2,
-        num_minibatches: 2,
-        hidden: 16,
-        checkpoint_every: 0,
-        ..TrainConfig::default()
-    };
+    let config = common::tiny_train_config(Algo::Mappo);
     let mut trainer = Trainer::new(ctx.clone(), config.clone()).unwrap();
     trainer.update().unwrap(); // kernels compiled, pools warm
     let before = ctx.transfers().snapshot();

@@ -141,3 +141,19 @@ pub fn scratch_dir(name: &str) -> std::path::PathBuf {
     std::fs::create_dir_all(&dir).unwrap();
     dir
 }
+
+/// A training run small enough for a test: 8 envs × 10 steps per update, 3 updates.
+pub fn tiny_train_config(algo: shoal::train::Algo) -> shoal::train::TrainConfig {
+    shoal::train::TrainConfig {
+        algo,
+        envs: 8,
+        rollout_steps: 10,
+        total_env_steps: 3 * 80,
+        update_epochs: 2,
+        num_minibatches: 2,
+        hidden: 16,
+        seed: 5,
+        checkpoint_every: 0,
+        ..shoal::train::TrainConfig::default()
+    }
+}
