@@ -44,3 +44,4 @@ pub mod train;
 pub use env::{Actions, BatchedEnv, EnvSpec, SimpleSpread, SimpleSpreadConfig, StepOutput};
 pub use error::{Result, ShoalError};
 pub use gpu::GpuContext;
+pub use train::{Algo, TrainConfig, Trainer};
