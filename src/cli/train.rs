@@ -136,7 +136,8 @@ pub fn train_loop(trainer: &mut Trainer, out: &Path, show_progress: bool) -> any
     let mut csv = std::fs::OpenOptions::new().append(true).open(&csv_path).map_err(|e| ShoalError::io(&csv_path, e))?;
     let checkpoint = out.join("checkpoint");
     let every = trainer.config().checkpoint_every;
-    let mut last_return = f64::NAN;
+    // A resumed run reports its last recorded return until it records a new one.
+    let mut last_return = read_curve(&csv_path)?.last().map_or(f64::NAN, |p| p.1);
     while !trainer.finished() {
         let m = trainer.update()?;
         writeln!(csv, "{}", m.csv_row()).map_err(|e| ShoalError::io(&csv_path, e))?;
