@@ -7,9 +7,10 @@ use burn::module::Module;
 use burn::tensor::Tensor;
 use serde::Serialize;
 
-use super::model::{actor_input, Action, ActorCritic};
+use super::model::{actor_input, Action};
 use super::trainer::load_model;
-use crate::env::{ActionSpace, Actions, AgentGroup, BatchedEnv, RandomActions, SimpleSpread, SimpleSpreadConfig};
+use super::noise::PolicyNoise;
+use crate::env::{Actions, BatchedEnv, SimpleSpread, SimpleSpreadConfig};
 use crate::error::{Result, ShoalError};
 use crate::gpu::GpuContext;
 
@@ -45,25 +46,12 @@ pub fn evaluate(ctx: &Arc<GpuContext>, checkpoint: &std::path::Path, episodes: u
                 .with_max_cycles(config.max_cycles)
                 .with_continuous(config.continuous),
         )?;
-        let group = env.spec().groups[0].clone();
-        let width = match group.action {
-            ActionSpace::Discrete { n } => n,
-            ActionSpace::Continuous { dim, .. } => 2 * dim,
-        };
-        let noise_group = AgentGroup {
-            name: "noise".into(),
-            agents: config.agents,
-            obs_dim: 0,
-            action: ActionSpace::Continuous { dim: width, low: 0.0, high: 1.0 },
-        };
-        let mut noise = RandomActions::new(ctx.clone(), &noise_group, envs, seed ^ 0xE7A1)?;
+        let action = env.spec().groups[0].action.clone();
+        let mut noise = PolicyNoise::new(ctx.clone(), &action, config.agents, envs, seed ^ 0xE7A1)?;
         let ids = Tensor::<2>::eye(config.agents, ctx.device());
         let mut obs = env.reset(seed)?.obs.remove(0);
         for _ in 0..rounds * config.max_cycles {
-            let u = match noise.sample() {
-                Actions::Continuous(u) => u.reshape([envs * config.agents, width]),
-                Actions::Discrete(_) => return Err(ShoalError::Gpu("noise must be continuous".into())),
-            };
+            let u = noise.sample()?;
             let out = model.act(actor_input(obs, &ids), (!greedy).then_some(u));
             let actions = to_env_actions(out.action, envs, config.agents);
             obs = env.step(&[actions])?.obs.remove(0);
@@ -87,9 +75,4 @@ fn to_env_actions(action: Action, envs: usize, agents: usize) -> Actions {
             Actions::Continuous(a.without_autodiff().reshape([envs, agents, dim]))
         }
     }
-}
-
-/// Loads only the policy of a checkpoint (no optimizer, no envs).
-pub fn load_policy(ctx: &Arc<GpuContext>, checkpoint: &std::path::Path) -> Result<ActorCritic> {
-    Ok(load_model(checkpoint, ctx.device())?.1)
 }

@@ -9,6 +9,7 @@ pub mod ppo;
 pub use gae::{gae, truncation_bootstrap};
 pub use ppo::{normalize, ppo_loss, PpoCoefficients, PpoLoss};
 pub mod model;
+pub mod noise;
 
 pub use eval::{evaluate, EvalResult};
 pub use model::{actor_input, critic_input, Action, ActorCritic, ActorCriticConfig, Critic, Mlp, MlpConfig};

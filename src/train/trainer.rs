@@ -20,7 +20,8 @@ use super::config::TrainConfig;
 use super::gae::{gae, truncation_bootstrap};
 use super::model::{actor_input, critic_input, Action, ActorCritic, ActorCriticConfig};
 use super::ppo::{normalize, ppo_loss, PpoCoefficients};
-use crate::env::{ActionSpace, Actions, AgentGroup, BatchedEnv, EnvSnapshot, RandomActions, SimpleSpread, SimpleSpreadConfig};
+use super::noise::PolicyNoise;
+use crate::env::{ActionSpace, Actions, BatchedEnv, EnvSnapshot, SimpleSpread, SimpleSpreadConfig};
 use crate::error::{Result, ShoalError};
 use crate::gpu::GpuContext;
 
@@ -88,9 +89,7 @@ pub struct Trainer {
     env: SimpleSpread,
     model: ActorCritic,
     optim: ModuleOptimizer,
-    noise: RandomActions,
-    /// Uniforms per agent per step: one per action (Gumbel) or two per dimension (Box–Muller).
-    noise_width: usize,
+    noise: PolicyNoise,
     params: Vec<(ParamId, usize)>,
     /// Agent one-hot ids `[agents, agents]`.
     agent_ids: Tensor<2>,
@@ -120,9 +119,9 @@ impl Trainer {
             .with_terminal_obs(true);
         let mut env = SimpleSpread::new(ctx.clone(), env_config)?;
         let group = env.spec().groups[0].clone();
-        let (action_dim, noise_width) = match group.action {
-            ActionSpace::Discrete { n } => (n, n),
-            ActionSpace::Continuous { dim, .. } => (dim, 2 * dim),
+        let action_dim = match group.action {
+            ActionSpace::Discrete { n } => n,
+            ActionSpace::Continuous { dim, .. } => dim,
         };
         let device: Device = ctx.device().clone().autodiff();
         // Model initialisation draws from burn's generator: seed it for reproducible runs.
@@ -132,13 +131,7 @@ impl Trainer {
             .with_layers(config.layers)
             .with_shared_params(config.shared_params)
             .init(&device);
-        let noise_group = AgentGroup {
-            name: "noise".into(),
-            agents: config.agents,
-            obs_dim: 0,
-            action: ActionSpace::Continuous { dim: noise_width, low: 0.0, high: 1.0 },
-        };
-        let noise = RandomActions::new(ctx.clone(), &noise_group, config.envs, config.seed ^ 0x5EED_0F_AC71)?;
+        let noise = PolicyNoise::new(ctx.clone(), &group.action, config.agents, config.envs, config.seed ^ 0x5EED_0F_AC71)?;
         let mut params = FloatParams(Vec::new());
         model.visit(&mut params);
         let obs = env.reset(config.seed)?.obs.remove(0);
@@ -148,7 +141,6 @@ impl Trainer {
             params: params.0,
             model,
             noise,
-            noise_width,
             env,
             obs,
             config,
@@ -209,10 +201,7 @@ impl Trainer {
         for _ in 0..steps {
             let ax = self.actor_input(self.obs.clone());
             let cx = self.critic_input(self.obs.clone());
-            let noise = match self.noise.sample() {
-                Actions::Continuous(u) => u.reshape([batch, self.noise_width]),
-                Actions::Discrete(_) => unreachable!("the noise group is continuous"),
-            };
+            let noise = self.noise.sample()?;
             self.progress.noise_calls += 1;
             let mut out = policy.act(ax.clone(), Some(noise));
             out.log_prob = out.log_prob.without_autodiff();
