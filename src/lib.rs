@@ -30,6 +30,8 @@
 //! - [`train`]: PPO with independent (IPPO) or centralised (MAPPO) critics: device rollouts, GAE,
 //!   clipped updates, checkpoints that resume exactly, evaluation.
 //! - [`plot`]: PNG learning curves and benchmark charts.
+//! - [`render`]: animated GIFs and filmstrips of episodes, one frame per step of one env.
+//! - [`report`]: the self-contained `report.html` a training run leaves behind.
 //! - [`bench`]: throughput measurement shared by `shoal bench` and the criterion benches.
 
 pub mod bench;
@@ -38,7 +40,9 @@ pub mod error;
 pub mod gpu;
 pub mod io;
 pub mod plot;
+pub mod render;
 pub mod replay;
+pub mod report;
 pub mod train;
 
 pub use env::{Actions, BatchedEnv, EnvSpec, SimpleSpread, SimpleSpreadConfig, StepOutput};

@@ -157,6 +157,14 @@ fn train_eval_and_compare_from_the_command_line() {
     let config = std::fs::read_to_string(run.join("config.toml")).unwrap();
     assert!(config.contains("hidden = 16"), "{config}");
 
+    let figures = common::check_report(&run.join("report.html"));
+    assert_eq!(figures, ["learning_curve", "throughput", "episode_frames", "episode_animation"]);
+    let report = std::fs::read_to_string(run.join("report.html")).unwrap();
+    let adapter = GpuContext::shared().unwrap().adapter_name();
+    for promised in [adapter.as_str(), "hidden = 16", "greedy", "stochastic", "env-steps/s"] {
+        assert!(report.contains(promised), "report lacks {promised}");
+    }
+
     let eval = shoal(&["eval", "--checkpoint", run_s, "--episodes", "16"]);
     assert!(eval.contains("greedy") && eval.contains("stochastic"), "{eval}");
 
@@ -166,6 +174,8 @@ fn train_eval_and_compare_from_the_command_line() {
     assert!(table.contains("| ippo |") && table.contains("| mappo |"), "{table}");
     let png = std::fs::read(compare.join("learning_curves.png")).unwrap();
     assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
+    let figures = common::check_report(&compare.join("report.html"));
+    assert_eq!(figures, ["learning_curves", "throughput", "episode_frames", "episode_animation"]);
 }
 
 #[test]

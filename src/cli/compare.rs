@@ -9,6 +9,7 @@ use serde::Serialize;
 use super::train::{plot_learning_curves, read_curve, train_loop};
 use super::EnvName;
 use shoal::train::{Algo, CheckpointState, TrainConfig, Trainer, UpdateMetrics};
+use shoal::report::{Block, Report};
 use shoal::ShoalError;
 
 #[derive(Debug, Args)]
@@ -118,5 +119,35 @@ pub fn run(args: CompareArgs) -> anyhow::Result<ExitCode> {
     shoal::io::write_atomic(&args.out.join("compare.json"), &serde_json::to_vec_pretty(&rows)?)?;
     plot_learning_curves(&curves, &args.out.join("learning_curves.png"))?;
     eprintln!("wrote {}", args.out.join("learning_curves.png").display());
+
+    let mut report = Report::new(format!("shoal compare: {} on simple_spread", args.algos.iter().map(|a| a.name()).collect::<Vec<_>>().join(" vs ")));
+    super::report::header(&mut report, &ctx);
+    report.push(Block::Heading("Results".into()));
+    report.push(Block::Text("Final return: mean over the last tenth of each run's updates, then over seeds.".into()));
+    report.push(Block::Table {
+        header: ["algo", "seeds", "env steps", "final return", "± std", "wall time (s)", "env-steps/s"].map(String::from).to_vec(),
+        rows: rows
+            .iter()
+            .map(|r| {
+                vec![r.algo.clone(), r.seeds.to_string(), r.env_steps.to_string(), format!("{:.3}", r.final_return_mean),
+                     format!("{:.3}", r.final_return_std), format!("{:.1}", r.wall_seconds_mean), format!("{:.0}", r.env_steps_per_s)]
+            })
+            .collect(),
+    });
+    report.figure("learning_curves", "Mean per-agent episode return (line: mean over seeds, band: min..max)", args.out.join("learning_curves.png"));
+    let seed0: Vec<(String, std::path::PathBuf)> =
+        curves.iter().map(|(algo, paths)| (format!("{algo} seed 0"), paths[0].clone())).collect();
+    let throughput = args.out.join("throughput.png");
+    super::report::throughput_chart(&seed0.iter().map(|(l, p)| (l.clone(), p.as_path())).collect::<Vec<_>>(), &throughput)?;
+    report.figure("throughput", "Env steps per second of each update (seed 0 of each algorithm)", &throughput);
+    // The best algorithm's seed-0 policy is the one shown.
+    let best = rows.iter().enumerate().max_by(|a, b| a.1.final_return_mean.total_cmp(&b.1.final_return_mean)).map_or(0, |(i, _)| i);
+    let best_run = args.out.join(format!("{}-seed0", rows[best].algo));
+    report.push(Block::Text(format!("Final policy shown: {} seed 0 (best final return).", rows[best].algo)));
+    super::report::final_policy(&mut report, &ctx, &best_run.join("checkpoint"), &args.out)?;
+    report.push(Block::Heading("Base configuration".into()));
+    report.push(Block::Code(toml::to_string(&base)?));
+    report.write(&args.out.join("report.html"))?;
+    eprintln!("wrote {}", args.out.join("report.html").display());
     Ok(ExitCode::SUCCESS)
 }

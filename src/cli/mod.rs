@@ -7,7 +7,9 @@ use clap::{Parser, Subcommand, ValueEnum};
 mod bench;
 mod compare;
 mod eval;
+mod render;
 mod replay;
+mod report;
 mod train;
 
 /// shoal: multi-agent reinforcement learning at GPU speed.
@@ -30,6 +32,8 @@ enum Command {
     Eval(eval::EvalArgs),
     /// Train several algorithms over several seeds; one table, one figure.
     Compare(compare::CompareArgs),
+    /// Write an animated GIF of episodes played by a checkpoint or at random.
+    Render(render::RenderArgs),
 }
 
 /// Environments the CLI knows.
@@ -47,6 +51,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Train(args) => train::run(args),
         Command::Eval(args) => eval::run(args),
         Command::Compare(args) => compare::run(args),
+        Command::Render(args) => render::run(args),
     }
 }
 
@@ -61,4 +66,10 @@ pub fn open_gpu() -> anyhow::Result<std::sync::Arc<shoal::GpuContext>> {
         );
     }
     Ok(ctx)
+}
+
+/// A run directory's `checkpoint/`, or the path itself when it is a checkpoint directory.
+pub fn checkpoint_dir(path: &std::path::Path) -> std::path::PathBuf {
+    let nested = path.join("checkpoint");
+    if nested.is_dir() { nested } else { path.to_path_buf() }
 }

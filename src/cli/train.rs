@@ -9,6 +9,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use super::EnvName;
 use shoal::plot::{LineChart, Scale, Series};
+use shoal::report::Block;
 use shoal::train::{Algo, TrainConfig, Trainer, UpdateMetrics};
 use shoal::ShoalError;
 
@@ -88,6 +89,8 @@ pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
         }
     };
     let summary = train_loop(&mut trainer, &out, true)?;
+    let report = write_report(&ctx, &trainer, &out, &summary)?;
+    eprintln!("wrote {}", report.display());
     println!(
         "{}: {} env steps in {:.1} s ({:.0} env-steps/s), final mean episode return {:.2}",
         trainer.config().algo.name(),
@@ -97,6 +100,31 @@ pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
         summary.final_return
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// `DIR/report.html` of a finished run: config, adapter, curves, throughput, evaluation, episode.
+fn write_report(ctx: &std::sync::Arc<shoal::GpuContext>, trainer: &Trainer, out: &Path, summary: &RunSummary) -> anyhow::Result<PathBuf> {
+    let config = trainer.config();
+    let mut report = shoal::report::Report::new(format!("shoal train: {} on simple_spread (N={})", config.algo.name(), config.agents));
+    super::report::header(&mut report, ctx);
+    report.push(Block::Heading("Run".into()));
+    report.push(Block::Facts(vec![
+        ("env steps".into(), summary.env_steps.to_string()),
+        ("updates".into(), trainer.progress().update.to_string()),
+        ("wall time".into(), format!("{:.1} s", summary.wall_seconds)),
+        ("throughput".into(), format!("{:.0} env-steps/s (rollout + update)", summary.env_steps as f64 / summary.wall_seconds)),
+        ("final mean episode return".into(), format!("{:.3}", summary.final_return)),
+    ]));
+    report.figure("learning_curve", "Mean per-agent episode return during training", out.join("learning_curve.png"));
+    let throughput = out.join("throughput.png");
+    super::report::throughput_chart(&[(config.algo.name().to_string(), &out.join("metrics.csv"))], &throughput)?;
+    report.figure("throughput", "Env steps per second of each update", &throughput);
+    super::report::final_policy(&mut report, ctx, &out.join("checkpoint"), out)?;
+    report.push(Block::Heading("Configuration (config.toml)".into()));
+    report.push(Block::Code(toml::to_string(config)?));
+    let path = out.join("report.html");
+    report.write(&path)?;
+    Ok(path)
 }
 
 /// What a finished run reports.

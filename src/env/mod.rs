@@ -33,7 +33,7 @@ use crate::error::{Result, ShoalError};
 use crate::gpu::GpuContext;
 
 pub use random_actions::RandomActions;
-pub use simple_spread::{EnvSnapshot, SimpleSpread, SimpleSpreadConfig};
+pub use simple_spread::{EnvSnapshot, SimpleSpread, SimpleSpreadConfig, WorldState};
 
 /// What an agent may do.
 #[derive(Debug, Clone, PartialEq)]

@@ -57,13 +57,31 @@ fn plot_error(path: &Path, e: impl std::fmt::Display) -> ShoalError {
     ShoalError::io(path, std::io::Error::other(e.to_string()))
 }
 
+/// Makes the embedded font plotters' "sans-serif" (once per process).
+pub(crate) fn register_font() {
+    REGISTER.call_once(|| {
+        // The font is compiled in and valid; a failure would only mean text is not drawn.
+        let _ = plotters::style::register_font("sans-serif", FontStyle::Normal, FONT);
+    });
+}
+
+/// Encodes an RGB8 buffer as a PNG at `path`, atomically.
+pub(crate) fn write_png(path: &Path, rgb: &[u8], width: u32, height: u32) -> Result<()> {
+    let mut bytes = Vec::new();
+    {
+        let mut encoder = png::Encoder::new(&mut bytes, width, height);
+        encoder.set_color(png::ColorType::Rgb);
+        encoder.set_depth(png::BitDepth::Eight);
+        let mut writer = encoder.write_header().map_err(|e| plot_error(path, e))?;
+        writer.write_image_data(rgb).map_err(|e| plot_error(path, e))?;
+    }
+    crate::io::write_atomic(path, &bytes)
+}
+
 impl LineChart {
     /// Renders the chart to a `width`×`height` PNG at `path`.
     pub fn save_png(&self, path: &Path, width: u32, height: u32) -> Result<()> {
-        REGISTER.call_once(|| {
-            // The font is compiled in and valid; a failure would only mean text is not drawn.
-            let _ = plotters::style::register_font("sans-serif", FontStyle::Normal, FONT);
-        });
+        register_font();
         let points = || self.series.iter().flat_map(|s| s.points.iter().copied());
         let bands = || self.series.iter().flat_map(|s| s.band.iter().flatten().copied());
         let xs: Vec<f64> = points().map(|p| p.0).chain(bands().map(|b| b.0)).collect();

@@ -67,7 +67,8 @@ pub fn evaluate(ctx: &Arc<GpuContext>, checkpoint: &std::path::Path, episodes: u
     Ok(results)
 }
 
-fn to_env_actions(action: Action, envs: usize, agents: usize) -> Actions {
+/// Policy actions `[envs·agents]` (or `[envs·agents, dim]`) shaped as an env expects them.
+pub fn to_env_actions(action: Action, envs: usize, agents: usize) -> Actions {
     match action {
         Action::Discrete(a) => Actions::Discrete(a.without_autodiff().reshape([envs, agents])),
         Action::Continuous(a) => {

@@ -11,7 +11,8 @@ pub use ppo::{normalize, ppo_loss, PpoCoefficients, PpoLoss};
 pub mod model;
 pub mod noise;
 
-pub use eval::{evaluate, EvalResult};
+pub use eval::{evaluate, to_env_actions, EvalResult};
+pub use noise::PolicyNoise;
 pub use model::{actor_input, critic_input, Action, ActorCritic, ActorCriticConfig, Critic, Mlp, MlpConfig};
 pub mod trainer;
 

@@ -157,3 +157,45 @@ pub fn tiny_train_config(algo: shoal::train::Algo) -> shoal::train::TrainConfig 
         ..shoal::train::TrainConfig::default()
     }
 }
+
+/// Frames of an animated GIF as (width, height, RGBA pixels), decoded independently of shoal.
+pub fn decode_gif(bytes: &[u8]) -> Vec<(u16, u16, Vec<u8>)> {
+    let mut options = gif::DecodeOptions::new();
+    options.set_color_output(gif::ColorOutput::RGBA);
+    let mut decoder = options.read_info(bytes).expect("a valid GIF header");
+    let mut frames = Vec::new();
+    while let Some(frame) = decoder.read_next_frame().expect("a valid GIF frame") {
+        frames.push((frame.width, frame.height, frame.buffer.to_vec()));
+    }
+    frames
+}
+
+/// Opens a report.html and checks that every figure it promises (its `#figures` list) is an
+/// embedded image that decodes (PNG or GIF); returns the figure ids.
+pub fn check_report(path: &std::path::Path) -> Vec<String> {
+    use base64::Engine as _;
+    let html = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    assert!(html.starts_with("<!DOCTYPE html>") && html.trim_end().ends_with("</html>"), "not a whole page");
+    let list = html.split("<span id=\"figures\">").nth(1).and_then(|s| s.split("</span>").next()).expect("a figure list");
+    let promised: Vec<String> =
+        list.split("href=\"#").skip(1).map(|s| s.split('"').next().unwrap().to_string()).collect();
+    assert!(!promised.is_empty(), "the report promises no figure");
+    for id in &promised {
+        let marker = format!("data-figure=\"{id}\"");
+        let tag = html.split(&marker).nth(1).unwrap_or_else(|| panic!("figure {id} is promised but absent"));
+        let src = tag.split("src=\"").nth(1).and_then(|s| s.split('"').next()).unwrap();
+        let (mime, data) = src.strip_prefix("data:").and_then(|s| s.split_once(";base64,")).expect("an inline image");
+        let bytes = base64::engine::general_purpose::STANDARD.decode(data).expect("valid base64");
+        match mime {
+            "image/png" => {
+                let mut reader = png::Decoder::new(std::io::Cursor::new(&bytes)).read_info().expect("a PNG header");
+                let mut pixels = vec![0; reader.output_buffer_size()];
+                let info = reader.next_frame(&mut pixels).expect("PNG pixels");
+                assert!(info.width >= 64 && info.height >= 64, "{id}: {}×{}", info.width, info.height);
+            }
+            "image/gif" => assert!(!decode_gif(&bytes).is_empty(), "{id}: no frames"),
+            other => panic!("{id}: unexpected image type {other}"),
+        }
+    }
+    promised
+}

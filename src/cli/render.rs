@@ -1,0 +1,77 @@
+//! `shoal render`: an animated GIF of episodes of one env, played by a checkpoint or at random.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{ArgGroup, Args};
+
+use super::EnvName;
+use shoal::render::{self, EpisodePolicy, FrameFormat, RenderRequest};
+
+#[derive(Debug, Args)]
+#[command(group(ArgGroup::new("policy").required(true).args(["checkpoint", "random"])))]
+pub struct RenderArgs {
+    /// Environment to render.
+    #[arg(long, value_enum, default_value = "simple-spread")]
+    env: EnvName,
+    /// A run directory (with checkpoint/) or a checkpoint directory whose policy plays.
+    #[arg(long)]
+    checkpoint: Option<PathBuf>,
+    /// Play uniformly random actions instead of a checkpoint.
+    #[arg(long)]
+    random: bool,
+    /// Sample the checkpoint's actions instead of taking the most likely one.
+    #[arg(long, requires = "checkpoint")]
+    stochastic: bool,
+    /// Seed of the env and of sampled actions.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Episodes, one after the other (frames = episodes × episode length).
+    #[arg(long, default_value_t = 1)]
+    episodes: usize,
+    /// Agents per env for --random (a checkpoint brings its own).
+    #[arg(long, default_value_t = 3, conflicts_with = "checkpoint")]
+    agents: usize,
+    /// Frame width in pixels.
+    #[arg(long, default_value_t = FrameFormat::default().width)]
+    width: u32,
+    /// Frame height in pixels (a caption line included).
+    #[arg(long, default_value_t = FrameFormat::default().height)]
+    height: u32,
+    /// Frames per second.
+    #[arg(long, default_value_t = FrameFormat::default().fps)]
+    fps: u32,
+    /// Also write a PNG of 5 frames evenly spaced over the first episode.
+    #[arg(long)]
+    filmstrip: Option<PathBuf>,
+    /// The GIF to write.
+    #[arg(long)]
+    out: PathBuf,
+}
+
+pub fn run(args: RenderArgs) -> anyhow::Result<ExitCode> {
+    let EnvName::SimpleSpread = args.env;
+    let format = FrameFormat { width: args.width, height: args.height, fps: args.fps };
+    format.validate()?;
+    let policy = match &args.checkpoint {
+        Some(path) => EpisodePolicy::Checkpoint { dir: super::checkpoint_dir(path), greedy: !args.stochastic },
+        None => EpisodePolicy::Random,
+    };
+    let request = RenderRequest { policy, episodes: args.episodes, seed: args.seed, format, agents: args.agents };
+    let ctx = super::open_gpu()?;
+    let recording = render::record_simple_spread(&ctx, &request, &args.out)?;
+    if let Some(png) = &args.filmstrip {
+        render::save_filmstrip(&recording.episode_overview(), 240, png)?;
+        eprintln!("wrote {}", png.display());
+    }
+    println!(
+        "wrote {}: {} frames ({} episode{} × {} steps) at {} fps",
+        args.out.display(),
+        recording.frames,
+        args.episodes,
+        if args.episodes == 1 { "" } else { "s" },
+        recording.episode_length,
+        args.fps
+    );
+    Ok(ExitCode::SUCCESS)
+}
