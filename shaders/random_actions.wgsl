@@ -1,7 +1,9 @@
-// Uniformly random actions, sampled on the device (benchmarks, random baselines, smoke tests).
+// Uniformly random actions, sampled on the device (benchmarks, random baselines, policy noise).
 //
-// One invocation per env writes all of its agents' actions. Each env keeps its own draw counter,
-// so the actions env i gets depend only on (seed, i, call number), not on the batch size.
+// One invocation per (env, agent), so a single env of a million agents is as parallel as a
+// million envs of one. Agent i of env e at call c takes the draws i·WIDTH .. (i+1)·WIDTH − 1 of
+// the stream (seed, e, c): the actions depend only on (seed, env, agent, call), never on the batch
+// size. The call number is one device-side counter that the host advances with a tensor add.
 // Needs grid.wgsl and rng.wgsl before it.
 
 const N_ENVS: u32 = {{n_envs}}u;
@@ -14,7 +16,7 @@ const HIGH: f32 = {{high}};
 const SEED_LO: u32 = {{seed_lo}}u;
 const SEED_HI: u32 = {{seed_hi}}u;
 
-@group(0) @binding(0) var<storage, read_write> draw_counter: array<u32>;
+@group(0) @binding(0) var<storage, read_write> call_counter: array<u32>;
 @group(0) @binding(1) var<storage, read_write> actions: array<{{action_type}}>;
 
 @compute @workgroup_size({{workgroup_size}})
@@ -23,29 +25,26 @@ fn main(
     @builtin(local_invocation_id) local_id: vec3<u32>,
     @builtin(num_workgroups) num_workgroups: vec3<u32>,
 ) {
-    let env = linear_index(workgroup_id, local_id, num_workgroups);
-    if (env >= N_ENVS) {
+    let index = linear_index(workgroup_id, local_id, num_workgroups);
+    if (index >= N_ENVS * N) {
         return;
     }
-    let call = draw_counter[env];
-    draw_counter[env] = call + 1u;
-    var rng = rng_stream(SEED_LO, SEED_HI, env, call);
+    let env = index / N;
+    let agent = index % N;
+    var rng = rng_stream(SEED_LO, SEED_HI, env, call_counter[0]);
     if (CONTINUOUS) {
-        for (var k = 0u; k < N * WIDTH; k += 4u) {
-            let draw = rng_uniform4(&rng, LOW, HIGH);
-            for (var c = 0u; c < 4u && k + c < N * WIDTH; c++) {
-                actions[env * N * WIDTH + k + c] = {{action_type}}(draw[c]);
-            }
+        // Draw k of the stream is component k % 4 of block k / 4.
+        for (var c = 0u; c < WIDTH; c++) {
+            let k = agent * WIDTH + c;
+            rng.counter = k >> 2u;
+            let draw = unit_f32(rng_next4(&rng))[k & 3u];
+            actions[index * WIDTH + c] = {{action_type}}(LOW + (HIGH - LOW) * draw);
         }
     } else {
-        for (var i = 0u; i < N; i += 4u) {
-            let draw = rng_next4(&rng);
-            for (var c = 0u; c < 4u && i + c < N; c++) {
-                // Multiply-shift maps 32 random bits to [0, WIDTH) without modulo bias worth noting.
-                let action = u32((u64_mul_hi(draw[c], WIDTH)));
-                actions[env * N + i + c] = {{action_type}}(action);
-            }
-        }
+        rng.counter = agent >> 2u;
+        let bits = rng_next4(&rng)[agent & 3u];
+        // Multiply-shift maps 32 random bits to [0, WIDTH) without modulo bias worth noting.
+        actions[index] = {{action_type}}(u64_mul_hi(bits, WIDTH));
     }
 }
 

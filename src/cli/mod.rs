@@ -7,6 +7,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 mod bench;
 mod compare;
 mod eval;
+mod ising;
 mod render;
 mod replay;
 mod report;
@@ -32,6 +33,8 @@ enum Command {
     Eval(eval::EvalArgs),
     /// Train several algorithms over several seeds; one table, one figure.
     Compare(compare::CompareArgs),
+    /// Ising order parameter vs temperature: Metropolis Monte Carlo and mean-field Q-learning.
+    Ising(ising::IsingArgs),
     /// Write an animated GIF of episodes played by a checkpoint or at random.
     Render(render::RenderArgs),
 }
@@ -52,6 +55,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Eval(args) => eval::run(args),
         Command::Compare(args) => compare::run(args),
         Command::Render(args) => render::run(args),
+        Command::Ising(args) => ising::run(args),
     }
 }
 

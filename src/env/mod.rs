@@ -22,6 +22,7 @@
 //! **Randomness** is counter-based (`shaders/rng.wgsl`), keyed by (seed, env index, episode
 //! index): env *i* behaves the same whatever the batch size and whatever the other envs do.
 
+pub mod ising;
 pub mod random_actions;
 pub mod simple_spread;
 
@@ -32,6 +33,7 @@ use burn::tensor::{Int, Tensor};
 use crate::error::{Result, ShoalError};
 use crate::gpu::GpuContext;
 
+pub use ising::{InitialSpins, Ising, IsingConfig, Metropolis};
 pub use random_actions::RandomActions;
 pub use simple_spread::{EnvSnapshot, SimpleSpread, SimpleSpreadConfig, WorldState};
 

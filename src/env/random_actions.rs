@@ -1,18 +1,17 @@
 //! Uniformly random actions generated on the device (`shaders/random_actions.wgsl`).
 //!
 //! Used by `shoal bench` (the env step is timed with its action source on the GPU, as JaxMARL
-//! and VMAS benchmarks do), by random-policy baselines and by tests. Sampling is keyed by
-//! (seed, env index, call number), so it is batch-size independent like the envs themselves.
+//! and VMAS benchmarks do), by random-policy baselines, policy noise and tests. Sampling is keyed
+//! by (seed, env index, agent, call number), so it is batch-size independent like the envs.
 
 use std::sync::Arc;
 
-use burn::backend::wgpu::CubeTensor;
 use burn::tensor::{DType, Int, Tensor};
 
 use super::{ActionSpace, Actions, AgentGroup};
 use crate::error::Result;
 use crate::gpu::kernel::{GRID_WGSL, RNG_WGSL};
-use crate::gpu::{float_buffer, float_tensor, GpuContext, WgslKernel};
+use crate::gpu::{float_tensor, int_buffer, GpuContext, WgslKernel};
 
 const RANDOM_ACTIONS_WGSL: &str = include_str!("../../shaders/random_actions.wgsl");
 
@@ -23,8 +22,9 @@ pub struct RandomActions {
     n_envs: usize,
     agents: usize,
     action: ActionSpace,
-    /// Calls made so far, per env.
-    draw_counter: CubeTensor,
+    /// Calls made so far (`[1]`, on the device; advanced by a tensor add, never uploaded).
+    call_counter: Tensor<1, Int>,
+    one: Tensor<1, Int>,
 }
 
 impl RandomActions {
@@ -49,39 +49,41 @@ impl RandomActions {
                 ("action_type", if continuous { "f32" } else { "i32" }.to_string()),
             ],
         );
-        // Zeros made on the device (no upload), reinterpreted as u32 counters.
-        let mut draw_counter = float_buffer(Tensor::<1>::zeros([n_envs], ctx.device()))?;
-        draw_counter.dtype = DType::U32;
+        let device = ctx.device().clone();
         Ok(RandomActions {
             kernel,
             n_envs,
             agents: group.agents,
             action: group.action.clone(),
-            draw_counter,
+            call_counter: Tensor::<1, Int>::zeros([1], &device),
+            one: Tensor::<1, Int>::ones([1], &device),
             ctx,
         })
     }
 
-    /// Sets how many calls every env's stream has made (to resume a checkpointed run exactly).
+    /// Sets how many calls the streams have made (to resume a checkpointed run exactly).
     pub fn set_calls(&mut self, calls: u32) -> Result<()> {
-        self.draw_counter = self.ctx.upload_raw(&vec![calls; self.n_envs], &[self.n_envs], DType::U32)?;
+        self.call_counter = self.ctx.upload_i32(&[calls as i32], [1])?;
         Ok(())
     }
 
     /// Samples the next actions (queued on the device; no transfer).
     pub fn sample(&mut self) -> Actions {
         let width = self.action.width();
-        match self.action {
+        let counter = int_buffer(self.call_counter.clone()).expect("the call counter is a wgpu tensor");
+        let actions = match self.action {
             ActionSpace::Discrete { .. } => {
                 let out = self.ctx.empty(&[self.n_envs, self.agents], DType::I32);
-                self.kernel.launch(&self.ctx, self.n_envs, &[&self.draw_counter, &out]);
+                self.kernel.launch(&self.ctx, self.n_envs * self.agents, &[&counter, &out]);
                 Actions::Discrete(Tensor::<2, Int>::from_primitive::<burn::backend::Wgpu>(out))
             }
             ActionSpace::Continuous { .. } => {
                 let out = self.ctx.empty(&[self.n_envs, self.agents, width], DType::F32);
-                self.kernel.launch(&self.ctx, self.n_envs, &[&self.draw_counter, &out]);
+                self.kernel.launch(&self.ctx, self.n_envs * self.agents, &[&counter, &out]);
                 Actions::Continuous(float_tensor(out))
             }
-        }
+        };
+        self.call_counter = self.call_counter.clone() + self.one.clone();
+        actions
     }
 }

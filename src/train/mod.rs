@@ -4,6 +4,7 @@
 pub mod config;
 pub mod eval;
 pub mod gae;
+pub mod mfq;
 pub mod ppo;
 
 pub use gae::{gae, truncation_bootstrap};
