@@ -23,6 +23,7 @@
 //! index): env *i* behaves the same whatever the batch size and whatever the other envs do.
 
 pub mod ising;
+pub mod neighbours;
 pub mod random_actions;
 pub mod simple_spread;
 
@@ -34,6 +35,7 @@ use crate::error::{Result, ShoalError};
 use crate::gpu::GpuContext;
 
 pub use ising::{InitialSpins, Ising, IsingConfig, Metropolis};
+pub use neighbours::NeighbourField;
 pub use random_actions::RandomActions;
 pub use simple_spread::{EnvSnapshot, SimpleSpread, SimpleSpreadConfig, WorldState};
 
