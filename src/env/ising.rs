@@ -21,6 +21,7 @@ use burn::backend::wgpu::CubeTensor;
 use burn::config::Config;
 use burn::tensor::{DType, Int, Tensor};
 
+use super::lockstep::LockstepEpisodes;
 use super::{ActionSpace, Actions, AgentGroup, BatchedEnv, EnvSpec, EpisodeStats, StepOutput};
 use crate::error::{Result, ShoalError};
 use crate::gpu::kernel::{GRID_WGSL, RNG_WGSL};
@@ -36,8 +37,6 @@ pub const LATTICE_WGSL: &str = include_str!("../../shaders/lattice.wgsl");
 /// Onsager's critical temperature of the square-lattice Ising model, J = 1, h = 0.
 pub const ONSAGER_TC: f64 = 2.269_185_314_213_022;
 
-const CLOCK_WIDTH: usize = 8;
-const COMMAND_RESET: i32 = 1;
 
 /// Configuration of a batch of Ising lattices.
 #[derive(Config, Debug, PartialEq)]
@@ -132,20 +131,9 @@ pub struct Ising {
     spins: CubeTensor,
     /// `[envs, sites]` (running return, invalid actions).
     site_acc: CubeTensor,
-    /// `[8]`: step in episode, episode, seed lo, seed hi, command.
-    clock: Tensor<1, Int>,
-    /// Clock increments chosen by the host: a step, a step that ends an episode, a reset done.
-    tick: Tensor<1, Int>,
-    wrap: Tensor<1, Int>,
-    clear_command: Tensor<1, Int>,
+    /// The clock and episode statistics (all lattices run in step).
+    episodes: LockstepEpisodes,
     idle_actions: CubeTensor,
-    /// Sums over completed episodes per env: return, return².
-    return_sum: Tensor<1>,
-    return_sq_sum: Tensor<1>,
-    /// Completed episodes per env since the stats were cleared (the same for every env).
-    episodes: usize,
-    /// Steps into the current episode (all envs are in step); `None` before the first reset.
-    step_in_episode: Option<usize>,
 }
 
 impl Ising {
@@ -164,26 +152,11 @@ impl Ising {
         constants.push(("max_cycles", config.max_cycles.to_string()));
         let kernel = WgslKernel::new("ising", &[GRID_WGSL, RNG_WGSL, LATTICE_WGSL, ISING_WGSL], &constants);
         let device = ctx.device().clone();
-        let mut wrap = vec![0i32; CLOCK_WIDTH];
-        wrap[0] = -(config.max_cycles as i32 - 1);
-        wrap[1] = 1;
-        let mut tick = vec![0i32; CLOCK_WIDTH];
-        tick[0] = 1;
-        let mut clear = vec![0i32; CLOCK_WIDTH];
-        clear[4] = -COMMAND_RESET;
-        let idle = int_buffer(Tensor::<2, Int>::zeros([envs, sites], &device))?;
         Ok(Ising {
             spins: float_buffer(Tensor::<2>::zeros([envs, sites], &device))?,
             site_acc: float_buffer(Tensor::<3>::zeros([envs, sites, 2], &device))?,
-            clock: Tensor::<1, Int>::zeros([CLOCK_WIDTH], &device),
-            tick: ctx.upload_i32(&tick, [CLOCK_WIDTH])?,
-            wrap: ctx.upload_i32(&wrap, [CLOCK_WIDTH])?,
-            clear_command: ctx.upload_i32(&clear, [CLOCK_WIDTH])?,
-            idle_actions: idle,
-            return_sum: Tensor::<1>::zeros([envs], &device),
-            return_sq_sum: Tensor::<1>::zeros([envs], &device),
-            episodes: 0,
-            step_in_episode: None,
+            idle_actions: int_buffer(Tensor::<2, Int>::zeros([envs, sites], &device))?,
+            episodes: LockstepEpisodes::new(ctx.clone(), envs, config.max_cycles)?,
             kernel,
             spec,
             config,
@@ -211,7 +184,7 @@ impl Ising {
         let obs = self.ctx.empty(&[envs, sites, 2], DType::F32);
         let reward = self.ctx.empty(&[envs, sites], DType::F32);
         let flags = self.ctx.empty(&[2, envs], DType::F32);
-        let clock = int_buffer(self.clock.clone())?;
+        let clock = self.episodes.clock()?;
         self.kernel.launch(
             &self.ctx,
             envs * sites,
@@ -238,72 +211,44 @@ impl BatchedEnv for Ising {
     }
 
     fn reset(&mut self, seed: u64) -> Result<StepOutput> {
-        let mut clock = vec![0i32; CLOCK_WIDTH];
-        clock[2] = seed as u32 as i32;
-        clock[3] = (seed >> 32) as u32 as i32;
-        clock[4] = COMMAND_RESET;
-        self.clock = self.ctx.upload_i32(&clock, [CLOCK_WIDTH])?;
+        self.episodes.begin_reset(seed)?;
         let out = self.launch(self.idle_actions.clone())?;
-        self.clock = self.clock.clone() + self.clear_command.clone();
-        self.step_in_episode = Some(0);
-        self.clear_episode_stats()?;
+        self.episodes.reset_done();
         Ok(out)
     }
 
     fn step(&mut self, actions: &[Actions]) -> Result<StepOutput> {
-        let Some(step) = self.step_in_episode else {
-            return Err(ShoalError::config("step", "before reset", "call reset(seed) before the first step"));
-        };
+        self.episodes.ensure_started()?;
         let [Actions::Discrete(a)] = actions else {
             return Err(ShoalError::Shape { what: "ising actions", expected: "one Discrete actions tensor [envs, sites]".into(), got: format!("{} action tensors", actions.len()) });
         };
         ShoalError::ensure_dims("ising actions", &a.dims(), &[self.config.n_envs, self.config.sites()])?;
         let out = self.launch(int_buffer(a.clone())?)?;
-        let ends = step + 1 == self.config.max_cycles;
-        if ends {
-            // The episode's returns are complete in the running accumulators: fold them in.
-            let acc = float_tensor::<3>(self.site_acc.clone());
-            let [envs, sites, _] = acc.dims();
-            let episode_return = acc.slice([0..envs, 0..sites, 0..1]).reshape([envs, sites]).mean_dim(1).squeeze_dim(1);
-            self.return_sum = self.return_sum.clone() + episode_return.clone();
-            self.return_sq_sum = self.return_sq_sum.clone() + episode_return.powi_scalar(2);
-            self.episodes += 1;
-            self.clock = self.clock.clone() + self.wrap.clone();
-        } else {
-            self.clock = self.clock.clone() + self.tick.clone();
-        }
-        self.step_in_episode = Some(if ends { 0 } else { step + 1 });
+        let site_acc = float_tensor::<3>(self.site_acc.clone());
+        self.episodes.advance(|| running_returns(site_acc));
         Ok(out)
     }
 
     fn episodes_may_end_next_step(&self) -> bool {
-        self.step_in_episode.is_none_or(|s| s + 1 >= self.config.max_cycles)
+        self.episodes.ending()
     }
 
     fn episode_stats(&self) -> Result<EpisodeStats> {
         let acc = float_tensor::<3>(self.site_acc.clone());
         let [envs, sites, _] = acc.dims();
-        let invalid = acc.slice([0..envs, 0..sites, 1..2]).sum().reshape([1]);
-        let sums = Tensor::cat(vec![self.return_sum.clone().sum().reshape([1]), self.return_sq_sum.clone().sum().reshape([1]), invalid], 0);
-        let sums = self.ctx.read_f32(sums)?;
-        let episodes = (self.episodes * self.config.n_envs) as f64;
-        let mean = sums[0] as f64 / episodes;
-        Ok(EpisodeStats {
-            episodes,
-            mean_return: mean,
-            std_return: (sums[1] as f64 / episodes - mean * mean).max(0.0).sqrt(),
-            mean_length: if self.episodes > 0 { self.config.max_cycles as f64 } else { f64::NAN },
-            invalid_actions: sums[2] as f64,
-        })
+        self.episodes.stats(acc.slice([0..envs, 0..sites, 1..2]).reshape([envs * sites]))
     }
 
     fn clear_episode_stats(&mut self) -> Result<()> {
-        let device = self.ctx.device();
-        self.return_sum = Tensor::zeros([self.config.n_envs], device);
-        self.return_sq_sum = Tensor::zeros([self.config.n_envs], device);
-        self.episodes = 0;
+        self.episodes.clear();
         Ok(())
     }
+}
+
+/// The running returns `[envs, agents]` in a `[envs, agents, 2]` (return, invalid) accumulator.
+pub(crate) fn running_returns(site_acc: Tensor<3>) -> Tensor<2> {
+    let [envs, agents, _] = site_acc.dims();
+    site_acc.slice([0..envs, 0..agents, 0..1]).reshape([envs, agents])
 }
 
 /// How a Metropolis chain starts.
@@ -436,7 +381,8 @@ pub fn accumulate_order(
             OrderPoint {
                 temperature: t as f64,
                 order_parameter: m_abs,
-                susceptibility: sites as f64 * (m_sq - m_abs * m_abs) / t as f64,
+                // f32 sums can leave m² a hair below |m|² when the lattice barely fluctuates.
+                susceptibility: (sites as f64 * (m_sq - m_abs * m_abs) / t as f64).max(0.0),
             }
         })
         .collect())

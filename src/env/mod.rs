@@ -23,6 +23,7 @@
 //! index): env *i* behaves the same whatever the batch size and whatever the other envs do.
 
 pub mod ising;
+mod lockstep;
 pub mod neighbours;
 pub mod random_actions;
 pub mod simple_spread;

@@ -1,0 +1,140 @@
+//! Episodes of a fixed length that every env of a batch runs in step (`ising`, `swarm`).
+//!
+//! When episodes end only by time limit and all envs reset together, the host knows at which
+//! step they end without reading anything back. [`LockstepEpisodes`] keeps the kernels' clock —
+//! `[step in episode, episode, seed lo, seed hi, command, 0, 0, 0]` as a small device tensor —
+//! and advances it with tensor adds of constants uploaded once, so a step moves no data. It also
+//! folds per-agent running returns into per-env episode statistics at each episode end, on the
+//! device, and reduces them to an [`EpisodeStats`] on request (one small read).
+
+use std::sync::Arc;
+
+use burn::backend::wgpu::CubeTensor;
+use burn::tensor::{Int, Tensor};
+
+use super::EpisodeStats;
+use crate::error::{Result, ShoalError};
+use crate::gpu::{int_buffer, GpuContext};
+
+const CLOCK_WIDTH: usize = 8;
+/// The `command` word of the clock during a reset launch.
+pub(crate) const COMMAND_RESET: i32 = 1;
+
+/// The clock and episode statistics of a lockstep batch.
+pub(crate) struct LockstepEpisodes {
+    ctx: Arc<GpuContext>,
+    n_envs: usize,
+    max_cycles: usize,
+    clock: Tensor<1, Int>,
+    tick: Tensor<1, Int>,
+    wrap: Tensor<1, Int>,
+    clear_command: Tensor<1, Int>,
+    /// Per env, over completed episodes: Σ return, Σ return².
+    return_sum: Tensor<1>,
+    return_sq_sum: Tensor<1>,
+    /// Completed episodes per env since the statistics were cleared.
+    episodes: usize,
+    /// Steps into the current episode; `None` before the first reset.
+    step: Option<usize>,
+}
+
+impl LockstepEpisodes {
+    pub(crate) fn new(ctx: Arc<GpuContext>, n_envs: usize, max_cycles: usize) -> Result<LockstepEpisodes> {
+        let word = |i: usize, v: i32| {
+            let mut w = vec![0i32; CLOCK_WIDTH];
+            w[i] = v;
+            w
+        };
+        let mut wrap = word(0, -(max_cycles as i32 - 1));
+        wrap[1] = 1;
+        let device = ctx.device().clone();
+        Ok(LockstepEpisodes {
+            clock: Tensor::zeros([CLOCK_WIDTH], &device),
+            tick: ctx.upload_i32(&word(0, 1), [CLOCK_WIDTH])?,
+            wrap: ctx.upload_i32(&wrap, [CLOCK_WIDTH])?,
+            clear_command: ctx.upload_i32(&word(4, -COMMAND_RESET), [CLOCK_WIDTH])?,
+            return_sum: Tensor::zeros([n_envs], &device),
+            return_sq_sum: Tensor::zeros([n_envs], &device),
+            episodes: 0,
+            step: None,
+            n_envs,
+            max_cycles,
+            ctx,
+        })
+    }
+
+    /// The clock buffer to bind.
+    pub(crate) fn clock(&self) -> Result<CubeTensor> {
+        int_buffer(self.clock.clone())
+    }
+
+    /// Sets the clock to step 0 of episode 0 of `seed` with the reset command (one small upload);
+    /// launch the reset, then call [`LockstepEpisodes::reset_done`].
+    pub(crate) fn begin_reset(&mut self, seed: u64) -> Result<()> {
+        let mut clock = vec![0i32; CLOCK_WIDTH];
+        clock[2] = seed as u32 as i32;
+        clock[3] = (seed >> 32) as u32 as i32;
+        clock[4] = COMMAND_RESET;
+        self.clock = self.ctx.upload_i32(&clock, [CLOCK_WIDTH])?;
+        Ok(())
+    }
+
+    /// Clears the reset command and the statistics.
+    pub(crate) fn reset_done(&mut self) {
+        self.clock = self.clock.clone() + self.clear_command.clone();
+        self.step = Some(0);
+        self.clear();
+    }
+
+    /// Fails unless the batch has been reset.
+    pub(crate) fn ensure_started(&self) -> Result<usize> {
+        self.step.ok_or_else(|| ShoalError::config("step", "before reset", "call reset(seed) before the first step"))
+    }
+
+    /// Whether the step about to be launched ends the episode.
+    pub(crate) fn ending(&self) -> bool {
+        self.step.is_none_or(|s| s + 1 >= self.max_cycles)
+    }
+
+    /// After the launches of a step: folds the completed returns (`[envs, agents]`, whole
+    /// episodes) in if the episode ended, and advances the clock.
+    pub(crate) fn advance(&mut self, completed_returns: impl FnOnce() -> Tensor<2>) {
+        if self.ending() {
+            let episode_return = completed_returns().mean_dim(1).squeeze_dim(1);
+            self.return_sum = self.return_sum.clone() + episode_return.clone();
+            self.return_sq_sum = self.return_sq_sum.clone() + episode_return.powi_scalar(2);
+            self.episodes += 1;
+            self.clock = self.clock.clone() + self.wrap.clone();
+            self.step = Some(0);
+        } else {
+            self.clock = self.clock.clone() + self.tick.clone();
+            self.step = self.step.map(|s| s + 1);
+        }
+    }
+
+    /// Mean and std of completed episode returns and the invalid actions in `invalid_count`.
+    pub(crate) fn stats(&self, invalid_count: Tensor<1>) -> Result<EpisodeStats> {
+        let sums = Tensor::cat(
+            vec![self.return_sum.clone().sum().reshape([1]), self.return_sq_sum.clone().sum().reshape([1]), invalid_count.sum().reshape([1])],
+            0,
+        );
+        let sums = self.ctx.read_f32(sums)?;
+        let episodes = (self.episodes * self.n_envs) as f64;
+        let mean = sums[0] as f64 / episodes;
+        Ok(EpisodeStats {
+            episodes,
+            mean_return: mean,
+            std_return: (sums[1] as f64 / episodes - mean * mean).max(0.0).sqrt(),
+            mean_length: if self.episodes > 0 { self.max_cycles as f64 } else { f64::NAN },
+            invalid_actions: sums[2] as f64,
+        })
+    }
+
+    /// Forgets completed episodes.
+    pub(crate) fn clear(&mut self) {
+        let device = self.ctx.device();
+        self.return_sum = Tensor::zeros([self.n_envs], device);
+        self.return_sq_sum = Tensor::zeros([self.n_envs], device);
+        self.episodes = 0;
+    }
+}
