@@ -57,6 +57,26 @@ fn checkpoint_gif_has_a_frame_per_step_of_every_episode() {
 }
 
 #[test]
+fn swarm_and_ising_gifs_have_a_frame_per_step() {
+    let dir = scratch_dir("render-mean-field");
+    // Dots for a small swarm, a density map past 4,000 agents, the spin lattice for ising.
+    for (args, frames) in [
+        (vec!["--env", "swarm", "--agents", "60"], 100),
+        (vec!["--env", "swarm", "--agents", "5000"], 100),
+        (vec!["--env", "ising", "--size", "16", "--episodes", "2"], 2 * 50),
+    ] {
+        let gif = dir.join(format!("{}.gif", args[3]));
+        let mut all = vec!["render", "--random", "--width", "160", "--height", "180", "--out", gif.to_str().unwrap()];
+        all.extend_from_slice(&args);
+        let (ok, text) = shoal(&all);
+        assert!(ok, "{text}");
+        assert_animation(&gif, frames, 160, 180);
+    }
+    let (ok, text) = shoal(&["render", "--env", "swarm", "--checkpoint", dir.to_str().unwrap(), "--out", dir.join("x.gif").to_str().unwrap()]);
+    assert!(!ok && text.contains("--random"), "{text}");
+}
+
+#[test]
 fn bad_render_requests_are_named() {
     let dir = scratch_dir("render-errors");
     let gif = dir.join("x.gif");

@@ -1,8 +1,9 @@
-// Stage 5: each agent's neighbourhood within RADIUS (itself excluded), from the 3×3 cells around
+// Stage 6: each agent's neighbourhood within RADIUS (itself excluded), from the 3×3 cells around
 // it: neighbour count, mean velocity, mean one-hot action (the mean action ā of mean-field RL).
-// Output row per agent: [count, mean vx, mean vy, ā_0 … ā_{N_ACTIONS−1}].
-@group(0) @binding(0) var<storage, read_write> agent_state: array<vec4<f32>>;
-@group(0) @binding(1) var<storage, read_write> actions: array<i32>;
+// Invocations run over the cell-sorted slots, so neighbouring invocations read the same cells.
+// Output row per agent (in agent order): [count, mean vx, mean vy, ā_0 … ā_{N_ACTIONS−1}].
+@group(0) @binding(0) var<storage, read_write> sorted_state: array<vec4<f32>>;
+@group(0) @binding(1) var<storage, read_write> sorted_actions: array<i32>;
 @group(0) @binding(2) var<storage, read_write> cell_count: array<u32>;
 @group(0) @binding(3) var<storage, read_write> cell_start: array<u32>;
 @group(0) @binding(4) var<storage, read_write> sorted_agents: array<u32>;
@@ -16,13 +17,12 @@ fn main(
     @builtin(local_invocation_id) local_id: vec3<u32>,
     @builtin(num_workgroups) num_workgroups: vec3<u32>,
 ) {
-    let index = linear_index(workgroup_id, local_id, num_workgroups);
-    if (index >= N_ENVS * K) {
+    let slot = linear_index(workgroup_id, local_id, num_workgroups);
+    if (slot >= N_ENVS * K) {
         return;
     }
-    let env = index / K;
-    let me = index % K;
-    let pos = agent_state[index].xy;
+    let env = slot / K;
+    let pos = sorted_state[slot].xy;
     let home = cell_coords(pos);
     var count = 0u;
     var velocity = vec2<f32>(0.0);
@@ -38,20 +38,19 @@ fn main(
             }
             let cell = env * CELLS + u32(c.y) * SIDE + u32(c.x);
             let first = env * K + cell_start[cell];
-            for (var i = 0u; i < cell_count[cell]; i++) {
-                let other = sorted_agents[first + i];
-                let state = agent_state[env * K + other];
+            for (var i = first; i < first + cell_count[cell]; i++) {
+                let state = sorted_state[i];
                 let d = state.xy - pos;
-                let near = other != me && dot(d, d) < RADIUS * RADIUS;
+                let near = i != slot && dot(d, d) < RADIUS * RADIUS;
                 count += select(0u, 1u, near);
                 velocity += select(vec2<f32>(0.0), state.zw, near);
-                let a = u32(clamp(actions[env * K + other], 0, i32(N_ACTIONS) - 1));
+                let a = u32(clamp(sorted_actions[i], 0, i32(N_ACTIONS) - 1));
                 action_counts[a] += select(0u, 1u, near);
             }
         }
     }
     let inv = select(0.0, 1.0 / f32(count), count > 0u);
-    let row = index * WIDTH;
+    let row = (env * K + sorted_agents[slot]) * WIDTH;
     field[row] = f32(count);
     field[row + 1u] = velocity.x * inv;
     field[row + 2u] = velocity.y * inv;

@@ -9,6 +9,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use super::EnvName;
 use shoal::bench::{BenchRow, ThroughputRig};
 use shoal::plot::{LineChart, Scale, Series};
+use shoal::env::{BatchedEnv, Ising, IsingConfig, SimpleSpread, Swarm, SwarmConfig};
 use shoal::{ShoalError, SimpleSpreadConfig};
 
 #[derive(Debug, Args)]
@@ -16,8 +17,9 @@ pub struct BenchArgs {
     /// Environment to step.
     #[arg(long, value_enum, default_value = "simple-spread")]
     env: EnvName,
-    /// Batch sizes, comma-separated.
-    #[arg(long, value_delimiter = ',', default_value = "1,64,1024,16384,65536")]
+    /// Batch sizes, comma-separated [default: simple_spread 1,64,1024,16384,65536; swarm 1;
+    /// ising 1,16,64,256].
+    #[arg(long, value_delimiter = ',')]
     envs: Vec<usize>,
     /// Timed steps per batch size.
     #[arg(long, default_value_t = 200)]
@@ -25,9 +27,13 @@ pub struct BenchArgs {
     /// Untimed steps before timing (shader compilation, pool warm-up).
     #[arg(long, default_value_t = 20)]
     warmup: usize,
-    /// Agents per env (simple_spread: N agents, N landmarks).
-    #[arg(long, default_value_t = 3)]
-    agents: usize,
+    /// Agents per env, comma-separated [default: simple_spread 3 (N agents, N landmarks); swarm
+    /// 1000,10000,100000,1000000].
+    #[arg(long, value_delimiter = ',')]
+    agents: Vec<usize>,
+    /// Ising lattice sides, comma-separated (L×L agents per env) [default: 64].
+    #[arg(long, value_delimiter = ',')]
+    size: Vec<usize>,
     /// Continuous actions instead of discrete.
     #[arg(long)]
     continuous: bool,
@@ -46,25 +52,27 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
     if args.steps == 0 {
         return Err(ShoalError::config("steps", 0, "time at least 1 step").into());
     }
-    if args.envs.is_empty() {
-        return Err(ShoalError::config("envs", "(empty)", "give at least one batch size").into());
-    }
+    let or = |given: &Vec<usize>, default: &[usize]| if given.is_empty() { default.to_vec() } else { given.clone() };
+    let (envs_list, agents_list) = match args.env {
+        EnvName::SimpleSpread => (or(&args.envs, &[1, 64, 1024, 16384, 65536]), or(&args.agents, &[3])),
+        EnvName::Swarm => (or(&args.envs, &[1]), or(&args.agents, &[1000, 10_000, 100_000, 1_000_000])),
+        EnvName::Ising => (or(&args.envs, &[1, 16, 64, 256]), or(&args.size, &[64])),
+    };
     let ctx = super::open_gpu()?;
-    let progress = ProgressBar::new(args.envs.len() as u64).with_style(
+    let runs: Vec<(usize, usize)> = agents_list.iter().flat_map(|&a| envs_list.iter().map(move |&e| (e, a))).collect();
+    let progress = ProgressBar::new(runs.len() as u64).with_style(
         ProgressStyle::with_template("{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} {msg}")
             .expect("static template"),
     );
     let mut rows: Vec<BenchRow> = Vec::new();
-    for &envs in &args.envs {
-        progress.set_message(format!("{envs} envs"));
-        let row = match args.env {
-            EnvName::SimpleSpread => {
-                let config = SimpleSpreadConfig::new(envs)
-                    .with_n_agents(args.agents)
-                    .with_continuous(args.continuous);
-                ThroughputRig::simple_spread(&ctx, config, args.seed)?.measure(args.warmup, args.steps)?
-            }
+    for &(envs, agents) in &runs {
+        progress.set_message(format!("{envs} envs × {agents}"));
+        let env: Box<dyn BatchedEnv> = match args.env {
+            EnvName::SimpleSpread => Box::new(SimpleSpread::new(ctx.clone(), SimpleSpreadConfig::new(envs).with_n_agents(agents).with_continuous(args.continuous))?),
+            EnvName::Swarm => Box::new(Swarm::new(ctx.clone(), SwarmConfig::new(envs).with_agents(agents))?),
+            EnvName::Ising => Box::new(Ising::new(ctx.clone(), IsingConfig::new(envs).with_size(agents))?),
         };
+        let row = ThroughputRig::new(env, args.seed)?.measure(args.warmup, args.steps)?;
         progress.inc(1);
         rows.push(row);
     }
@@ -72,12 +80,12 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
 
     println!("adapter: {}", ctx.adapter_name());
     println!(
-        "{:<14} {:>8} {:>7} {:>6} {:>9} {:>15} {:>17}",
+        "{:<14} {:>8} {:>9} {:>6} {:>9} {:>15} {:>17}",
         "env", "envs", "agents", "steps", "seconds", "env-steps/s", "agent-steps/s"
     );
     for r in &rows {
         println!(
-            "{:<14} {:>8} {:>7} {:>6} {:>9.4} {:>15.0} {:>17.0}",
+            "{:<14} {:>8} {:>9} {:>6} {:>9.4} {:>15.0} {:>17.0}",
             r.env, r.envs, r.agents_per_env, r.steps, r.seconds, r.env_steps_per_s, r.agent_steps_per_s
         );
     }
@@ -87,17 +95,37 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
         eprintln!("wrote {}", path.display());
     }
     if let Some(path) = &args.plot {
-        let chart = LineChart {
-            title: format!("{} throughput — {}", rows[0].env, ctx.adapter_info().name),
-            x_label: "parallel envs".into(),
-            y_label: "env-steps / s".into(),
-            x_scale: Scale::Log,
-            y_scale: Scale::Log,
-            series: vec![Series {
-                name: format!("{} agents/env", rows[0].agents_per_env),
-                points: rows.iter().map(|r| (r.envs as f64, r.env_steps_per_s)).collect(),
-                band: None,
-            }],
+        let title = format!("{} throughput — {}", rows[0].env, ctx.adapter_info().name);
+        let chart = if agents_list.len() > 1 {
+            // Scaling in agents: the cost of one agent-step should stay flat.
+            LineChart {
+                title,
+                x_label: "agents per env".into(),
+                y_label: "nanoseconds per agent-step".into(),
+                x_scale: Scale::Log,
+                y_scale: Scale::Log,
+                series: envs_list
+                    .iter()
+                    .map(|&e| Series {
+                        name: format!("{e} env{}", if e == 1 { "" } else { "s" }),
+                        points: rows.iter().filter(|r| r.envs == e).map(|r| (r.agents_per_env as f64, 1e9 / r.agent_steps_per_s)).collect(),
+                        band: None,
+                    })
+                    .collect(),
+            }
+        } else {
+            LineChart {
+                title,
+                x_label: "parallel envs".into(),
+                y_label: "env-steps / s".into(),
+                x_scale: Scale::Log,
+                y_scale: Scale::Log,
+                series: vec![Series {
+                    name: format!("{} agents/env", rows[0].agents_per_env),
+                    points: rows.iter().map(|r| (r.envs as f64, r.env_steps_per_s)).collect(),
+                    band: None,
+                }],
+            }
         };
         chart.save_png(path, 900, 560)?;
         eprintln!("wrote {}", path.display());

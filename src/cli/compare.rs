@@ -49,7 +49,7 @@ struct Row {
 }
 
 pub fn run(args: CompareArgs) -> anyhow::Result<ExitCode> {
-    let EnvName::SimpleSpread = args.env;
+    args.env.require_simple_spread("compare")?;
     if args.seeds == 0 || args.algos.is_empty() {
         return Err(ShoalError::config("seeds", args.seeds, "compare at least one algorithm over at least one seed").into());
     }

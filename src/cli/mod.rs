@@ -44,6 +44,33 @@ enum Command {
 pub enum EnvName {
     /// MPE cooperative navigation (PettingZoo simple_spread_v3).
     SimpleSpread,
+    /// Crowds heading for their goals through congestion (mean-field; up to millions of agents).
+    Swarm,
+    /// The Ising model with every lattice site an agent (Yang et al. 2018).
+    Ising,
+}
+
+impl EnvName {
+    /// The env's name as shoal writes it.
+    pub fn name(self) -> &'static str {
+        match self {
+            EnvName::SimpleSpread => "simple_spread",
+            EnvName::Swarm => "swarm",
+            EnvName::Ising => "ising",
+        }
+    }
+
+    /// Commands that only simple_spread supports so far say so instead of failing later.
+    pub fn require_simple_spread(self, command: &str) -> Result<(), shoal::ShoalError> {
+        match self {
+            EnvName::SimpleSpread => Ok(()),
+            other => Err(shoal::ShoalError::config(
+                "env",
+                other.name(),
+                &format!("`shoal {command}` supports simple-spread only so far (for ising, `shoal ising --method mfq` trains MF-Q agents)"),
+            )),
+        }
+    }
 }
 
 /// Runs the parsed command; `Ok` carries the process exit code.

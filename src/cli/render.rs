@@ -29,9 +29,12 @@ pub struct RenderArgs {
     /// Episodes, one after the other (frames = episodes × episode length).
     #[arg(long, default_value_t = 1)]
     episodes: usize,
-    /// Agents per env for --random (a checkpoint brings its own).
-    #[arg(long, default_value_t = 3, conflicts_with = "checkpoint")]
-    agents: usize,
+    /// Agents per env for --random [default: simple_spread 3, swarm 1000]; a checkpoint brings its own.
+    #[arg(long, conflicts_with = "checkpoint")]
+    agents: Option<usize>,
+    /// Ising lattice side.
+    #[arg(long, default_value_t = 64)]
+    size: usize,
     /// Frame width in pixels.
     #[arg(long, default_value_t = FrameFormat::default().width)]
     width: u32,
@@ -50,16 +53,24 @@ pub struct RenderArgs {
 }
 
 pub fn run(args: RenderArgs) -> anyhow::Result<ExitCode> {
-    let EnvName::SimpleSpread = args.env;
     let format = FrameFormat { width: args.width, height: args.height, fps: args.fps };
     format.validate()?;
     let policy = match &args.checkpoint {
         Some(path) => EpisodePolicy::Checkpoint { dir: super::checkpoint_dir(path), greedy: !args.stochastic },
         None => EpisodePolicy::Random,
     };
-    let request = RenderRequest { policy, episodes: args.episodes, seed: args.seed, format, agents: args.agents };
+    let agents = match args.env {
+        EnvName::SimpleSpread => args.agents.unwrap_or(3),
+        EnvName::Swarm => args.agents.unwrap_or(1000),
+        EnvName::Ising => args.size,
+    };
+    let request = RenderRequest { policy, episodes: args.episodes, seed: args.seed, format, agents };
     let ctx = super::open_gpu()?;
-    let recording = render::record_simple_spread(&ctx, &request, &args.out)?;
+    let recording = match args.env {
+        EnvName::SimpleSpread => render::record_simple_spread(&ctx, &request, &args.out)?,
+        EnvName::Swarm => render::record_swarm(&ctx, &request, &args.out)?,
+        EnvName::Ising => render::record_ising(&ctx, &request, &args.out)?,
+    };
     if let Some(png) = &args.filmstrip {
         render::save_filmstrip(&recording.episode_overview(), 240, png)?;
         eprintln!("wrote {}", png.display());

@@ -32,7 +32,7 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
     if !(args.tol >= 0.0) {
         return Err(ShoalError::config("tol", args.tol, "must be a non-negative number").into());
     }
-    let EnvName::SimpleSpread = args.env;
+    args.env.require_simple_spread("replay")?;
     let file = TrajectoryFile::read(&args.input)?;
     let ctx = super::open_gpu()?;
     let (ours, report) = replay(&ctx, &file)?;

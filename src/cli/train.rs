@@ -67,7 +67,7 @@ impl TrainArgs {
 }
 
 pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
-    let EnvName::SimpleSpread = args.env;
+    args.env.require_simple_spread("train")?;
     // Configuration errors first: no need for a GPU to reject a typo.
     let config = match &args.resume {
         Some(_) => None,

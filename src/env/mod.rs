@@ -27,6 +27,7 @@ mod lockstep;
 pub mod neighbours;
 pub mod random_actions;
 pub mod simple_spread;
+pub mod swarm;
 
 use std::sync::Arc;
 
@@ -38,6 +39,7 @@ use crate::gpu::GpuContext;
 pub use ising::{InitialSpins, Ising, IsingConfig, Metropolis};
 pub use neighbours::NeighbourField;
 pub use random_actions::RandomActions;
+pub use swarm::{Swarm, SwarmConfig, SwarmState};
 pub use simple_spread::{EnvSnapshot, SimpleSpread, SimpleSpreadConfig, WorldState};
 
 /// What an agent may do.

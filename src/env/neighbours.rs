@@ -12,9 +12,12 @@
 //! 3. `scatter`: every agent into its cell's segment of a per-env agent list;
 //! 4. `sort`: each segment sorted by agent index, so sums run in a fixed order and results are
 //!    bit-reproducible despite the atomics;
-//! 5. `gather`: per agent, the neighbours within r in the 3×3 cells.
+//! 5. `reorder`: agents' state and action copied into cell order, so that
+//! 6. `gather` reads each agent's neighbours within r in the 3×3 cells from contiguous memory
+//!    (agents are numbered in random spatial order; reading them by index thrashes the cache once
+//!    a swarm outgrows it).
 //!
-//! Seven launches (plus a zero-fill), each over agents or cells, so cost grows linearly with the
+//! Eight launches (plus a zero-fill), each over agents or cells, so cost grows linearly with the
 //! number of agents at a fixed density. `shaders/neighbours/*.wgsl`, one file per stage.
 
 use std::sync::Arc;
@@ -33,6 +36,7 @@ const SCAN_ENVS_WGSL: &str = include_str!("../../shaders/neighbours/scan_envs.wg
 const SCAN_CELLS_WGSL: &str = include_str!("../../shaders/neighbours/scan_cells.wgsl");
 const SCATTER_WGSL: &str = include_str!("../../shaders/neighbours/scatter.wgsl");
 const SORT_WGSL: &str = include_str!("../../shaders/neighbours/sort.wgsl");
+const REORDER_WGSL: &str = include_str!("../../shaders/neighbours/reorder.wgsl");
 const GATHER_WGSL: &str = include_str!("../../shaders/neighbours/gather.wgsl");
 
 /// Cells per scan block (`BLOCK` in common.wgsl).
@@ -53,6 +57,7 @@ pub struct NeighbourField {
     scan_cells: WgslKernel,
     scatter: WgslKernel,
     sort: WgslKernel,
+    reorder: WgslKernel,
     gather: WgslKernel,
 }
 
@@ -88,6 +93,7 @@ impl NeighbourField {
             scan_cells: kernel("neighbours_scan_cells", SCAN_CELLS_WGSL),
             scatter: kernel("neighbours_scatter", SCATTER_WGSL),
             sort: kernel("neighbours_sort", SORT_WGSL),
+            reorder: kernel("neighbours_reorder", REORDER_WGSL),
             gather: kernel("neighbours_gather", GATHER_WGSL),
             ctx,
             n_envs,
@@ -133,7 +139,10 @@ impl NeighbourField {
         self.scan_cells.launch(ctx, envs * blocks, &[&cell_count, &block_sum, &cell_start]);
         self.scatter.launch(ctx, envs * k, &[&agent_bin, &cell_start, &sorted_agents]);
         self.sort.launch(ctx, envs * cells, &[&cell_count, &cell_start, &sorted_agents]);
-        self.gather.launch(ctx, envs * k, &[agent_state, actions, &cell_count, &cell_start, &sorted_agents, &field]);
+        let sorted_state = self.ctx.empty(&[envs * k, 4], DType::F32);
+        let sorted_actions = self.ctx.empty(&[envs * k], DType::I32);
+        self.reorder.launch(ctx, envs * k, &[agent_state, actions, &sorted_agents, &sorted_state, &sorted_actions]);
+        self.gather.launch(ctx, envs * k, &[&sorted_state, &sorted_actions, &cell_count, &cell_start, &sorted_agents, &field]);
         Ok(field)
     }
 

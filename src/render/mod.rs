@@ -12,7 +12,9 @@
 //! Episodes are stepped by the same kernels as training; only the frames' state is read back, and
 //! nothing here runs inside a training loop (reports render after training ends).
 
+pub mod ising;
 pub mod simple_spread;
+pub mod swarm;
 
 use std::path::{Path, PathBuf};
 
@@ -21,7 +23,9 @@ use plotters::prelude::*;
 
 use crate::error::{Result, ShoalError};
 
+pub use ising::record_ising;
 pub use simple_spread::record_simple_spread;
+pub use swarm::record_swarm;
 
 /// A circle in world coordinates.
 #[derive(Debug, Clone, PartialEq)]
@@ -88,7 +92,8 @@ pub struct RenderRequest {
     pub seed: u64,
     /// Frame size and speed.
     pub format: FrameFormat,
-    /// Agents for a random policy (a checkpoint brings its own).
+    /// Agents per env for a random policy (a checkpoint brings its own); for `ising`, the
+    /// lattice side.
     pub agents: usize,
 }
 
