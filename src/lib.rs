@@ -25,10 +25,12 @@
 //! ## Layout
 //!
 //! - [`gpu`]: the device shared with burn, WGSL kernel templates and launch, transfer counting.
-//! - [`env`]: the batched-environment trait, spaces, and one module per environment.
+//! - [`env`]: the batched-environment trait, spaces, and one module per environment
+//!   (`simple_spread`, `swarm`, `ising` with its Metropolis reference); the grid-binned
+//!   neighbourhood mean field ([`env::NeighbourField`]) that mean-field envs share.
 //! - [`replay`]: reading, replaying and checking recorded reference trajectories.
 //! - [`train`]: PPO with independent (IPPO) or centralised (MAPPO) critics: device rollouts, GAE,
-//!   clipped updates, checkpoints that resume exactly, evaluation.
+//!   clipped updates, checkpoints that resume exactly, evaluation; tabular MF-Q for `ising`.
 //! - [`plot`]: PNG learning curves and benchmark charts.
 //! - [`render`]: animated GIFs and filmstrips of episodes, one frame per step of one env.
 //! - [`report`]: the self-contained `report.html` a training run leaves behind.
