@@ -21,7 +21,7 @@ use burn::backend::wgpu::CubeTensor;
 use burn::config::Config;
 use burn::tensor::{DType, Int, Tensor};
 
-use super::lockstep::LockstepEpisodes;
+use super::lockstep::{single_discrete, step_output, LockstepEpisodes};
 use super::{ActionSpace, Actions, AgentGroup, BatchedEnv, EnvSpec, EpisodeStats, StepOutput};
 use crate::error::{Result, ShoalError};
 use crate::gpu::kernel::{GRID_WGSL, RNG_WGSL};
@@ -190,14 +190,7 @@ impl Ising {
             envs * sites,
             &[&clock, &actions, &self.spins, &obs, &reward, &flags, &self.site_acc],
         );
-        let flags = float_tensor::<2>(flags);
-        Ok(StepOutput {
-            obs: vec![float_tensor(obs)],
-            reward: float_tensor(reward),
-            done: flags.clone().slice([0..1, 0..envs]).reshape([envs]),
-            truncated: flags.slice([1..2, 0..envs]).reshape([envs]),
-            terminal_obs: None,
-        })
+        Ok(step_output(obs, reward, flags, envs))
     }
 }
 
@@ -219,13 +212,9 @@ impl BatchedEnv for Ising {
 
     fn step(&mut self, actions: &[Actions]) -> Result<StepOutput> {
         self.episodes.ensure_started()?;
-        let [Actions::Discrete(a)] = actions else {
-            return Err(ShoalError::Shape { what: "ising actions", expected: "one Discrete actions tensor [envs, sites]".into(), got: format!("{} action tensors", actions.len()) });
-        };
-        ShoalError::ensure_dims("ising actions", &a.dims(), &[self.config.n_envs, self.config.sites()])?;
-        let out = self.launch(int_buffer(a.clone())?)?;
-        let site_acc = float_tensor::<3>(self.site_acc.clone());
-        self.episodes.advance(|| running_returns(site_acc));
+        let actions = single_discrete(actions, "ising actions", self.config.n_envs, self.config.sites())?;
+        let out = self.launch(actions)?;
+        self.episodes.advance(&self.site_acc);
         Ok(out)
     }
 
@@ -234,21 +223,13 @@ impl BatchedEnv for Ising {
     }
 
     fn episode_stats(&self) -> Result<EpisodeStats> {
-        let acc = float_tensor::<3>(self.site_acc.clone());
-        let [envs, sites, _] = acc.dims();
-        self.episodes.stats(acc.slice([0..envs, 0..sites, 1..2]).reshape([envs * sites]))
+        self.episodes.stats(&self.site_acc)
     }
 
     fn clear_episode_stats(&mut self) -> Result<()> {
         self.episodes.clear();
         Ok(())
     }
-}
-
-/// The running returns `[envs, agents]` in a `[envs, agents, 2]` (return, invalid) accumulator.
-pub(crate) fn running_returns(site_acc: Tensor<3>) -> Tensor<2> {
-    let [envs, agents, _] = site_acc.dims();
-    site_acc.slice([0..envs, 0..agents, 0..1]).reshape([envs, agents])
 }
 
 /// How a Metropolis chain starts.

@@ -12,9 +12,9 @@ use std::sync::Arc;
 use burn::backend::wgpu::CubeTensor;
 use burn::tensor::{Int, Tensor};
 
-use super::EpisodeStats;
+use super::{Actions, EpisodeStats, StepOutput};
 use crate::error::{Result, ShoalError};
-use crate::gpu::{int_buffer, GpuContext};
+use crate::gpu::{float_tensor, int_buffer, GpuContext};
 
 const CLOCK_WIDTH: usize = 8;
 /// The `command` word of the clock during a reset launch.
@@ -96,11 +96,12 @@ impl LockstepEpisodes {
         self.step.is_none_or(|s| s + 1 >= self.max_cycles)
     }
 
-    /// After the launches of a step: folds the completed returns (`[envs, agents]`, whole
-    /// episodes) in if the episode ended, and advances the clock.
-    pub(crate) fn advance(&mut self, completed_returns: impl FnOnce() -> Tensor<2>) {
+    /// After the launches of a step: folds the completed returns in if the episode ended, and
+    /// advances the clock. `agent_acc` is the envs' `[envs, agents, 2]` accumulator (running
+    /// return, invalid actions), which holds whole episodes' returns at an episode's last step.
+    pub(crate) fn advance(&mut self, agent_acc: &CubeTensor) {
         if self.ending() {
-            let episode_return = completed_returns().mean_dim(1).squeeze_dim(1);
+            let episode_return = column(agent_acc, 0).mean_dim(1).squeeze_dim(1);
             self.return_sum = self.return_sum.clone() + episode_return.clone();
             self.return_sq_sum = self.return_sq_sum.clone() + episode_return.powi_scalar(2);
             self.episodes += 1;
@@ -112,10 +113,10 @@ impl LockstepEpisodes {
         }
     }
 
-    /// Mean and std of completed episode returns and the invalid actions in `invalid_count`.
-    pub(crate) fn stats(&self, invalid_count: Tensor<1>) -> Result<EpisodeStats> {
+    /// Mean and std of completed episode returns, and the invalid actions counted in `agent_acc`.
+    pub(crate) fn stats(&self, agent_acc: &CubeTensor) -> Result<EpisodeStats> {
         let sums = Tensor::cat(
-            vec![self.return_sum.clone().sum().reshape([1]), self.return_sq_sum.clone().sum().reshape([1]), invalid_count.sum().reshape([1])],
+            vec![self.return_sum.clone().sum().reshape([1]), self.return_sq_sum.clone().sum().reshape([1]), column(agent_acc, 1).sum().reshape([1])],
             0,
         );
         let sums = self.ctx.read_f32(sums)?;
@@ -136,5 +137,34 @@ impl LockstepEpisodes {
         self.return_sum = Tensor::zeros([self.n_envs], device);
         self.return_sq_sum = Tensor::zeros([self.n_envs], device);
         self.episodes = 0;
+    }
+}
+
+/// Column `c` of an `[envs, agents, 2]` accumulator, `[envs, agents]`.
+fn column(agent_acc: &CubeTensor, c: usize) -> Tensor<2> {
+    let acc = float_tensor::<3>(agent_acc.clone());
+    let [envs, agents, _] = acc.dims();
+    acc.slice([0..envs, 0..agents, c..c + 1]).reshape([envs, agents])
+}
+
+/// The one discrete actions tensor of a single-group env, checked against `[envs, agents]`.
+pub(crate) fn single_discrete(actions: &[Actions], what: &'static str, envs: usize, agents: usize) -> Result<CubeTensor> {
+    let [Actions::Discrete(a)] = actions else {
+        return Err(ShoalError::Shape { what, expected: "one Discrete actions tensor [envs, agents]".into(), got: format!("{} action tensor(s) or a continuous one", actions.len()) });
+    };
+    ShoalError::ensure_dims(what, &a.dims(), &[envs, agents])?;
+    int_buffer(a.clone())
+}
+
+/// A step's outputs from its kernel-written buffers: observations `[envs, agents, obs_dim]`,
+/// rewards `[envs, agents]` and flags `[2, envs]` (done, then truncated).
+pub(crate) fn step_output(obs: CubeTensor, reward: CubeTensor, flags: CubeTensor, envs: usize) -> StepOutput {
+    let flags = float_tensor::<2>(flags);
+    StepOutput {
+        obs: vec![float_tensor(obs)],
+        reward: float_tensor(reward),
+        done: flags.clone().slice([0..1, 0..envs]).reshape([envs]),
+        truncated: flags.slice([1..2, 0..envs]).reshape([envs]),
+        terminal_obs: None,
     }
 }

@@ -20,8 +20,7 @@ use burn::backend::wgpu::CubeTensor;
 use burn::config::Config;
 use burn::tensor::{DType, Int, Tensor};
 
-use super::ising::running_returns;
-use super::lockstep::LockstepEpisodes;
+use super::lockstep::{single_discrete, step_output, LockstepEpisodes};
 use super::neighbours::NeighbourField;
 use super::{ActionSpace, Actions, AgentGroup, BatchedEnv, EnvSpec, EpisodeStats, StepOutput};
 use crate::error::{Result, ShoalError};
@@ -243,14 +242,7 @@ struct StepBuffers {
 
 impl StepBuffers {
     fn into_output(self, envs: usize) -> StepOutput {
-        let flags = float_tensor::<2>(self.flags);
-        StepOutput {
-            obs: vec![float_tensor(self.obs)],
-            reward: float_tensor(self.reward),
-            done: flags.clone().slice([0..1, 0..envs]).reshape([envs]),
-            truncated: flags.slice([1..2, 0..envs]).reshape([envs]),
-            terminal_obs: None,
-        }
+        step_output(self.obs, self.reward, self.flags, envs)
     }
 }
 
@@ -273,11 +265,7 @@ impl BatchedEnv for Swarm {
 
     fn step(&mut self, actions: &[Actions]) -> Result<StepOutput> {
         self.episodes.ensure_started()?;
-        let [Actions::Discrete(a)] = actions else {
-            return Err(ShoalError::Shape { what: "swarm actions", expected: "one Discrete actions tensor [envs, agents]".into(), got: format!("{} action tensors", actions.len()) });
-        };
-        ShoalError::ensure_dims("swarm actions", &a.dims(), &[self.config.n_envs, self.config.agents])?;
-        let actions = int_buffer(a.clone())?;
+        let actions = single_discrete(actions, "swarm actions", self.config.n_envs, self.config.agents)?;
         let out = self.buffers();
         self.launch(MODE_MOVE, &actions, &out.obs, &out)?;
         let field = self.neighbours.launch(&self.agent_state, &actions)?;
@@ -287,8 +275,7 @@ impl BatchedEnv for Swarm {
             self.respawn(&out)?;
         }
         // Respawning leaves the running returns alone, so they still hold the finished episode.
-        let agent_acc = float_tensor::<3>(self.agent_acc.clone());
-        self.episodes.advance(|| running_returns(agent_acc));
+        self.episodes.advance(&self.agent_acc);
         Ok(out.into_output(self.config.n_envs))
     }
 
@@ -297,9 +284,7 @@ impl BatchedEnv for Swarm {
     }
 
     fn episode_stats(&self) -> Result<EpisodeStats> {
-        let acc = float_tensor::<3>(self.agent_acc.clone());
-        let [envs, k, _] = acc.dims();
-        self.episodes.stats(acc.slice([0..envs, 0..k, 1..2]).reshape([envs * k]))
+        self.episodes.stats(&self.agent_acc)
     }
 
     fn clear_episode_stats(&mut self) -> Result<()> {
