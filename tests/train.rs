@@ -6,11 +6,17 @@ mod common;
 use burn::module::{Module, ModuleVisitor, Param};
 use burn::tensor::Tensor;
 use common::scratch_dir;
-use shoal::train::{Algo, TrainConfig, Trainer};
+use shoal::train::{Algo, TrainConfig, TrainEnvName, Trainer};
 use shoal::{GpuContext, ShoalError};
 
 fn tiny(algo: Algo) -> TrainConfig {
     common::tiny_train_config(algo)
+}
+
+/// A swarm run small enough for a test: 2 envs × 64 agents × 10 steps per update, episodes of
+/// 15 steps (so checkpoints fall inside episodes), 3 updates.
+fn tiny_swarm(algo: Algo) -> TrainConfig {
+    TrainConfig { env: TrainEnvName::Swarm, agents: 64, envs: 2, max_cycles: 15, total_env_steps: 60, ..tiny(algo) }
 }
 
 /// Every parameter of the model, flattened, read back.
@@ -37,6 +43,9 @@ fn bad_config_values_are_rejected_by_name() {
         ("lr = -0.1\n", "lr"),
         ("num_minibatches = 0\n", "num_minibatches"),
         ("max_grad_norm = 0.0\n", "max_grad_norm"),
+        ("algo = \"mfac\"\n", "algo"),
+        ("env = \"swarm\"\nalgo = \"mappo\"\n", "algo"),
+        ("env = \"swarm\"\nalgo = \"mfac\"\ncontinuous = true\n", "env"),
     ];
     for (text, field) in cases {
         let path = dir.join("c.toml");
@@ -74,9 +83,11 @@ fn bad_config_values_are_rejected_by_name() {
 #[test]
 fn resuming_a_checkpoint_reproduces_the_uninterrupted_run() {
     let ctx = GpuContext::shared().unwrap();
-    for algo in [Algo::Ippo, Algo::Mappo] {
+    for config in [tiny(Algo::Ippo), tiny(Algo::Mappo), tiny_swarm(Algo::Ippo), tiny_swarm(Algo::Mfac)] {
+        let algo = config.algo;
+        let name = format!("{}-{}", config.env.name(), algo.name());
         let run = || {
-            let mut trainer = Trainer::new(ctx.clone(), tiny(algo)).unwrap();
+            let mut trainer = Trainer::new(ctx.clone(), config.clone()).unwrap();
             let mut metrics = Vec::new();
             while !trainer.finished() {
                 metrics.push(trainer.update().unwrap());
@@ -85,10 +96,10 @@ fn resuming_a_checkpoint_reproduces_the_uninterrupted_run() {
         };
         let (straight, straight_metrics) = run();
         let (again, _) = run();
-        assert_eq!(parameters(&straight), parameters(&again), "{}: same seed, other parameters", algo.name());
+        assert_eq!(parameters(&straight), parameters(&again), "{name}: same seed, other parameters");
 
-        let dir = scratch_dir(&format!("resume-{}", algo.name())).join("checkpoint");
-        let mut first = Trainer::new(ctx.clone(), tiny(algo)).unwrap();
+        let dir = scratch_dir(&format!("resume-{name}")).join("checkpoint");
+        let mut first = Trainer::new(ctx.clone(), config.clone()).unwrap();
         first.update().unwrap();
         first.save_checkpoint(&dir).unwrap();
         drop(first);
@@ -102,11 +113,39 @@ fn resuming_a_checkpoint_reproduces_the_uninterrupted_run() {
         let (a, b) = (parameters(&straight), parameters(&resumed));
         assert_eq!(a.len(), b.len());
         let worst = a.iter().zip(&b).map(|(x, y)| (x - y).abs()).fold(0.0f32, f32::max);
-        assert!(worst <= 1e-5, "{}: parameters differ by {worst}", algo.name());
+        assert!(worst <= 1e-5, "{name}: parameters differ by {worst}");
         let last = (straight_metrics.last().unwrap(), resumed_metrics.last().unwrap());
         assert_eq!(last.0.env_steps, last.1.env_steps);
-        assert!((last.0.mean_episode_return - last.1.mean_episode_return).abs() < 1e-4);
+        assert!((last.0.mean_episode_return - last.1.mean_episode_return).abs() < 1e-4, "{name}");
     }
+}
+
+#[test]
+fn swarm_trains_with_mfac_from_the_command_line_and_renders_its_policy() {
+    let dir = scratch_dir("cli-swarm");
+    let shoal = |args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_shoal")).args(args).output().unwrap();
+        let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        assert!(out.status.success(), "{args:?}: {text}");
+        text
+    };
+    let run = dir.join("run");
+    let run_s = run.to_str().unwrap();
+    shoal(&["train", "--env", "swarm", "--algo", "mfac", "--agents", "50", "--envs", "2", "--steps", "40",
+            "--set", "rollout_steps=10", "--set", "max_cycles=20", "--set", "hidden=16", "--out", run_s]);
+    let config = std::fs::read_to_string(run.join("config.toml")).unwrap();
+    assert!(config.contains("env = \"swarm\"") && config.contains("algo = \"mfac\""), "{config}");
+    let figures = common::check_report(&run.join("report.html"));
+    assert_eq!(figures, ["learning_curve", "throughput", "episode_frames", "episode_animation"]);
+    let gif = dir.join("policy.gif");
+    shoal(&["render", "--env", "swarm", "--checkpoint", run_s, "--episodes", "2", "--width", "120", "--height", "140", "--out", gif.to_str().unwrap()]);
+    assert_eq!(common::decode_gif(&std::fs::read(&gif).unwrap()).len(), 2 * 20);
+    // A swarm checkpoint is not a simple_spread policy.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_shoal"))
+        .args(["render", "--checkpoint", run_s, "--out", gif.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(!out.status.success() && String::from_utf8_lossy(&out.stderr).contains("--env swarm"));
 }
 
 #[test]

@@ -14,9 +14,9 @@ use shoal::ShoalError;
 
 #[derive(Debug, Args)]
 pub struct CompareArgs {
-    /// Environment to train on.
-    #[arg(long, value_enum, default_value = "simple-spread")]
-    env: EnvName,
+    /// Environment to train on [default: simple-spread, or the config file's].
+    #[arg(long, value_enum)]
+    env: Option<EnvName>,
     /// Algorithms, comma-separated.
     #[arg(long, value_delimiter = ',', default_value = "ippo,mappo")]
     algos: Vec<Algo>,
@@ -49,7 +49,6 @@ struct Row {
 }
 
 pub fn run(args: CompareArgs) -> anyhow::Result<ExitCode> {
-    args.env.require_simple_spread("compare")?;
     if args.seeds == 0 || args.algos.is_empty() {
         return Err(ShoalError::config("seeds", args.seeds, "compare at least one algorithm over at least one seed").into());
     }
@@ -59,6 +58,7 @@ pub fn run(args: CompareArgs) -> anyhow::Result<ExitCode> {
     };
     if let Some(v) = args.steps { base.total_env_steps = v; }
     if let Some(v) = args.envs { base.envs = v; }
+    if let Some(v) = args.env { base.env = v.trainable("compare")?; }
     base.validate()?;
     let ctx = super::open_gpu()?;
     let mut rows = Vec::new();
@@ -117,10 +117,10 @@ pub fn run(args: CompareArgs) -> anyhow::Result<ExitCode> {
     println!("adapter: {}\n{table}", ctx.adapter_name());
     shoal::io::write_atomic(&args.out.join("compare.md"), table.as_bytes())?;
     shoal::io::write_atomic(&args.out.join("compare.json"), &serde_json::to_vec_pretty(&rows)?)?;
-    plot_learning_curves(&curves, &args.out.join("learning_curves.png"))?;
+    plot_learning_curves(&curves, &format!("{}: mean episode return", base.env.name()), &args.out.join("learning_curves.png"))?;
     eprintln!("wrote {}", args.out.join("learning_curves.png").display());
 
-    let mut report = Report::new(format!("shoal compare: {} on simple_spread", args.algos.iter().map(|a| a.name()).collect::<Vec<_>>().join(" vs ")));
+    let mut report = Report::new(format!("shoal compare: {} on {}", args.algos.iter().map(|a| a.name()).collect::<Vec<_>>().join(" vs "), base.env.name()));
     super::report::header(&mut report, &ctx);
     report.push(Block::Heading("Results".into()));
     report.push(Block::Text("Final return: mean over the last tenth of each run's updates, then over seeds.".into()));

@@ -60,14 +60,15 @@ impl EnvName {
         }
     }
 
-    /// Commands that only simple_spread supports so far say so instead of failing later.
-    pub fn require_simple_spread(self, command: &str) -> Result<(), shoal::ShoalError> {
+    /// The trainer's name for this env; ising is trained by `shoal ising --method mfq`.
+    pub fn trainable(self, command: &str) -> Result<shoal::train::TrainEnvName, shoal::ShoalError> {
         match self {
-            EnvName::SimpleSpread => Ok(()),
-            other => Err(shoal::ShoalError::config(
+            EnvName::SimpleSpread => Ok(shoal::train::TrainEnvName::SimpleSpread),
+            EnvName::Swarm => Ok(shoal::train::TrainEnvName::Swarm),
+            EnvName::Ising => Err(shoal::ShoalError::config(
                 "env",
-                other.name(),
-                &format!("`shoal {command}` supports simple-spread only so far (for ising, `shoal ising --method mfq` trains MF-Q agents)"),
+                "ising",
+                format!("`shoal {command}` trains simple-spread and swarm; ising's MF-Q agents train inside `shoal ising --method mfq`"),
             )),
         }
     }

@@ -32,7 +32,9 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
     if !(args.tol >= 0.0) {
         return Err(ShoalError::config("tol", args.tol, "must be a non-negative number").into());
     }
-    args.env.require_simple_spread("replay")?;
+    if args.env != EnvName::SimpleSpread {
+        return Err(shoal::ShoalError::config("env", args.env.name(), "reference trajectories exist for simple-spread only").into());
+    }
     let file = TrajectoryFile::read(&args.input)?;
     let ctx = super::open_gpu()?;
     let (ours, report) = replay(&ctx, &file)?;

@@ -8,10 +8,12 @@ use std::sync::Arc;
 use shoal::plot::{LineChart, Scale, Series};
 use shoal::render::{self, EpisodePolicy, FrameFormat, RenderRequest};
 use shoal::report::{Block, Report};
+use shoal::train::{CheckpointState, TrainEnvName};
 use shoal::{GpuContext, ShoalError};
 
-/// Episodes of the report's final evaluation (played in parallel).
-const EVAL_EPISODES: usize = 256;
+/// Agent-episodes of the report's final evaluation: 256 episodes of a few agents, fewer episodes
+/// of a swarm (each one already averages over its crowd), all played in parallel.
+const EVAL_AGENT_EPISODES: usize = 8192;
 /// Seed of the report's evaluation and rendered episode (independent of training seeds).
 const REPORT_SEED: u64 = 12345;
 
@@ -60,7 +62,8 @@ pub fn throughput_chart(metrics_csvs: &[(String, &Path)], png: &Path) -> anyhow:
 /// Evaluation table and a rendered episode of the policy in `checkpoint`; figures go to `dir`.
 pub fn final_policy(report: &mut Report, ctx: &Arc<GpuContext>, checkpoint: &Path, dir: &Path) -> anyhow::Result<()> {
     report.push(Block::Heading("Final policy".into()));
-    let results = shoal::train::evaluate(ctx, checkpoint, EVAL_EPISODES, REPORT_SEED)?;
+    let agents = CheckpointState::read(checkpoint)?.config.agents;
+    let results = shoal::train::evaluate(ctx, checkpoint, (EVAL_AGENT_EPISODES / agents).clamp(1, 256), REPORT_SEED)?;
     report.push(Block::Table {
         header: vec!["policy".into(), "episodes".into(), "mean return".into(), "std".into()],
         rows: results
@@ -76,7 +79,10 @@ pub fn final_policy(report: &mut Report, ctx: &Arc<GpuContext>, checkpoint: &Pat
         format: FrameFormat { width: 360, height: 384, fps: 10 },
         agents: 0,
     };
-    let recording = render::record_simple_spread(ctx, &request, &gif)?;
+    let recording = match CheckpointState::read(checkpoint)?.config.env {
+        TrainEnvName::SimpleSpread => render::record_simple_spread(ctx, &request, &gif)?,
+        TrainEnvName::Swarm => render::record_swarm(ctx, &request, &gif)?,
+    };
     let strip = dir.join("episode_frames.png");
     render::save_filmstrip(recording.first_frames(), 220, &strip)?;
     report.figure("episode_frames", format!("First {} steps of an episode of the final policy (greedy)", recording.first_frames().len()), &strip);

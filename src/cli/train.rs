@@ -1,4 +1,5 @@
-//! `shoal train`: PPO (IPPO or MAPPO) on simple_spread, with progress, metrics, plot, checkpoints.
+//! `shoal train`: PPO (IPPO or MAPPO on simple_spread; IPPO or MF-AC on swarm), with progress,
+//! metrics, plots, checkpoints and a report.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -15,9 +16,9 @@ use shoal::ShoalError;
 
 #[derive(Debug, Args)]
 pub struct TrainArgs {
-    /// Environment to train on.
-    #[arg(long, value_enum, default_value = "simple-spread")]
-    env: EnvName,
+    /// Environment to train on [default: simple-spread, or the config file's].
+    #[arg(long, value_enum)]
+    env: Option<EnvName>,
     /// IPPO (independent critics) or MAPPO (centralised critic).
     #[arg(long, value_enum)]
     algo: Option<Algo>,
@@ -56,6 +57,7 @@ impl TrainArgs {
             Some(path) => TrainConfig::from_toml_file(path)?,
             None => TrainConfig::default(),
         };
+        if let Some(v) = self.env { config.env = v.trainable("train")?; }
         if let Some(v) = self.algo { config.algo = v; }
         if let Some(v) = self.envs { config.envs = v; }
         if let Some(v) = self.steps { config.total_env_steps = v; }
@@ -67,7 +69,6 @@ impl TrainArgs {
 }
 
 pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
-    args.env.require_simple_spread("train")?;
     // Configuration errors first: no need for a GPU to reject a typo.
     let config = match &args.resume {
         Some(_) => None,
@@ -105,7 +106,7 @@ pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
 /// `DIR/report.html` of a finished run: config, adapter, curves, throughput, evaluation, episode.
 fn write_report(ctx: &std::sync::Arc<shoal::GpuContext>, trainer: &Trainer, out: &Path, summary: &RunSummary) -> anyhow::Result<PathBuf> {
     let config = trainer.config();
-    let mut report = shoal::report::Report::new(format!("shoal train: {} on simple_spread (N={})", config.algo.name(), config.agents));
+    let mut report = shoal::report::Report::new(format!("shoal train: {} on {} ({} agents per env)", config.algo.name(), config.env.name(), config.agents));
     super::report::header(&mut report, ctx);
     report.push(Block::Heading("Run".into()));
     report.push(Block::Facts(vec![
@@ -179,7 +180,8 @@ pub fn train_loop(trainer: &mut Trainer, out: &Path, show_progress: bool) -> any
         }
     }
     bar.finish();
-    plot_learning_curves(&[(trainer.config().algo.name().to_string(), vec![csv_path.clone()])], &out.join("learning_curve.png"))?;
+    let title = format!("{}: mean episode return", trainer.config().env.name());
+    plot_learning_curves(&[(trainer.config().algo.name().to_string(), vec![csv_path.clone()])], &title, &out.join("learning_curve.png"))?;
     Ok(RunSummary {
         env_steps: trainer.progress().env_steps,
         wall_seconds: trainer.progress().wall_seconds,
@@ -207,7 +209,7 @@ pub fn read_curve(path: &Path) -> anyhow::Result<Vec<(f64, f64)>> {
 }
 
 /// One PNG: a line per label (mean over its runs) with a min..max band when there are several.
-pub fn plot_learning_curves(runs: &[(String, Vec<PathBuf>)], png: &Path) -> anyhow::Result<()> {
+pub fn plot_learning_curves(runs: &[(String, Vec<PathBuf>)], title: &str, png: &Path) -> anyhow::Result<()> {
     let mut series = Vec::new();
     for (label, paths) in runs {
         let curves = paths.iter().map(|p| read_curve(p)).collect::<anyhow::Result<Vec<_>>>()?;
@@ -232,7 +234,7 @@ pub fn plot_learning_curves(runs: &[(String, Vec<PathBuf>)], png: &Path) -> anyh
         return Ok(());
     }
     LineChart {
-        title: "simple_spread: mean episode return".into(),
+        title: title.into(),
         x_label: "env steps".into(),
         y_label: "mean per-agent episode return".into(),
         x_scale: Scale::Linear,

@@ -131,6 +131,29 @@ impl LockstepEpisodes {
         })
     }
 
+    /// The clock and statistics on the host (for checkpoints): counters (the clock's 8 words,
+    /// then step in episode and completed episodes) and statistics (Σ return, then Σ return²).
+    pub(crate) fn snapshot(&self) -> Result<(Vec<u32>, Vec<f32>)> {
+        let mut counters: Vec<u32> = self.ctx.read_i32(self.clock.clone())?.into_iter().map(|w| w as u32).collect();
+        counters.push(self.ensure_started()? as u32);
+        counters.push(self.episodes as u32);
+        let stats = self.ctx.read_f32(Tensor::cat(vec![self.return_sum.clone(), self.return_sq_sum.clone()], 0))?;
+        Ok((counters, stats))
+    }
+
+    /// Puts back what [`LockstepEpisodes::snapshot`] returned.
+    pub(crate) fn restore(&mut self, counters: &[u32], stats: &[f32]) -> Result<()> {
+        ShoalError::ensure_len("snapshot counters", counters.len(), &[CLOCK_WIDTH + 2])?;
+        ShoalError::ensure_len("snapshot statistics", stats.len(), &[2, self.n_envs])?;
+        let clock: Vec<i32> = counters[..CLOCK_WIDTH].iter().map(|&w| w as i32).collect();
+        self.clock = self.ctx.upload_i32(&clock, [CLOCK_WIDTH])?;
+        self.step = Some(counters[CLOCK_WIDTH] as usize);
+        self.episodes = counters[CLOCK_WIDTH + 1] as usize;
+        self.return_sum = self.ctx.upload_f32(&stats[..self.n_envs], [self.n_envs])?;
+        self.return_sq_sum = self.ctx.upload_f32(&stats[self.n_envs..], [self.n_envs])?;
+        Ok(())
+    }
+
     /// Forgets completed episodes.
     pub(crate) fn clear(&mut self) {
         let device = self.ctx.device();

@@ -22,7 +22,7 @@ use burn::tensor::{DType, Int, Tensor};
 
 use super::lockstep::{single_discrete, step_output, LockstepEpisodes};
 use super::neighbours::NeighbourField;
-use super::{ActionSpace, Actions, AgentGroup, BatchedEnv, EnvSpec, EpisodeStats, StepOutput};
+use super::{ActionSpace, Actions, AgentGroup, BatchedEnv, EnvSnapshot, EnvSpec, EpisodeStats, StepOutput};
 use crate::error::{Result, ShoalError};
 use crate::gpu::kernel::{GRID_WGSL, RNG_WGSL};
 use crate::gpu::{float_buffer, float_tensor, int_buffer, GpuContext, WgslKernel};
@@ -134,6 +134,8 @@ pub struct Swarm {
     agent_acc: CubeTensor,
     idle_actions: CubeTensor,
     episodes: LockstepEpisodes,
+    /// The observations last handed out (kept for checkpoints; no copy).
+    last_obs: Option<CubeTensor>,
 }
 
 impl Swarm {
@@ -184,6 +186,7 @@ impl Swarm {
             agent_acc: float_buffer(Tensor::<3>::zeros([envs, k, 2], &device))?,
             idle_actions: int_buffer(Tensor::<2, Int>::zeros([envs, k], &device))?,
             episodes: LockstepEpisodes::new(ctx.clone(), envs, config.max_cycles)?,
+            last_obs: None,
             neighbours,
             kernels,
             spec,
@@ -203,6 +206,40 @@ impl Swarm {
         let goal = self.ctx.read_f32(float_tensor::<2>(self.goal.clone()))?;
         let pick = |v: &[f32], offset: usize| v.chunks(4).flat_map(|c| [c[offset], c[offset + 1]]).collect();
         Ok(SwarmState { agent_pos: pick(&state, 0), agent_vel: pick(&state, 2), goal_pos: pick(&goal, 0) })
+    }
+
+    /// Everything that defines where the batch is, on the host (for checkpoints): `state` holds
+    /// positions/velocities, goals, running returns and the last observations, in that order.
+    pub fn snapshot(&self) -> Result<EnvSnapshot> {
+        let obs = self.last_obs.clone().ok_or_else(|| ShoalError::config("snapshot", "before reset", "reset the swarm before taking a snapshot"))?;
+        let mut state = self.ctx.read_f32(float_tensor::<2>(self.agent_state.clone()))?;
+        state.extend(self.ctx.read_f32(float_tensor::<2>(self.goal.clone()))?);
+        state.extend(self.ctx.read_f32(float_tensor::<3>(self.agent_acc.clone()))?);
+        state.extend(self.ctx.read_f32(float_tensor::<3>(obs))?);
+        let (counters, episode_stats) = self.episodes.snapshot()?;
+        Ok(EnvSnapshot { state, counters, episode_stats })
+    }
+
+    /// Puts the batch back where [`Swarm::snapshot`] found it; returns its observations.
+    pub fn restore(&mut self, snapshot: &EnvSnapshot) -> Result<StepOutput> {
+        let (envs, k) = (self.config.n_envs, self.config.agents);
+        let n = envs * k;
+        ShoalError::ensure_len("snapshot state", snapshot.state.len(), &[n, 4 + 4 + 2 + SWARM_OBS_DIM])?;
+        let part = |from: usize, width: usize| &snapshot.state[from * n..(from + width) * n];
+        self.agent_state = float_buffer(self.ctx.upload_f32(part(0, 4), [n, 4])?)?;
+        self.goal = float_buffer(self.ctx.upload_f32(part(4, 4), [n, 4])?)?;
+        self.agent_acc = float_buffer(self.ctx.upload_f32(part(8, 2), [envs, k, 2])?)?;
+        let obs = float_buffer(self.ctx.upload_f32(part(10, SWARM_OBS_DIM), [envs, k, SWARM_OBS_DIM])?)?;
+        self.episodes.restore(&snapshot.counters, &snapshot.episode_stats)?;
+        self.last_obs = Some(obs.clone());
+        let device = self.ctx.device();
+        Ok(StepOutput {
+            obs: vec![float_tensor(obs)],
+            reward: Tensor::zeros([envs, k], device),
+            done: Tensor::zeros([envs], device),
+            truncated: Tensor::zeros([envs], device),
+            terminal_obs: None,
+        })
     }
 
     /// Launches `mode` with the step's buffers.
@@ -260,6 +297,7 @@ impl BatchedEnv for Swarm {
         let out = self.buffers();
         self.respawn(&out)?;
         self.episodes.reset_done();
+        self.last_obs = Some(out.obs.clone());
         Ok(out.into_output(self.config.n_envs))
     }
 
@@ -276,6 +314,7 @@ impl BatchedEnv for Swarm {
         }
         // Respawning leaves the running returns alone, so they still hold the finished episode.
         self.episodes.advance(&self.agent_acc);
+        self.last_obs = Some(out.obs.clone());
         Ok(out.into_output(self.config.n_envs))
     }
 

@@ -21,7 +21,15 @@ use std::path::{Path, PathBuf};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
+use std::sync::Arc;
+
+use burn::module::Module;
+use burn::tensor::Tensor;
+
+use crate::env::{ActionSpace, Actions, AgentGroup, RandomActions};
 use crate::error::{Result, ShoalError};
+use crate::gpu::GpuContext;
+use crate::train::{load_model, to_env_actions, ActorCritic, Inputs, PolicyNoise, TrainConfig, TrainEnvName};
 
 pub use ising::record_ising;
 pub use simple_spread::record_simple_spread;
@@ -119,6 +127,61 @@ impl Recording {
         let len = self.episode_length.min(self.scenes.len());
         let k = FILMSTRIP_FRAMES.min(len);
         (0..k).map(|i| self.scenes[if k > 1 { i * (len - 1) / (k - 1) } else { 0 }].clone()).collect()
+    }
+}
+
+/// Picks the actions of a rendered env (one env): uniformly at random, or a checkpoint's policy.
+pub(crate) struct ActionSource {
+    random: RandomActions,
+    policy: Option<(ActorCritic, bool, Inputs, PolicyNoise)>,
+    agents: usize,
+}
+
+impl ActionSource {
+    /// The source `request` asks for. A checkpoint's run config comes back with it; it must be
+    /// a run on `env`.
+    pub(crate) fn new(ctx: &Arc<GpuContext>, request: &RenderRequest, env: TrainEnvName) -> Result<(ActionSource, Option<TrainConfig>)> {
+        let loaded = match &request.policy {
+            EpisodePolicy::Random => None,
+            EpisodePolicy::Checkpoint { dir, greedy } => {
+                let (config, model) = load_model(dir, ctx.device())?;
+                if config.env != env {
+                    return Err(ShoalError::config("checkpoint", dir.display(), format!("is a {} run; render it with --env {}", config.env.name(), config.env.name().replace('_', "-"))));
+                }
+                Some((config, model.valid(), *greedy))
+            }
+        };
+        let (agents, config) = match &loaded {
+            Some((config, _, _)) => (config.agents, Some(config.clone())),
+            None => (request.agents, None),
+        };
+        let action = ActionSpace::Discrete { n: 5 };
+        let action = match &config {
+            Some(c) if c.continuous => ActionSpace::Continuous { dim: 5, low: 0.0, high: 1.0 },
+            _ => action,
+        };
+        let group = AgentGroup { name: "agent".into(), agents, obs_dim: 0, action: action.clone() };
+        let random = RandomActions::new(ctx.clone(), &group, 1, request.seed ^ 0x5EED_F00D)?;
+        let policy = match loaded {
+            Some((config, model, greedy)) => {
+                let noise = PolicyNoise::new(ctx.clone(), &action, agents, 1, request.seed ^ 0xE7A1)?;
+                Some((model, greedy, Inputs::new(&config, ctx.device()), noise))
+            }
+            None => None,
+        };
+        Ok((ActionSource { random, policy, agents }, config))
+    }
+
+    /// Actions for observations `[1, agents, obs]`.
+    pub(crate) fn next(&mut self, obs: Tensor<3>) -> Result<Actions> {
+        match &mut self.policy {
+            None => Ok(self.random.sample()),
+            Some((model, greedy, inputs, noise)) => {
+                let u = noise.sample()?;
+                let out = model.act(inputs.actor(obs), (!*greedy).then_some(u));
+                Ok(to_env_actions(out.action, 1, self.agents))
+            }
+        }
     }
 }
 

@@ -4,15 +4,13 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use burn::module::Module;
-use burn::tensor::Tensor;
 use plotters::style::RGBColor;
 
-use super::{Body, EpisodePolicy, GifRecorder, Recording, RenderRequest, Scene};
-use crate::env::{BatchedEnv, RandomActions, SimpleSpread, SimpleSpreadConfig, WorldState};
+use super::{ActionSource, Body, GifRecorder, Recording, RenderRequest, Scene};
+use crate::env::{BatchedEnv, SimpleSpread, SimpleSpreadConfig, WorldState};
 use crate::error::{Result, ShoalError};
 use crate::gpu::GpuContext;
-use crate::train::{actor_input, load_model, to_env_actions, PolicyNoise};
+use crate::train::TrainEnvName;
 
 /// Agent and landmark radii (mpe2 simple_spread).
 const AGENT_SIZE: f64 = 0.15;
@@ -26,12 +24,9 @@ pub fn record_simple_spread(ctx: &Arc<GpuContext>, request: &RenderRequest, out:
     if request.episodes == 0 {
         return Err(ShoalError::config("episodes", 0, "render at least 1 episode"));
     }
-    let loaded = match &request.policy {
-        EpisodePolicy::Random => None,
-        EpisodePolicy::Checkpoint { dir, greedy } => Some((load_model(dir, ctx.device())?, *greedy)),
-    };
-    let config = match &loaded {
-        Some(((train, _), _)) => SimpleSpreadConfig::new(1)
+    let (mut actions, trained) = ActionSource::new(ctx, request, TrainEnvName::SimpleSpread)?;
+    let config = match &trained {
+        Some(train) => SimpleSpreadConfig::new(1)
             .with_n_agents(train.agents)
             .with_local_ratio(train.local_ratio)
             .with_max_cycles(train.max_cycles)
@@ -39,12 +34,7 @@ pub fn record_simple_spread(ctx: &Arc<GpuContext>, request: &RenderRequest, out:
         None => SimpleSpreadConfig::new(1).with_n_agents(request.agents),
     };
     let mut env = SimpleSpread::new(ctx.clone(), config.clone())?;
-    let group = env.spec().groups[0].clone();
     let agents = config.n_agents;
-    let mut random = RandomActions::new(ctx.clone(), &group, 1, request.seed ^ 0x5EED_F00D)?;
-    let mut noise = PolicyNoise::new(ctx.clone(), &group.action, agents, 1, request.seed ^ 0xE7A1)?;
-    let ids = Tensor::<2>::eye(agents, ctx.device());
-    let model = loaded.as_ref().map(|((_, model), greedy)| (model.clone().valid(), *greedy));
 
     let mut recorder = GifRecorder::new(request.format)?;
     let mut scenes = Vec::new();
@@ -54,16 +44,9 @@ pub fn record_simple_spread(ctx: &Arc<GpuContext>, request: &RenderRequest, out:
             let scene = scene(&env.read_state()?, agents, episode, step, config.max_cycles);
             recorder.push(&scene)?;
             scenes.push(scene);
-            let actions = match &model {
-                None => random.sample(),
-                Some((model, greedy)) => {
-                    let u = noise.sample()?;
-                    let out = model.act(actor_input(obs.clone(), &ids), (!greedy).then_some(u));
-                    to_env_actions(out.action, 1, agents)
-                }
-            };
+            let next = actions.next(obs)?;
             // The last step of an episode auto-resets: the next frame starts the next episode.
-            obs = env.step(&[actions])?.obs.remove(0);
+            obs = env.step(&[next])?.obs.remove(0);
         }
     }
     let frames = recorder.finish(out)?;

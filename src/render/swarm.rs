@@ -1,4 +1,4 @@
-//! swarm frames: each agent a dot (red while crowded), or — past a few thousand agents — a
+//! swarm frames (random play or a trained policy): each agent a dot (red while crowded), or — past a few thousand agents — a
 //! density heat map of the whole world.
 
 use std::path::Path;
@@ -6,8 +6,9 @@ use std::sync::Arc;
 
 use plotters::style::RGBColor;
 
-use super::{Body, EpisodePolicy, GifRecorder, Recording, RenderRequest, Scene};
-use crate::env::{BatchedEnv, RandomActions, Swarm, SwarmConfig, SwarmState};
+use super::{ActionSource, Body, GifRecorder, Recording, RenderRequest, Scene};
+use crate::env::{BatchedEnv, Swarm, SwarmConfig, SwarmState};
+use crate::train::TrainEnvName;
 use crate::error::{Result, ShoalError};
 use crate::gpu::GpuContext;
 
@@ -21,21 +22,22 @@ pub fn record_swarm(ctx: &Arc<GpuContext>, request: &RenderRequest, out: &Path) 
     if request.episodes == 0 {
         return Err(ShoalError::config("episodes", 0, "render at least 1 episode"));
     }
-    if request.policy != EpisodePolicy::Random {
-        return Err(ShoalError::config("checkpoint", "swarm", "swarm has no trained policies to load yet; render it with --random"));
-    }
-    let config = SwarmConfig::new(1).with_agents(request.agents);
+    let (mut actions, trained) = ActionSource::new(ctx, request, TrainEnvName::Swarm)?;
+    let config = match &trained {
+        Some(train) => SwarmConfig::new(1).with_agents(train.agents).with_max_cycles(train.max_cycles),
+        None => SwarmConfig::new(1).with_agents(request.agents),
+    };
     let mut env = Swarm::new(ctx.clone(), config.clone())?;
-    let mut random = RandomActions::new(ctx.clone(), &env.spec().groups[0].clone(), 1, request.seed ^ 0x5EED_F00D)?;
     let mut recorder = GifRecorder::new(request.format)?;
     let mut scenes = Vec::new();
-    env.reset(request.seed)?;
+    let mut obs = env.reset(request.seed)?.obs.remove(0);
     for episode in 0..request.episodes {
         for step in 0..config.max_cycles {
             let scene = scene(&env.read_state()?, &config, episode, step);
             recorder.push(&scene)?;
             scenes.push(scene);
-            env.step(&[random.sample()])?;
+            let next = actions.next(obs)?;
+            obs = env.step(&[next])?.obs.remove(0);
         }
     }
     let frames = recorder.finish(out)?;

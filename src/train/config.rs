@@ -12,11 +12,13 @@ use crate::error::{Result, ShoalError};
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct TrainConfig {
-    /// `ippo` or `mappo`.
+    /// The environment: `simple_spread` or `swarm`.
+    pub env: TrainEnvName,
+    /// `ippo`, `mappo` (simple_spread) or `mfac` (swarm).
     pub algo: Algo,
     /// Parallel envs.
     pub envs: usize,
-    /// Agents per env (simple_spread: N agents and N landmarks).
+    /// Agents per env (simple_spread: N agents and N landmarks; swarm: the crowd's size).
     pub agents: usize,
     /// simple_spread's local/global reward mix.
     pub local_ratio: f32,
@@ -62,21 +64,45 @@ pub struct TrainConfig {
     pub checkpoint_every: usize,
 }
 
+/// The environments the trainer knows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TrainEnvName {
+    /// MPE cooperative navigation.
+    SimpleSpread,
+    /// Crowds heading for goals through congestion (mean-field observations).
+    Swarm,
+}
+
+impl TrainEnvName {
+    /// snake_case name.
+    pub fn name(self) -> &'static str {
+        match self {
+            TrainEnvName::SimpleSpread => "simple_spread",
+            TrainEnvName::Swarm => "swarm",
+        }
+    }
+}
+
 /// Which critic PPO trains.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum Algo {
-    /// Independent PPO: decentralised critic `V(o_i)`.
+    /// Independent PPO: decentralised critic `V(o_i)`; on swarm, without the neighbours' mean
+    /// action ā in actor or critic.
     Ippo,
-    /// Multi-agent PPO: centralised critic `V(o_1 … o_N)`.
+    /// Multi-agent PPO: centralised critic `V(o_1 … o_N)` (simple_spread).
     Mappo,
+    /// Mean-field actor-critic (swarm): actor `π(a | o_i)`, critic `V(o_i, ā_i)` that also sees
+    /// the neighbours' mean action.
+    Mfac,
 }
 
 impl Algo {
     /// The critic this algorithm trains.
     pub fn critic(self) -> Critic {
         match self {
-            Algo::Ippo => Critic::Ippo,
+            Algo::Ippo | Algo::Mfac => Critic::Ippo,
             Algo::Mappo => Critic::Mappo,
         }
     }
@@ -86,6 +112,7 @@ impl Algo {
         match self {
             Algo::Ippo => "ippo",
             Algo::Mappo => "mappo",
+            Algo::Mfac => "mfac",
         }
     }
 }
@@ -93,6 +120,7 @@ impl Algo {
 impl Default for TrainConfig {
     fn default() -> Self {
         TrainConfig {
+            env: TrainEnvName::SimpleSpread,
             algo: Algo::Mappo,
             // 512 envs × 25 steps = 12,800 env steps per update (157 updates in 2M steps): on a
             // CPU adapter the learner's cost is per launch, so fewer, larger updates train faster.
@@ -209,6 +237,18 @@ impl TrainConfig {
             if !(v >= 0.0 && v.is_finite()) {
                 return Err(ShoalError::config(field, v, "must be a non-negative number"));
             }
+        }
+        match (self.env, self.algo) {
+            (TrainEnvName::SimpleSpread, Algo::Mfac) => {
+                return Err(ShoalError::config("algo", "mfac", "MF-AC needs a mean-field env: set env = \"swarm\" (simple_spread: ippo or mappo)"))
+            }
+            (TrainEnvName::Swarm, Algo::Mappo) => {
+                return Err(ShoalError::config("algo", "mappo", "a centralised critic over a whole swarm is not supported: use ippo or mfac on swarm"))
+            }
+            (TrainEnvName::Swarm, _) if self.continuous || !self.shared_params || self.agents < 2 => {
+                return Err(ShoalError::config("env", "swarm", "swarm trains discrete actions, shared parameters and at least 2 agents"))
+            }
+            _ => {}
         }
         let rows = self.envs * self.rollout_steps;
         if rows < self.num_minibatches {

@@ -4,13 +4,13 @@
 use std::sync::Arc;
 
 use burn::module::Module;
-use burn::tensor::Tensor;
 use serde::Serialize;
 
-use super::model::{actor_input, Action};
+use super::envs::{Inputs, TrainEnv};
+use super::model::Action;
 use super::trainer::load_model;
 use super::noise::PolicyNoise;
-use crate::env::{Actions, BatchedEnv, SimpleSpread, SimpleSpreadConfig};
+use crate::env::Actions;
 use crate::error::{Result, ShoalError};
 use crate::gpu::GpuContext;
 
@@ -37,26 +37,19 @@ pub fn evaluate(ctx: &Arc<GpuContext>, checkpoint: &std::path::Path, episodes: u
     let envs = episodes.min(1024);
     let rounds = episodes.div_ceil(envs);
     let mut results = Vec::new();
+    let inputs = Inputs::new(&config, ctx.device());
     for greedy in [true, false] {
-        let mut env = SimpleSpread::new(
-            ctx.clone(),
-            SimpleSpreadConfig::new(envs)
-                .with_n_agents(config.agents)
-                .with_local_ratio(config.local_ratio)
-                .with_max_cycles(config.max_cycles)
-                .with_continuous(config.continuous),
-        )?;
-        let action = env.spec().groups[0].action.clone();
+        let mut env = TrainEnv::new(ctx, &config, envs, false)?;
+        let action = env.env_ref().spec().groups[0].action.clone();
         let mut noise = PolicyNoise::new(ctx.clone(), &action, config.agents, envs, seed ^ 0xE7A1)?;
-        let ids = Tensor::<2>::eye(config.agents, ctx.device());
-        let mut obs = env.reset(seed)?.obs.remove(0);
+        let mut obs = env.env().reset(seed)?.obs.remove(0);
         for _ in 0..rounds * config.max_cycles {
             let u = noise.sample()?;
-            let out = model.act(actor_input(obs, &ids), (!greedy).then_some(u));
+            let out = model.act(inputs.actor(obs), (!greedy).then_some(u));
             let actions = to_env_actions(out.action, envs, config.agents);
-            obs = env.step(&[actions])?.obs.remove(0);
+            obs = env.env().step(&[actions])?.obs.remove(0);
         }
-        let stats = env.episode_stats()?;
+        let stats = env.env_ref().episode_stats()?;
         results.push(EvalResult {
             mode: if greedy { "greedy" } else { "stochastic" }.into(),
             episodes: stats.episodes as usize,

@@ -2,6 +2,7 @@
 //! blocks). The training loop, models and checkpoints build on these.
 
 pub mod config;
+pub mod envs;
 pub mod eval;
 pub mod gae;
 pub mod mfq;
@@ -12,10 +13,11 @@ pub use ppo::{normalize, ppo_loss, PpoCoefficients, PpoLoss};
 pub mod model;
 pub mod noise;
 
+pub use envs::{model_config, Inputs, TrainEnv};
 pub use eval::{evaluate, to_env_actions, EvalResult};
 pub use noise::PolicyNoise;
 pub use model::{actor_input, critic_input, Action, ActorCritic, ActorCriticConfig, Critic, Mlp, MlpConfig};
 pub mod trainer;
 
-pub use config::{Algo, TrainConfig};
+pub use config::{Algo, TrainConfig, TrainEnvName};
 pub use trainer::{load_model, CheckpointState, Progress, Trainer, UpdateMetrics};

@@ -118,19 +118,29 @@ pub struct ActorCriticConfig {
     /// One actor and one critic for all agents (true) or one per agent (false).
     #[config(default = true)]
     pub shared_params: bool,
+    /// Append an agent one-hot id to actor and critic inputs (off for swarms of identical agents).
+    #[config(default = true)]
+    pub agent_ids: bool,
+    /// Extra critic-only input columns (MF-AC: the neighbours' mean action ā).
+    #[config(default = 0)]
+    pub critic_extra: usize,
 }
 
 impl ActorCriticConfig {
-    /// Actor input width: observation + agent one-hot.
+    /// Actor input width: observation (+ agent one-hot).
     pub fn actor_input(&self) -> usize {
-        self.obs_dim + self.agents
+        self.obs_dim + self.id_width()
+    }
+
+    fn id_width(&self) -> usize {
+        if self.agent_ids { self.agents } else { 0 }
     }
 
     /// Critic input width: one (IPPO) or all (MAPPO) observations + agent one-hot.
     pub fn critic_input(&self) -> usize {
         match self.critic {
-            Critic::Ippo => self.obs_dim + self.agents,
-            Critic::Mappo => self.obs_dim * self.agents + self.agents,
+            Critic::Ippo => self.obs_dim + self.critic_extra + self.id_width(),
+            Critic::Mappo => self.obs_dim * self.agents + self.critic_extra + self.id_width(),
         }
     }
 

@@ -18,10 +18,11 @@ use rand::SeedableRng;
 
 use super::config::TrainConfig;
 use super::gae::{gae, truncation_bootstrap};
-use super::model::{actor_input, critic_input, Action, ActorCritic, ActorCriticConfig};
+use super::envs::{model_config, Inputs, TrainEnv};
+use super::model::{Action, ActorCritic};
 use super::ppo::{normalize, ppo_loss, PpoCoefficients};
 use super::noise::PolicyNoise;
-use crate::env::{ActionSpace, Actions, BatchedEnv, EnvSnapshot, SimpleSpread, SimpleSpreadConfig};
+use crate::env::{Actions, EnvSnapshot};
 use crate::error::{Result, ShoalError};
 use crate::gpu::GpuContext;
 
@@ -86,13 +87,13 @@ pub struct Progress {
 pub struct Trainer {
     ctx: Arc<GpuContext>,
     config: TrainConfig,
-    env: SimpleSpread,
+    env: TrainEnv,
     model: ActorCritic,
     optim: ModuleOptimizer,
     noise: PolicyNoise,
     params: Vec<(ParamId, usize)>,
-    /// Agent one-hot ids `[agents, agents]`.
-    agent_ids: Tensor<2>,
+    /// Actor and critic inputs from observations.
+    inputs: Inputs,
     /// Current observations `[envs, agents, obs_dim]`.
     obs: Tensor<3>,
     progress: Progress,
@@ -111,32 +112,18 @@ impl Trainer {
     /// A fresh run: new model, envs reset with the run's seed.
     pub fn new(ctx: Arc<GpuContext>, config: TrainConfig) -> Result<Trainer> {
         config.validate()?;
-        let env_config = SimpleSpreadConfig::new(config.envs)
-            .with_n_agents(config.agents)
-            .with_local_ratio(config.local_ratio)
-            .with_max_cycles(config.max_cycles)
-            .with_continuous(config.continuous)
-            .with_terminal_obs(true);
-        let mut env = SimpleSpread::new(ctx.clone(), env_config)?;
-        let group = env.spec().groups[0].clone();
-        let action_dim = match group.action {
-            ActionSpace::Discrete { n } => n,
-            ActionSpace::Continuous { dim, .. } => dim,
-        };
+        let mut env = TrainEnv::new(&ctx, &config, config.envs, true)?;
+        let group = env.env_ref().spec().groups[0].clone();
         let device: Device = ctx.device().clone().autodiff();
         // Model initialisation draws from burn's generator: seed it for reproducible runs.
         device.seed(config.seed);
-        let model = ActorCriticConfig::new(config.agents, group.obs_dim, action_dim, config.continuous, config.algo.critic())
-            .with_hidden(config.hidden)
-            .with_layers(config.layers)
-            .with_shared_params(config.shared_params)
-            .init(&device);
+        let model = model_config(&config).init(&device);
         let noise = PolicyNoise::new(ctx.clone(), &group.action, config.agents, config.envs, config.seed ^ 0x5EED_0F_AC71)?;
         let mut params = FloatParams(Vec::new());
         model.visit(&mut params);
-        let obs = env.reset(config.seed)?.obs.remove(0);
+        let obs = env.env().reset(config.seed)?.obs.remove(0);
         Ok(Trainer {
-            agent_ids: Tensor::eye(config.agents, ctx.device()),
+            inputs: Inputs::new(&config, ctx.device()),
             optim: AdamConfig::new().with_epsilon(1e-5).init(),
             params: params.0,
             model,
@@ -170,11 +157,11 @@ impl Trainer {
     }
 
     fn actor_input(&self, obs: Tensor<3>) -> Tensor<2> {
-        actor_input(obs, &self.agent_ids)
+        self.inputs.actor(obs)
     }
 
     fn critic_input(&self, obs: Tensor<3>) -> Tensor<2> {
-        critic_input(obs, &self.agent_ids, self.config.algo.critic())
+        self.inputs.critic(obs)
     }
 
     fn lr(&self) -> f64 {
@@ -214,8 +201,8 @@ impl Trainer {
                     Actions::Continuous(a.clone().reshape([envs, agents, dim]))
                 }
             };
-            let may_end = self.env.episodes_may_end_next_step();
-            let step = self.env.step(&[env_actions])?;
+            let may_end = self.env.env_ref().episodes_may_end_next_step();
+            let step = self.env.env().step(&[env_actions])?;
             let per_agent = |flag: Tensor<1>| flag.unsqueeze_dim::<2>(1).expand([envs, agents]).reshape([batch]);
             let mut reward = step.reward.reshape([batch]);
             // Only a step that can end episodes needs the critic on the terminal observations.
@@ -320,8 +307,8 @@ impl Trainer {
                 .collect(),
             0,
         ))?;
-        let episodes = self.env.episode_stats()?;
-        self.env.clear_episode_stats()?;
+        let episodes = self.env.env_ref().episode_stats()?;
+        self.env.env().clear_episode_stats()?;
         let seconds = started.elapsed().as_secs_f64();
         self.progress.update += 1;
         self.progress.env_steps += self.config.steps_per_update();
@@ -449,12 +436,7 @@ impl CheckpointState {
 /// Loads the model of a checkpoint (for evaluation).
 pub fn load_model(dir: &std::path::Path, device: &Device) -> Result<(TrainConfig, ActorCritic)> {
     let state = CheckpointState::read(dir)?;
-    let c = &state.config;
-    let action_dim = 5;
-    let model = ActorCriticConfig::new(c.agents, 6 * c.agents, action_dim, c.continuous, c.algo.critic())
-        .with_hidden(c.hidden)
-        .with_layers(c.layers)
-        .with_shared_params(c.shared_params)
+    let model = model_config(&state.config)
         .init(device)
         .try_load_file(dir.join("model.bpk"))
         .map_err(|e| ShoalError::io(dir, std::io::Error::other(format!("model: {e:?}"))))?;
