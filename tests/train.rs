@@ -146,6 +146,12 @@ fn swarm_trains_with_mfac_from_the_command_line_and_renders_its_policy() {
         .output()
         .unwrap();
     assert!(!out.status.success() && String::from_utf8_lossy(&out.stderr).contains("--env swarm"));
+    // Ising's learners run in `shoal ising`; `shoal train` says so.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_shoal"))
+        .args(["train", "--env", "ising", "--algo", "ippo", "--out", dir.join("ising").to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(!out.status.success() && String::from_utf8_lossy(&out.stderr).contains("shoal ising --method mfq"));
 }
 
 #[test]

@@ -59,7 +59,11 @@ pub fn run(args: CompareArgs) -> anyhow::Result<ExitCode> {
     if let Some(v) = args.steps { base.total_env_steps = v; }
     if let Some(v) = args.envs { base.envs = v; }
     if let Some(v) = args.env { base.env = v.trainable("compare")?; }
-    base.validate()?;
+    // Every compared algorithm must fit the env (mappo is not a swarm algorithm, mfac no
+    // simple_spread one): check each before the first run starts.
+    for &algo in &args.algos {
+        TrainConfig { algo, ..base.clone() }.validate()?;
+    }
     let ctx = super::open_gpu()?;
     let mut rows = Vec::new();
     let mut curves = Vec::new();

@@ -24,7 +24,6 @@ pub fn header(report: &mut Report, ctx: &GpuContext) {
         ("adapter".into(), ctx.adapter_name()),
         ("backend".into(), format!("{:?} ({:?})", info.backend, info.device_type)),
         ("shoal".into(), env!("CARGO_PKG_VERSION").into()),
-        ("written".into(), format!("{} s after the Unix epoch", std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs()))),
     ]));
 }
 
