@@ -13,6 +13,11 @@ fn tiny(algo: Algo) -> TrainConfig {
     common::tiny_train_config(algo)
 }
 
+/// MF-Q on four 8×8 lattices, episodes of 15 steps, 3 updates of 10 steps.
+fn tiny_ising() -> TrainConfig {
+    TrainConfig { env: TrainEnvName::Ising, algo: Algo::Mfq, agents: 64, envs: 4, max_cycles: 15, total_env_steps: 120, temperature: 1.0, ..tiny(Algo::Ippo) }
+}
+
 /// A swarm run small enough for a test: 2 envs × 64 agents × 10 steps per update, episodes of
 /// 15 steps (so checkpoints fall inside episodes), 3 updates.
 fn tiny_swarm(algo: Algo) -> TrainConfig {
@@ -46,6 +51,10 @@ fn bad_config_values_are_rejected_by_name() {
         ("algo = \"mfac\"\n", "algo"),
         ("env = \"swarm\"\nalgo = \"mappo\"\n", "algo"),
         ("env = \"swarm\"\nalgo = \"mfac\"\ncontinuous = true\n", "env"),
+        ("env = \"ising\"\nalgo = \"ippo\"\nagents = 64\n", "algo"),
+        ("algo = \"mfq\"\n", "algo"),
+        ("env = \"ising\"\nalgo = \"mfq\"\nagents = 1000\n", "agents"),
+        ("env = \"ising\"\nalgo = \"mfq\"\nagents = 64\ntemperature = 0.0\n", "temperature"),
     ];
     for (text, field) in cases {
         let path = dir.join("c.toml");
@@ -146,12 +155,56 @@ fn swarm_trains_with_mfac_from_the_command_line_and_renders_its_policy() {
         .output()
         .unwrap();
     assert!(!out.status.success() && String::from_utf8_lossy(&out.stderr).contains("--env swarm"));
-    // Ising's learners run in `shoal ising`; `shoal train` says so.
+    // Ising trains with MF-Q; `shoal train` says so.
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_shoal"))
-        .args(["train", "--env", "ising", "--algo", "ippo", "--out", dir.join("ising").to_str().unwrap()])
+        .args(["train", "--env", "ising", "--algo", "ippo", "--agents", "64", "--out", dir.join("ising").to_str().unwrap()])
         .output()
         .unwrap();
-    assert!(!out.status.success() && String::from_utf8_lossy(&out.stderr).contains("shoal ising --method mfq"));
+    assert!(!out.status.success() && String::from_utf8_lossy(&out.stderr).contains("mfq"));
+}
+
+#[test]
+fn mfq_trains_on_ising_resumes_exactly_and_reports() {
+    use shoal::train::{new_learner, resume_learner, Learner};
+    let ctx = GpuContext::shared().unwrap();
+    let tables = |learner: &dyn Learner, dir: &std::path::Path| {
+        learner.save_checkpoint(dir).unwrap();
+        std::fs::read_to_string(dir.join("q.json")).unwrap()
+    };
+    let dir = scratch_dir("mfq-resume");
+    let mut straight = new_learner(ctx.clone(), tiny_ising()).unwrap();
+    let mut rows = Vec::new();
+    while !straight.finished() {
+        rows.push(straight.update().unwrap());
+    }
+    let mut first = new_learner(ctx.clone(), tiny_ising()).unwrap();
+    first.update().unwrap();
+    first.save_checkpoint(&dir.join("checkpoint")).unwrap();
+    drop(first);
+    let mut resumed = resume_learner(ctx.clone(), &dir.join("checkpoint")).unwrap();
+    assert_eq!(resumed.progress().update, 1);
+    while !resumed.finished() {
+        resumed.update().unwrap();
+    }
+    assert_eq!(tables(straight.as_ref(), &dir.join("a")), tables(resumed.as_ref(), &dir.join("b")), "resumed Q tables differ");
+    // Two episodes of 15 steps completed, rewarded, and TD errors measured.
+    assert!(rows.iter().any(|r| r.mean_episode_return.is_finite()) && rows.iter().all(|r| r.total_loss.is_finite()));
+
+    let shoal = |args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_shoal")).args(args).output().unwrap();
+        let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        assert!(out.status.success(), "{args:?}: {text}");
+        text
+    };
+    let run = dir.join("run");
+    let run_s = run.to_str().unwrap();
+    shoal(&["train", "--env", "ising", "--algo", "mfq", "--agents", "256", "--envs", "2", "--steps", "80",
+            "--set", "rollout_steps=20", "--set", "max_cycles=40", "--set", "temperature=1.2", "--out", run_s]);
+    let figures = common::check_report(&run.join("report.html"));
+    assert_eq!(figures, ["learning_curve", "throughput", "episode_frames", "episode_animation"]);
+    let gif = dir.join("mfq.gif");
+    shoal(&["render", "--env", "ising", "--checkpoint", run_s, "--width", "100", "--height", "120", "--out", gif.to_str().unwrap()]);
+    assert_eq!(common::decode_gif(&std::fs::read(&gif).unwrap()).len(), 40);
 }
 
 #[test]

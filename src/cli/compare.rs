@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use super::train::{plot_learning_curves, read_curve, train_loop};
 use super::EnvName;
-use shoal::train::{Algo, CheckpointState, TrainConfig, Trainer, UpdateMetrics};
+use shoal::train::{new_learner, resume_learner, Algo, CheckpointState, TrainConfig, UpdateMetrics};
 use shoal::report::{Block, Report};
 use shoal::ShoalError;
 
@@ -58,7 +58,7 @@ pub fn run(args: CompareArgs) -> anyhow::Result<ExitCode> {
     };
     if let Some(v) = args.steps { base.total_env_steps = v; }
     if let Some(v) = args.envs { base.envs = v; }
-    if let Some(v) = args.env { base.env = v.trainable("compare")?; }
+    if let Some(v) = args.env { base.env = v.trainable(); }
     // Every compared algorithm must fit the env (mappo is not a swarm algorithm, mfac no
     // simple_spread one): check each before the first run starts.
     for &algo in &args.algos {
@@ -80,15 +80,15 @@ pub fn run(args: CompareArgs) -> anyhow::Result<ExitCode> {
             let resumable = CheckpointState::read(&checkpoint).is_ok_and(|state| state.config == config);
             let mut trainer = if resumable {
                 eprintln!("{} seed {seed}: continuing from {}", algo.name(), checkpoint.display());
-                Trainer::resume(ctx.clone(), &checkpoint)?
+                resume_learner(ctx.clone(), &checkpoint)?
             } else {
                 std::fs::create_dir_all(&dir).map_err(|e| ShoalError::io(&dir, e))?;
                 shoal::io::write_atomic(&dir.join("config.toml"), toml::to_string(&config)?.as_bytes())?;
                 shoal::io::write_atomic(&dir.join("metrics.csv"), format!("{}\n", UpdateMetrics::CSV_HEADER).as_bytes())?;
                 eprintln!("{} seed {seed}", algo.name());
-                Trainer::new(ctx.clone(), config)?
+                new_learner(ctx.clone(), config)?
             };
-            let summary = train_loop(&mut trainer, &dir, true)?;
+            let summary = train_loop(trainer.as_mut(), &dir, true)?;
             // Final return: mean over the last tenth of the run's updates (at least one).
             let curve = read_curve(&dir.join("metrics.csv"))?;
             let tail = (curve.len() / 10).max(1);

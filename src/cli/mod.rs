@@ -60,16 +60,12 @@ impl EnvName {
         }
     }
 
-    /// The trainer's name for this env; ising is trained by `shoal ising --method mfq`.
-    pub fn trainable(self, command: &str) -> Result<shoal::train::TrainEnvName, shoal::ShoalError> {
+    /// The trainer's name for this env.
+    pub fn trainable(self) -> shoal::train::TrainEnvName {
         match self {
-            EnvName::SimpleSpread => Ok(shoal::train::TrainEnvName::SimpleSpread),
-            EnvName::Swarm => Ok(shoal::train::TrainEnvName::Swarm),
-            EnvName::Ising => Err(shoal::ShoalError::config(
-                "env",
-                "ising",
-                format!("`shoal {command}` trains simple-spread and swarm; ising's MF-Q agents train inside `shoal ising --method mfq`"),
-            )),
+            EnvName::SimpleSpread => shoal::train::TrainEnvName::SimpleSpread,
+            EnvName::Swarm => shoal::train::TrainEnvName::Swarm,
+            EnvName::Ising => shoal::train::TrainEnvName::Ising,
         }
     }
 }

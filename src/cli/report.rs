@@ -61,15 +61,24 @@ pub fn throughput_chart(metrics_csvs: &[(String, &Path)], png: &Path) -> anyhow:
 /// Evaluation table and a rendered episode of the policy in `checkpoint`; figures go to `dir`.
 pub fn final_policy(report: &mut Report, ctx: &Arc<GpuContext>, checkpoint: &Path, dir: &Path) -> anyhow::Result<()> {
     report.push(Block::Heading("Final policy".into()));
-    let agents = CheckpointState::read(checkpoint)?.config.agents;
-    let results = shoal::train::evaluate(ctx, checkpoint, (EVAL_AGENT_EPISODES / agents).clamp(1, 256), REPORT_SEED)?;
-    report.push(Block::Table {
-        header: vec!["policy".into(), "episodes".into(), "mean return".into(), "std".into()],
-        rows: results
-            .iter()
-            .map(|r| vec![r.mode.clone(), r.episodes.to_string(), format!("{:.3}", r.mean_return), format!("{:.3}", r.std_return)])
-            .collect(),
-    });
+    let config = CheckpointState::read(checkpoint)?.config;
+    if config.env == TrainEnvName::Ising {
+        let lattices = 8;
+        let (mean_return, order) = shoal::train::mfq::evaluate_checkpoint(ctx, checkpoint, lattices, REPORT_SEED)?;
+        report.push(Block::Table {
+            header: vec!["policy".into(), "lattices".into(), "mean return".into(), "order parameter ⟨|m|⟩ at the end".into()],
+            rows: vec![vec![format!("Boltzmann, T = {}", config.temperature), lattices.to_string(), format!("{mean_return:.3}"), format!("{order:.3}")]],
+        });
+    } else {
+        let results = shoal::train::evaluate(ctx, checkpoint, (EVAL_AGENT_EPISODES / config.agents).clamp(1, 256), REPORT_SEED)?;
+        report.push(Block::Table {
+            header: vec!["policy".into(), "episodes".into(), "mean return".into(), "std".into()],
+            rows: results
+                .iter()
+                .map(|r| vec![r.mode.clone(), r.episodes.to_string(), format!("{:.3}", r.mean_return), format!("{:.3}", r.std_return)])
+                .collect(),
+        });
+    }
     let gif = dir.join("episode.gif");
     let request = RenderRequest {
         policy: EpisodePolicy::Checkpoint { dir: checkpoint.to_path_buf(), greedy: true },
@@ -78,13 +87,14 @@ pub fn final_policy(report: &mut Report, ctx: &Arc<GpuContext>, checkpoint: &Pat
         format: FrameFormat { width: 360, height: 384, fps: 10 },
         agents: 0,
     };
-    let recording = match CheckpointState::read(checkpoint)?.config.env {
+    let recording = match config.env {
         TrainEnvName::SimpleSpread => render::record_simple_spread(ctx, &request, &gif)?,
         TrainEnvName::Swarm => render::record_swarm(ctx, &request, &gif)?,
+        TrainEnvName::Ising => render::record_ising(ctx, &request, &gif)?,
     };
     let strip = dir.join("episode_frames.png");
     render::save_filmstrip(recording.first_frames(), 220, &strip)?;
-    report.figure("episode_frames", format!("First {} steps of an episode of the final policy (greedy)", recording.first_frames().len()), &strip);
+    report.figure("episode_frames", format!("First {} steps of an episode of the final policy", recording.first_frames().len()), &strip);
     report.figure("episode_animation", format!("The whole episode ({} frames; episode.gif)", recording.frames), &gif);
     Ok(())
 }

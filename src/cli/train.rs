@@ -11,7 +11,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use super::EnvName;
 use shoal::plot::{LineChart, Scale, Series};
 use shoal::report::Block;
-use shoal::train::{Algo, TrainConfig, Trainer, UpdateMetrics};
+use shoal::train::{new_learner, resume_learner, Algo, Learner, TrainConfig, UpdateMetrics};
 use shoal::ShoalError;
 
 #[derive(Debug, Args)]
@@ -57,7 +57,7 @@ impl TrainArgs {
             Some(path) => TrainConfig::from_toml_file(path)?,
             None => TrainConfig::default(),
         };
-        if let Some(v) = self.env { config.env = v.trainable("train")?; }
+        if let Some(v) = self.env { config.env = v.trainable(); }
         if let Some(v) = self.algo { config.algo = v; }
         if let Some(v) = self.envs { config.envs = v; }
         if let Some(v) = self.steps { config.total_env_steps = v; }
@@ -77,7 +77,7 @@ pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
     let ctx = super::open_gpu()?;
     let (mut trainer, out) = match &args.resume {
         Some(dir) => {
-            (Trainer::resume(ctx.clone(), &dir.join("checkpoint"))?, dir.clone())
+            (resume_learner(ctx.clone(), &dir.join("checkpoint"))?, dir.clone())
         }
         None => {
             let out = args.out.clone().expect("clap requires --out without --resume");
@@ -86,11 +86,11 @@ pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
             let text = toml::to_string(&config)?;
             shoal::io::write_atomic(&out.join("config.toml"), text.as_bytes())?;
             write_csv_header(&out.join("metrics.csv"))?;
-            (Trainer::new(ctx.clone(), config)?, out)
+            (new_learner(ctx.clone(), config)?, out)
         }
     };
-    let summary = train_loop(&mut trainer, &out, true)?;
-    let report = write_report(&ctx, &trainer, &out, &summary)?;
+    let summary = train_loop(trainer.as_mut(), &out, true)?;
+    let report = write_report(&ctx, trainer.as_ref(), &out, &summary)?;
     eprintln!("wrote {}", report.display());
     println!(
         "{}: {} env steps in {:.1} s ({:.0} env-steps/s), final mean episode return {:.2}",
@@ -104,7 +104,7 @@ pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
 }
 
 /// `DIR/report.html` of a finished run: config, adapter, curves, throughput, evaluation, episode.
-fn write_report(ctx: &std::sync::Arc<shoal::GpuContext>, trainer: &Trainer, out: &Path, summary: &RunSummary) -> anyhow::Result<PathBuf> {
+fn write_report(ctx: &std::sync::Arc<shoal::GpuContext>, trainer: &dyn Learner, out: &Path, summary: &RunSummary) -> anyhow::Result<PathBuf> {
     let config = trainer.config();
     let mut report = shoal::report::Report::new(format!("shoal train: {} on {} ({} agents per env)", config.algo.name(), config.env.name(), config.agents));
     super::report::header(&mut report, ctx);
@@ -141,7 +141,7 @@ fn write_csv_header(path: &Path) -> anyhow::Result<()> {
 }
 
 /// Runs the remaining updates: progress bar, metrics.csv rows, checkpoints, learning curve.
-pub fn train_loop(trainer: &mut Trainer, out: &Path, show_progress: bool) -> anyhow::Result<RunSummary> {
+pub fn train_loop(trainer: &mut dyn Learner, out: &Path, show_progress: bool) -> anyhow::Result<RunSummary> {
     let updates = trainer.config().updates();
     let bar = if show_progress { ProgressBar::new(updates as u64) } else { ProgressBar::hidden() };
     bar.set_style(

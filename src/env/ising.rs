@@ -22,7 +22,7 @@ use burn::config::Config;
 use burn::tensor::{DType, Int, Tensor};
 
 use super::lockstep::{single_discrete, step_output, LockstepEpisodes};
-use super::{ActionSpace, Actions, AgentGroup, BatchedEnv, EnvSpec, EpisodeStats, StepOutput};
+use super::{ActionSpace, Actions, AgentGroup, BatchedEnv, EnvSnapshot, EnvSpec, EpisodeStats, StepOutput};
 use crate::error::{Result, ShoalError};
 use crate::gpu::kernel::{GRID_WGSL, RNG_WGSL};
 use crate::gpu::{float_buffer, float_tensor, int_buffer, GpuContext, WgslKernel};
@@ -133,6 +133,8 @@ pub struct Ising {
     site_acc: CubeTensor,
     /// The clock and episode statistics (all lattices run in step).
     episodes: LockstepEpisodes,
+    /// The observations last handed out (kept for checkpoints; no copy).
+    last_obs: Option<CubeTensor>,
     idle_actions: CubeTensor,
 }
 
@@ -157,6 +159,7 @@ impl Ising {
             site_acc: float_buffer(Tensor::<3>::zeros([envs, sites, 2], &device))?,
             idle_actions: int_buffer(Tensor::<2, Int>::zeros([envs, sites], &device))?,
             episodes: LockstepEpisodes::new(ctx.clone(), envs, config.max_cycles)?,
+            last_obs: None,
             kernel,
             spec,
             config,
@@ -179,11 +182,43 @@ impl Ising {
         self.spins().mean_dim(1).squeeze_dim(1)
     }
 
+    /// Everything that defines where the batch is, on the host (for checkpoints): `state` holds
+    /// the spins, the running returns and the last observations, in that order.
+    pub fn snapshot(&self) -> Result<EnvSnapshot> {
+        let obs = self.last_obs.clone().ok_or_else(|| ShoalError::config("snapshot", "before reset", "reset the lattices before taking a snapshot"))?;
+        let mut state = self.ctx.read_f32(self.spins())?;
+        state.extend(self.ctx.read_f32(float_tensor::<3>(self.site_acc.clone()))?);
+        state.extend(self.ctx.read_f32(float_tensor::<3>(obs))?);
+        let (counters, episode_stats) = self.episodes.snapshot()?;
+        Ok(EnvSnapshot { state, counters, episode_stats })
+    }
+
+    /// Puts the batch back where [`Ising::snapshot`] found it; returns its observations.
+    pub fn restore(&mut self, snapshot: &EnvSnapshot) -> Result<StepOutput> {
+        let (envs, sites) = (self.config.n_envs, self.config.sites());
+        let n = envs * sites;
+        ShoalError::ensure_len("snapshot state", snapshot.state.len(), &[n, 1 + 2 + 2])?;
+        self.spins = float_buffer(self.ctx.upload_f32(&snapshot.state[..n], [envs, sites])?)?;
+        self.site_acc = float_buffer(self.ctx.upload_f32(&snapshot.state[n..3 * n], [envs, sites, 2])?)?;
+        let obs = float_buffer(self.ctx.upload_f32(&snapshot.state[3 * n..], [envs, sites, 2])?)?;
+        self.episodes.restore(&snapshot.counters, &snapshot.episode_stats)?;
+        self.last_obs = Some(obs.clone());
+        let device = self.ctx.device();
+        Ok(StepOutput {
+            obs: vec![float_tensor(obs)],
+            reward: Tensor::zeros([envs, sites], device),
+            done: Tensor::zeros([envs], device),
+            truncated: Tensor::zeros([envs], device),
+            terminal_obs: None,
+        })
+    }
+
     fn launch(&mut self, actions: CubeTensor) -> Result<StepOutput> {
         let (envs, sites) = (self.config.n_envs, self.config.sites());
         let obs = self.ctx.empty(&[envs, sites, 2], DType::F32);
         let reward = self.ctx.empty(&[envs, sites], DType::F32);
         let flags = self.ctx.empty(&[2, envs], DType::F32);
+        self.last_obs = Some(obs.clone());
         let clock = self.episodes.clock()?;
         self.kernel.launch(
             &self.ctx,

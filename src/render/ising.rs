@@ -1,4 +1,4 @@
-//! ising frames: the spin lattice, up spins dark, down spins light.
+//! ising frames (random spins or trained MF-Q agents): the spin lattice, up spins dark, down light.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -6,25 +6,38 @@ use std::sync::Arc;
 use plotters::style::RGBColor;
 
 use super::{EpisodePolicy, GifRecorder, Recording, RenderRequest, Scene};
-use crate::env::{BatchedEnv, Ising, IsingConfig, RandomActions};
+use crate::env::{Actions, BatchedEnv, Ising, IsingConfig, RandomActions};
+use crate::train::envs::lattice_side;
+use crate::train::{mfq, TrainEnvName};
 use crate::error::{Result, ShoalError};
 use crate::gpu::GpuContext;
 
-/// Plays `request.episodes` episodes of one lattice of side `request.agents` (random spins) and
-/// writes them as a GIF.
+/// Plays `request.episodes` episodes of one lattice — of side `request.agents` with random spins,
+/// or a checkpoint's lattice and MF-Q agents — and writes them as a GIF.
 pub fn record_ising(ctx: &Arc<GpuContext>, request: &RenderRequest, out: &Path) -> Result<Recording> {
     if request.episodes == 0 {
         return Err(ShoalError::config("episodes", 0, "render at least 1 episode"));
     }
-    if request.policy != EpisodePolicy::Random {
-        return Err(ShoalError::config("checkpoint", "ising", "ising has no saved policies yet (MF-Q runs inside `shoal ising`); render it with --random"));
-    }
-    let config = IsingConfig::new(1).with_size(request.agents).with_max_cycles(50);
+    // A trained run's MF-Q agents (their lattice and episode length), or random spins.
+    let mut trained = match &request.policy {
+        EpisodePolicy::Random => None,
+        EpisodePolicy::Checkpoint { dir, .. } => {
+            let (train, agents) = mfq::load_agents(ctx, dir, 1, request.seed)?;
+            if train.env != TrainEnvName::Ising {
+                return Err(ShoalError::config("checkpoint", dir.display(), format!("is a {} run; render it with --env {}", train.env.name(), train.env.name().replace('_', "-"))));
+            }
+            Some((train, agents))
+        }
+    };
+    let config = match &trained {
+        Some((train, _)) => IsingConfig::new(1).with_size(lattice_side(train.agents)).with_max_cycles(train.max_cycles),
+        None => IsingConfig::new(1).with_size(request.agents).with_max_cycles(50),
+    };
     let mut env = Ising::new(ctx.clone(), config.clone())?;
     let mut random = RandomActions::new(ctx.clone(), &env.spec().groups[0].clone(), 1, request.seed ^ 0x5EED_F00D)?;
     let mut recorder = GifRecorder::new(request.format)?;
     let mut scenes = Vec::new();
-    env.reset(request.seed)?;
+    let mut obs = env.reset(request.seed)?.obs.remove(0);
     for episode in 0..request.episodes {
         for step in 0..config.max_cycles {
             let spins = ctx.read_f32(env.spins())?;
@@ -37,7 +50,11 @@ pub fn record_ising(ctx: &Arc<GpuContext>, request: &RenderRequest, out: &Path) 
             };
             recorder.push(&scene)?;
             scenes.push(scene);
-            env.step(&[random.sample()])?;
+            let actions = match &mut trained {
+                Some((_, agents)) => Actions::Discrete(agents.act(obs)?),
+                None => random.sample(),
+            };
+            obs = env.step(&[actions])?.obs.remove(0);
         }
     }
     let frames = recorder.finish(out)?;

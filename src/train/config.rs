@@ -62,6 +62,12 @@ pub struct TrainConfig {
     pub seed: u64,
     /// Write a checkpoint every this many updates (0: only at the end).
     pub checkpoint_every: usize,
+    /// MF-Q on ising: the Boltzmann policy's temperature T.
+    pub temperature: f32,
+    /// MF-Q on ising: step size of the tabular Q update.
+    pub q_learning_rate: f32,
+    /// MF-Q on ising: steps between copies of Q into the target table.
+    pub target_update_every: usize,
 }
 
 /// The environments the trainer knows.
@@ -72,6 +78,8 @@ pub enum TrainEnvName {
     SimpleSpread,
     /// Crowds heading for goals through congestion (mean-field observations).
     Swarm,
+    /// The Ising model, every site an agent (`agents` = L², L even).
+    Ising,
 }
 
 impl TrainEnvName {
@@ -80,6 +88,7 @@ impl TrainEnvName {
         match self {
             TrainEnvName::SimpleSpread => "simple_spread",
             TrainEnvName::Swarm => "swarm",
+            TrainEnvName::Ising => "ising",
         }
     }
 }
@@ -96,13 +105,15 @@ pub enum Algo {
     /// Mean-field actor-critic (swarm): actor `π(a | o_i)`, critic `V(o_i, ā_i)` that also sees
     /// the neighbours' mean action.
     Mfac,
+    /// Mean-field Q-learning (ising): tabular Q(s, a, ā), Boltzmann policy at `temperature`.
+    Mfq,
 }
 
 impl Algo {
     /// The critic this algorithm trains.
     pub fn critic(self) -> Critic {
         match self {
-            Algo::Ippo | Algo::Mfac => Critic::Ippo,
+            Algo::Ippo | Algo::Mfac | Algo::Mfq => Critic::Ippo,
             Algo::Mappo => Critic::Mappo,
         }
     }
@@ -113,6 +124,7 @@ impl Algo {
             Algo::Ippo => "ippo",
             Algo::Mappo => "mappo",
             Algo::Mfac => "mfac",
+            Algo::Mfq => "mfq",
         }
     }
 }
@@ -148,6 +160,9 @@ impl Default for TrainConfig {
             layers: 2,
             shared_params: true,
             seed: 0,
+            temperature: 1.5,
+            q_learning_rate: 0.1,
+            target_update_every: 10,
             checkpoint_every: 10,
         }
     }
@@ -239,6 +254,22 @@ impl TrainConfig {
             }
         }
         match (self.env, self.algo) {
+            (TrainEnvName::Ising, Algo::Mfq) => {
+                let side = (self.agents as f64).sqrt().round() as usize;
+                if side * side != self.agents || side % 2 == 1 || side < 2 {
+                    return Err(ShoalError::config("agents", self.agents, "ising's agents are the lattice's L² sites with L even, e.g. agents = 4096 for 64×64"));
+                }
+                if !(self.temperature > 0.0 && self.temperature.is_finite()) {
+                    return Err(ShoalError::config("temperature", self.temperature, "must be a positive number"));
+                }
+                if !(self.q_learning_rate > 0.0 && self.q_learning_rate <= 1.0) || self.gamma >= 1.0 {
+                    return Err(ShoalError::config("q_learning_rate", self.q_learning_rate, "MF-Q needs 0 < q_learning_rate ≤ 1 and gamma < 1"));
+                }
+            }
+            (TrainEnvName::Ising, other) => {
+                return Err(ShoalError::config("algo", other.name(), "ising trains with algo = \"mfq\""))
+            }
+            (_, Algo::Mfq) => return Err(ShoalError::config("algo", "mfq", "MF-Q trains on env = \"ising\"")),
             (TrainEnvName::SimpleSpread, Algo::Mfac) => {
                 return Err(ShoalError::config("algo", "mfac", "MF-AC needs a mean-field env: set env = \"swarm\" (simple_spread: ippo or mappo)"))
             }

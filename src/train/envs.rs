@@ -13,7 +13,7 @@ use burn::tensor::Tensor;
 use super::config::{Algo, TrainConfig, TrainEnvName};
 use super::model::{actor_input, critic_input, ActorCriticConfig};
 use crate::env::swarm::SWARM_OBS_DIM;
-use crate::env::{BatchedEnv, EnvSnapshot, SimpleSpread, SimpleSpreadConfig, StepOutput, Swarm, SwarmConfig};
+use crate::env::{BatchedEnv, EnvSnapshot, Ising, IsingConfig, SimpleSpread, SimpleSpreadConfig, StepOutput, Swarm, SwarmConfig};
 use crate::error::Result;
 use burn::tensor::Device;
 use crate::gpu::GpuContext;
@@ -27,6 +27,8 @@ pub enum TrainEnv {
     SimpleSpread(SimpleSpread),
     /// A mean-field swarm.
     Swarm(Swarm),
+    /// Ising lattices (sites as agents).
+    Ising(Ising),
 }
 
 impl TrainEnv {
@@ -46,6 +48,10 @@ impl TrainEnv {
                 ctx.clone(),
                 SwarmConfig::new(envs).with_agents(config.agents).with_max_cycles(config.max_cycles),
             )?),
+            TrainEnvName::Ising => TrainEnv::Ising(Ising::new(
+                ctx.clone(),
+                IsingConfig::new(envs).with_size(lattice_side(config.agents)).with_max_cycles(config.max_cycles),
+            )?),
         })
     }
 
@@ -54,6 +60,7 @@ impl TrainEnv {
         match self {
             TrainEnv::SimpleSpread(env) => env,
             TrainEnv::Swarm(env) => env,
+            TrainEnv::Ising(env) => env,
         }
     }
 
@@ -62,6 +69,7 @@ impl TrainEnv {
         match self {
             TrainEnv::SimpleSpread(env) => env,
             TrainEnv::Swarm(env) => env,
+            TrainEnv::Ising(env) => env,
         }
     }
 
@@ -70,6 +78,7 @@ impl TrainEnv {
         match self {
             TrainEnv::SimpleSpread(env) => env.snapshot(),
             TrainEnv::Swarm(env) => env.snapshot(),
+            TrainEnv::Ising(env) => env.snapshot(),
         }
     }
 
@@ -78,6 +87,7 @@ impl TrainEnv {
         match self {
             TrainEnv::SimpleSpread(env) => env.restore(snapshot),
             TrainEnv::Swarm(env) => env.restore(snapshot),
+            TrainEnv::Ising(env) => env.restore(snapshot),
         }
     }
 }
@@ -91,6 +101,8 @@ pub fn model_config(config: &TrainConfig) -> ActorCriticConfig {
         TrainEnvName::Swarm => ActorCriticConfig::new(config.agents, SWARM_LOCAL_OBS, 5, false, config.algo.critic())
             .with_agent_ids(false)
             .with_critic_extra(if config.algo == Algo::Mfac { SWARM_OBS_DIM - SWARM_LOCAL_OBS } else { 0 }),
+        // Own spin and neighbours' mean spin; two actions.
+        TrainEnvName::Ising => ActorCriticConfig::new(config.agents, 2, 2, false, config.algo.critic()).with_agent_ids(false),
     };
     base.with_hidden(config.hidden).with_layers(config.layers).with_shared_params(config.shared_params)
 }
@@ -115,6 +127,7 @@ impl Inputs {
         match self.env {
             TrainEnvName::SimpleSpread => actor_input(obs, &self.agent_ids),
             TrainEnvName::Swarm => local_columns(obs, SWARM_LOCAL_OBS),
+            TrainEnvName::Ising => local_columns(obs, 2),
         }
     }
 
@@ -124,8 +137,14 @@ impl Inputs {
             (TrainEnvName::SimpleSpread, algo) => critic_input(obs, &self.agent_ids, algo.critic()),
             (TrainEnvName::Swarm, Algo::Mfac) => local_columns(obs, SWARM_OBS_DIM),
             (TrainEnvName::Swarm, _) => local_columns(obs, SWARM_LOCAL_OBS),
+            (TrainEnvName::Ising, _) => local_columns(obs, 2),
         }
     }
+}
+
+/// The side L of a lattice of `sites` = L² sites.
+pub fn lattice_side(sites: usize) -> usize {
+    (sites as f64).sqrt().round() as usize
 }
 
 /// The first `width` observation columns of every agent, `[envs·agents, width]`.

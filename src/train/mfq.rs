@@ -18,6 +18,9 @@ use burn::config::Config;
 use burn::tensor::activation::sigmoid;
 use burn::tensor::{Int, Tensor};
 
+use super::config::TrainConfig;
+use super::envs::TrainEnv;
+use super::trainer::{write_checkpoint, CheckpointState, Learner, Progress, UpdateMetrics};
 use crate::env::ising::{accumulate_order, OrderPoint};
 use crate::env::{ActionSpace, Actions, AgentGroup, BatchedEnv, Ising, IsingConfig, RandomActions};
 use crate::error::{Result, ShoalError};
@@ -107,14 +110,36 @@ impl IsingMfq {
         Ok(u.reshape([envs, sites]).lower(p_up).int())
     }
 
-    /// One MF-Q update from the transition (obs, action, reward, next_obs) of every site.
-    pub fn learn(&mut self, obs: Tensor<3>, action: Tensor<2, Int>, reward: Tensor<2>, next_obs: Tensor<3>) {
+    /// Continues the Q and target tables, the step count and the noise stream of a checkpoint.
+    pub fn restore(&mut self, ctx: &GpuContext, state: &MfqState) -> Result<()> {
+        let envs = self.q.dims()[0];
+        ShoalError::ensure_len("MF-Q table", state.q.len(), &[envs, TABLE])?;
+        ShoalError::ensure_len("MF-Q target table", state.q_target.len(), &[envs, TABLE])?;
+        self.q = ctx.upload_f32(&state.q, [envs, TABLE])?;
+        self.q_target = ctx.upload_f32(&state.q_target, [envs, TABLE])?;
+        self.steps = state.steps;
+        self.noise.set_calls(state.steps as u32)
+    }
+
+    /// The tables and counters to checkpoint (reads the two small tables back).
+    pub fn state(&self, ctx: &GpuContext) -> Result<MfqState> {
+        Ok(MfqState { q: ctx.read_f32(self.q.clone())?, q_target: ctx.read_f32(self.q_target.clone())?, steps: self.steps })
+    }
+
+    /// One MF-Q update from the transition (obs, action, reward, next_obs) of every site;
+    /// `done` (`[envs]`, 1 where the step ended the episode) drops that transition: episodes end
+    /// by time limit only, and `next_obs` is then already the next episode's fresh lattice, so
+    /// there is neither a terminal state nor a true next state to learn from. Returns the mean
+    /// squared TD error (on the device).
+    pub fn learn(&mut self, obs: Tensor<3>, action: Tensor<2, Int>, reward: Tensor<2>, next_obs: Tensor<3>, done: Tensor<1>) -> Tensor<1> {
         let [envs, sites, _] = obs.dims();
         let (p_next, q_down_next, q_up_next) = self.policy(&self.q_target, &Self::base_index(next_obs));
         let value_next = p_next.clone() * q_up_next + (p_next.neg() + 1.0) * q_down_next;
+        let continuing = (done.neg() + 1.0).reshape([envs, 1]);
         let target = reward + value_next * self.config.gamma;
         let index = Self::base_index(obs) + action;
-        let td = target - self.q.clone().gather(1, index.clone());
+        let td = (target - self.q.clone().gather(1, index.clone())) * continuing;
+        let td_squared = td.clone().powi_scalar(2).mean();
         // Mean TD error per table entry (one-hot sums: deterministic, unlike atomic scatter-adds).
         let one_hot = (index.float().reshape([envs, sites, 1]) - self.entries.clone()).abs().lower_elem(0.5).float();
         let td_sum = (one_hot.clone() * td.reshape([envs, sites, 1])).sum_dim(1).reshape([envs, TABLE]);
@@ -124,6 +149,7 @@ impl IsingMfq {
         if self.steps % self.config.target_update_every.max(1) == 0 {
             self.q_target = self.q.clone();
         }
+        td_squared
     }
 }
 
@@ -152,7 +178,7 @@ pub fn order_parameter_curve(
         let action = agents.act(obs.clone())?;
         let out = env.step(&[Actions::Discrete(action.clone())])?;
         let next = out.obs[0].clone();
-        agents.learn(obs.clone(), action, out.reward, next.clone());
+        let _ = agents.learn(obs.clone(), action, out.reward, next.clone(), out.done);
         *obs = next;
         Ok(())
     };
@@ -167,4 +193,161 @@ pub fn order_parameter_curve(
         progress(done);
         Ok(env.magnetisation())
     })
+}
+
+/// An MF-Q checkpoint's tables (`q.json`).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct MfqState {
+    /// Q tables `[envs, 20]`.
+    pub q: Vec<f32>,
+    /// Target tables `[envs, 20]`.
+    pub q_target: Vec<f32>,
+    /// Learning steps so far (= noise draws).
+    pub steps: usize,
+}
+
+/// `shoal train --env ising --algo mfq`: MF-Q agents on `envs` lattices at one temperature, with
+/// the training loop's metrics, checkpoints and resume. An "update" is `rollout_steps` steps of
+/// acting and learning.
+pub struct MfqTrainer {
+    ctx: Arc<GpuContext>,
+    config: TrainConfig,
+    env: Ising,
+    agents: IsingMfq,
+    obs: Tensor<3>,
+    progress: Progress,
+}
+
+impl MfqTrainer {
+    /// A fresh run.
+    pub fn new(ctx: Arc<GpuContext>, config: TrainConfig) -> Result<MfqTrainer> {
+        config.validate()?;
+        let TrainEnv::Ising(mut env) = TrainEnv::new(&ctx, &config, config.envs, false)? else {
+            return Err(ShoalError::config("env", config.env.name(), "MF-Q trains on ising"));
+        };
+        let mfq = MfqConfig::new()
+            .with_learning_rate(config.q_learning_rate)
+            .with_gamma(config.gamma)
+            .with_target_update_every(config.target_update_every);
+        let agents = IsingMfq::new(&ctx, &vec![config.temperature; config.envs], config.agents, mfq, config.seed)?;
+        let obs = env.reset(config.seed)?.obs.remove(0);
+        Ok(MfqTrainer { ctx, env, agents, obs, progress: Progress { update: 0, env_steps: 0, wall_seconds: 0.0, noise_calls: 0 }, config })
+    }
+
+    /// Continues the run in `dir` exactly.
+    pub fn resume(ctx: Arc<GpuContext>, dir: &std::path::Path) -> Result<MfqTrainer> {
+        let state = CheckpointState::read(dir)?;
+        let mut trainer = MfqTrainer::new(ctx.clone(), state.config.clone())?;
+        let path = dir.join("q.json");
+        let text = std::fs::read(&path).map_err(|e| ShoalError::io(&path, e))?;
+        let tables: MfqState = serde_json::from_slice(&text)
+            .map_err(|e| ShoalError::BadInput { path: path.display().to_string(), line: e.line(), message: format!("not an MF-Q table file: {e}") })?;
+        trainer.agents.restore(&ctx, &tables)?;
+        trainer.obs = trainer.env.restore(&state.env)?.obs.remove(0);
+        trainer.progress = state.progress;
+        Ok(trainer)
+    }
+
+    /// The agents (Q tables) being trained.
+    pub fn agents(&self) -> &IsingMfq {
+        &self.agents
+    }
+
+    /// Mean |magnetisation| per site over the lattices now (one small read).
+    pub fn order_parameter(&self) -> Result<f64> {
+        Ok(self.ctx.read_f32(self.env.magnetisation().abs().mean())?[0] as f64)
+    }
+}
+
+impl Learner for MfqTrainer {
+    fn config(&self) -> &TrainConfig {
+        &self.config
+    }
+
+    fn progress(&self) -> &Progress {
+        &self.progress
+    }
+
+    fn update(&mut self) -> Result<UpdateMetrics> {
+        let started = std::time::Instant::now();
+        // Mean over the update's steps of each step's mean squared TD error.
+        let mut td_squared = Tensor::<1>::zeros([1], self.ctx.device());
+        for _ in 0..self.config.rollout_steps {
+            let action = self.agents.act(self.obs.clone())?;
+            let out = self.env.step(&[Actions::Discrete(action.clone())])?;
+            let next = out.obs[0].clone();
+            td_squared = td_squared + self.agents.learn(self.obs.clone(), action, out.reward, next.clone(), out.done);
+            self.obs = next;
+        }
+        let td = self.ctx.read_f32(td_squared)?[0] as f64 / self.config.rollout_steps as f64;
+        let episodes = self.env.episode_stats()?;
+        self.env.clear_episode_stats()?;
+        let seconds = started.elapsed().as_secs_f64();
+        self.progress.update += 1;
+        self.progress.env_steps += self.config.steps_per_update();
+        self.progress.wall_seconds += seconds;
+        self.progress.noise_calls += self.config.rollout_steps as u32;
+        Ok(UpdateMetrics {
+            update: self.progress.update,
+            env_steps: self.progress.env_steps,
+            wall_seconds: self.progress.wall_seconds,
+            mean_episode_return: episodes.mean_return,
+            episodes: episodes.episodes,
+            // Q-learning has no policy loss, entropy bonus or KL: its loss is the TD error.
+            total_loss: td,
+            policy_loss: f64::NAN,
+            value_loss: td,
+            entropy: f64::NAN,
+            approx_kl: f64::NAN,
+            env_steps_per_s: self.config.steps_per_update() as f64 / seconds,
+            lr: self.config.q_learning_rate as f64,
+        })
+    }
+
+    fn save_checkpoint(&self, dir: &std::path::Path) -> Result<()> {
+        write_checkpoint(dir, |tmp| {
+            let tables = serde_json::to_vec(&self.agents.state(&self.ctx)?).map_err(|e| ShoalError::io(tmp, e.into()))?;
+            crate::io::write_atomic(&tmp.join("q.json"), &tables)?;
+            CheckpointState { config: self.config.clone(), progress: self.progress.clone(), env: self.env.snapshot()? }.write(tmp)
+        })
+    }
+}
+
+/// A checkpoint's MF-Q agents for `lattices` lattices (each with env 0's tables), and its config.
+pub fn load_agents(ctx: &Arc<GpuContext>, dir: &std::path::Path, lattices: usize, seed: u64) -> Result<(TrainConfig, IsingMfq)> {
+    let state = CheckpointState::read(dir)?;
+    let config = state.config;
+    let path = dir.join("q.json");
+    let text = std::fs::read(&path).map_err(|e| ShoalError::io(&path, e))?;
+    let tables: MfqState = serde_json::from_slice(&text)
+        .map_err(|e| ShoalError::BadInput { path: path.display().to_string(), line: e.line(), message: format!("not an MF-Q table file: {e}") })?;
+    if tables.q.len() < TABLE || tables.q_target.len() < TABLE {
+        return Err(ShoalError::BadInput { path: path.display().to_string(), line: 0, message: "MF-Q tables are too short".into() });
+    }
+    let mfq = MfqConfig::new().with_learning_rate(config.q_learning_rate).with_gamma(config.gamma);
+    let mut agents = IsingMfq::new(ctx, &vec![config.temperature; lattices], config.agents, mfq, seed)?;
+    let repeat = |t: &[f32]| t[..TABLE].repeat(lattices);
+    agents.restore(ctx, &MfqState { q: repeat(&tables.q), q_target: repeat(&tables.q_target), steps: 0 })?;
+    Ok((config, agents))
+}
+
+/// Plays one episode on `lattices` fresh lattices with a checkpoint's agents (acting, not
+/// learning): the mean episode return and the order parameter at the episode's last step.
+pub fn evaluate_checkpoint(ctx: &Arc<GpuContext>, dir: &std::path::Path, lattices: usize, seed: u64) -> Result<(f64, f64)> {
+    let (config, mut agents) = load_agents(ctx, dir, lattices, seed)?;
+    let TrainEnv::Ising(mut env) = TrainEnv::new(ctx, &config, lattices, false)? else {
+        return Err(ShoalError::config("checkpoint", dir.display(), "is not an ising run"));
+    };
+    let mut obs = env.reset(seed)?.obs.remove(0);
+    let mut order = Tensor::<1>::zeros([1], ctx.device());
+    for step in 0..config.max_cycles {
+        if step + 1 == config.max_cycles {
+            // Before the last step: the lattice the episode ends on (the last step redraws it).
+            order = env.magnetisation().abs().mean();
+        }
+        let action = agents.act(obs)?;
+        obs = env.step(&[Actions::Discrete(action)])?.obs.remove(0);
+    }
+    let stats = env.episode_stats()?;
+    Ok((stats.mean_return, ctx.read_f32(order)?[0] as f64))
 }

@@ -20,4 +20,4 @@ pub use model::{actor_input, critic_input, Action, ActorCritic, ActorCriticConfi
 pub mod trainer;
 
 pub use config::{Algo, TrainConfig, TrainEnvName};
-pub use trainer::{load_model, CheckpointState, Progress, Trainer, UpdateMetrics};
+pub use trainer::{load_model, new_learner, resume_learner, CheckpointState, Learner, Progress, Trainer, UpdateMetrics};

@@ -366,26 +366,12 @@ impl Trainer {
     /// Writes a checkpoint to `dir` atomically: everything goes to a temporary sibling directory
     /// that then replaces `dir` by rename.
     pub fn save_checkpoint(&self, dir: &std::path::Path) -> Result<()> {
-        let parent = dir.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
-        std::fs::create_dir_all(parent).map_err(|e| ShoalError::io(parent, e))?;
-        let tmp = dir.with_extension(format!("tmp-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&tmp);
-        std::fs::create_dir_all(&tmp).map_err(|e| ShoalError::io(&tmp, e))?;
-        let record_error = |what: &str, e: burn::store::RecordError| ShoalError::io(&tmp, std::io::Error::other(format!("{what}: {e:?}")));
-        self.model.clone().save_file(tmp.join("model.bpk")).map_err(|e| record_error("model", e))?;
-        self.optim.to_record().save(tmp.join("optimizer.bpk")).map_err(|e| record_error("optimizer", e))?;
-        let snapshot = self.env.snapshot()?;
-        let state = CheckpointState { config: self.config.clone(), progress: self.progress.clone(), env: snapshot };
-        let json = serde_json::to_vec(&state).map_err(|e| ShoalError::io(&tmp, e.into()))?;
-        crate::io::write_atomic(&tmp.join("state.json"), &json)?;
-        // Swap in: old checkpoint aside, new one in place, old one removed.
-        let old = dir.with_extension(format!("old-{}", std::process::id()));
-        if dir.exists() {
-            std::fs::rename(dir, &old).map_err(|e| ShoalError::io(dir, e))?;
-        }
-        std::fs::rename(&tmp, dir).map_err(|e| ShoalError::io(dir, e))?;
-        let _ = std::fs::remove_dir_all(&old);
-        Ok(())
+        write_checkpoint(dir, |tmp| {
+            let record_error = |what: &str, e: burn::store::RecordError| ShoalError::io(tmp, std::io::Error::other(format!("{what}: {e:?}")));
+            self.model.clone().save_file(tmp.join("model.bpk")).map_err(|e| record_error("model", e))?;
+            self.optim.to_record().save(tmp.join("optimizer.bpk")).map_err(|e| record_error("optimizer", e))?;
+            CheckpointState { config: self.config.clone(), progress: self.progress.clone(), env: self.env.snapshot()? }.write(tmp)
+        })
     }
 
     /// Resumes a run from a checkpoint written by [`Trainer::save_checkpoint`].
@@ -421,6 +407,12 @@ pub struct CheckpointState {
 }
 
 impl CheckpointState {
+    /// Writes `dir/state.json` atomically.
+    pub fn write(&self, dir: &std::path::Path) -> Result<()> {
+        let json = serde_json::to_vec(self).map_err(|e| ShoalError::io(dir, e.into()))?;
+        crate::io::write_atomic(&dir.join("state.json"), &json)
+    }
+
     /// Reads `dir/state.json`.
     pub fn read(dir: &std::path::Path) -> Result<CheckpointState> {
         let path = dir.join("state.json");
@@ -431,6 +423,71 @@ impl CheckpointState {
             message: format!("not a shoal checkpoint: {e}"),
         })
     }
+}
+
+/// Writes a checkpoint directory atomically: `fill` writes into a temporary sibling directory,
+/// which then replaces `dir` (old one aside, new one in by rename, old one removed).
+pub(crate) fn write_checkpoint(dir: &std::path::Path, fill: impl FnOnce(&std::path::Path) -> Result<()>) -> Result<()> {
+    let parent = dir.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
+    std::fs::create_dir_all(parent).map_err(|e| ShoalError::io(parent, e))?;
+    let tmp = dir.with_extension(format!("tmp-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&tmp);
+    std::fs::create_dir_all(&tmp).map_err(|e| ShoalError::io(&tmp, e))?;
+    fill(&tmp)?;
+    let old = dir.with_extension(format!("old-{}", std::process::id()));
+    if dir.exists() {
+        std::fs::rename(dir, &old).map_err(|e| ShoalError::io(dir, e))?;
+    }
+    std::fs::rename(&tmp, dir).map_err(|e| ShoalError::io(dir, e))?;
+    let _ = std::fs::remove_dir_all(&old);
+    Ok(())
+}
+
+/// What the command-line training loop drives: PPO ([`Trainer`]) or MF-Q ([`super::mfq::MfqTrainer`]).
+pub trait Learner {
+    /// The run's configuration.
+    fn config(&self) -> &TrainConfig;
+    /// Where the run stands.
+    fn progress(&self) -> &Progress;
+    /// One rollout and update.
+    fn update(&mut self) -> Result<UpdateMetrics>;
+    /// Writes a checkpoint to `dir` atomically.
+    fn save_checkpoint(&self, dir: &std::path::Path) -> Result<()>;
+    /// Whether every update of the run is done.
+    fn finished(&self) -> bool {
+        self.progress().update >= self.config().updates()
+    }
+}
+
+impl Learner for Trainer {
+    fn config(&self) -> &TrainConfig {
+        Trainer::config(self)
+    }
+    fn progress(&self) -> &Progress {
+        Trainer::progress(self)
+    }
+    fn update(&mut self) -> Result<UpdateMetrics> {
+        Trainer::update(self)
+    }
+    fn save_checkpoint(&self, dir: &std::path::Path) -> Result<()> {
+        Trainer::save_checkpoint(self, dir)
+    }
+}
+
+/// A fresh run of the learner `config` asks for.
+pub fn new_learner(ctx: Arc<GpuContext>, config: TrainConfig) -> Result<Box<dyn Learner>> {
+    Ok(match config.algo {
+        super::config::Algo::Mfq => Box::new(super::mfq::MfqTrainer::new(ctx, config)?),
+        _ => Box::new(Trainer::new(ctx, config)?),
+    })
+}
+
+/// Resumes the run in a checkpoint, whichever learner wrote it.
+pub fn resume_learner(ctx: Arc<GpuContext>, dir: &std::path::Path) -> Result<Box<dyn Learner>> {
+    Ok(match CheckpointState::read(dir)?.config.algo {
+        super::config::Algo::Mfq => Box::new(super::mfq::MfqTrainer::resume(ctx, dir)?),
+        _ => Box::new(Trainer::resume(ctx, dir)?),
+    })
 }
 
 /// Loads the model of a checkpoint (for evaluation).
