@@ -30,7 +30,8 @@
 //!   neighbourhood mean field ([`env::NeighbourField`]) that mean-field envs share.
 //! - [`replay`]: reading, replaying and checking recorded reference trajectories.
 //! - [`train`]: PPO with independent (IPPO) or centralised (MAPPO) critics: device rollouts, GAE,
-//!   clipped updates, checkpoints that resume exactly, evaluation; tabular MF-Q for `ising`.
+//!   clipped updates, checkpoints that resume exactly, evaluation; MF-AC on swarms; tabular MF-Q
+//!   for `ising`.
 //! - [`plot`]: PNG learning curves and benchmark charts.
 //! - [`render`]: animated GIFs and filmstrips of episodes, one frame per step of one env.
 //! - [`report`]: the self-contained `report.html` a training run leaves behind.
