@@ -8,6 +8,8 @@ mod bench;
 mod compare;
 mod eval;
 mod ising;
+mod league;
+mod psro;
 mod render;
 mod replay;
 mod report;
@@ -37,6 +39,10 @@ enum Command {
     Ising(ising::IsingArgs),
     /// Write an animated GIF of episodes played by a checkpoint or at random.
     Render(render::RenderArgs),
+    /// League self-play (latest / uniform / PFSP opponents) on a two-player zero-sum game.
+    League(league::LeagueArgs),
+    /// PSRO on a two-player zero-sum game (rps, biased_rps, kuhn): exact NashConv per iteration.
+    Psro(psro::PsroArgs),
 }
 
 /// Environments the CLI knows.
@@ -80,6 +86,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Compare(args) => compare::run(args),
         Command::Render(args) => render::run(args),
         Command::Ising(args) => ising::run(args),
+        Command::Psro(args) => psro::run(args),
+        Command::League(args) => league::run(args),
     }
 }
 

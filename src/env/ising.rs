@@ -210,6 +210,7 @@ impl Ising {
             done: Tensor::zeros([envs], device),
             truncated: Tensor::zeros([envs], device),
             terminal_obs: None,
+            legal_actions: None,
         })
     }
 

@@ -189,5 +189,6 @@ pub(crate) fn step_output(obs: CubeTensor, reward: CubeTensor, flags: CubeTensor
         done: flags.clone().slice([0..1, 0..envs]).reshape([envs]),
         truncated: flags.slice([1..2, 0..envs]).reshape([envs]),
         terminal_obs: None,
+        legal_actions: None,
     }
 }

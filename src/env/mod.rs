@@ -23,11 +23,14 @@
 //! index): env *i* behaves the same whatever the batch size and whatever the other envs do.
 
 pub mod ising;
+pub mod kuhn_poker;
 mod lockstep;
+pub mod matrix_game;
 pub mod neighbours;
 pub mod random_actions;
 pub mod simple_spread;
 pub mod swarm;
+pub mod two_player;
 
 use std::sync::Arc;
 
@@ -39,8 +42,11 @@ use crate::gpu::GpuContext;
 pub use ising::{InitialSpins, Ising, IsingConfig, Metropolis};
 pub use neighbours::NeighbourField;
 pub use random_actions::RandomActions;
+pub use kuhn_poker::KuhnPoker;
+pub use matrix_game::MatrixGame;
 pub use swarm::{Swarm, SwarmConfig, SwarmState};
 pub use simple_spread::{EnvSnapshot, SimpleSpread, SimpleSpreadConfig, WorldState};
+pub use two_player::{best_response, nash_conv, ExactGame, NashConv, PolicyTable, TwoPlayerBatch};
 
 /// What an agent may do.
 #[derive(Debug, Clone, PartialEq)]
@@ -183,6 +189,10 @@ pub struct StepOutput {
     /// Observations the step ended in, before any automatic reset (equal to `obs` where
     /// `done = 0`). Only when the env was configured with `terminal_obs = true`.
     pub terminal_obs: Option<Vec<Tensor<3>>>,
+    /// Legal-action masks per agent group, `[envs, group agents, n]` (1.0 legal, 0.0 not), for
+    /// discrete groups whose legal actions depend on the state (turn-based games). `None`: every
+    /// action is always legal.
+    pub legal_actions: Option<Vec<Tensor<3>>>,
 }
 
 /// Episode statistics reduced over the batch (a handful of scalars read from the device).

@@ -332,6 +332,7 @@ impl SimpleSpread {
             done: float_tensor(done),
             truncated: float_tensor(truncated),
             terminal_obs: self.config.terminal_obs.then(|| vec![float_tensor(terminal)]),
+            legal_actions: None,
         }
     }
 
@@ -435,7 +436,7 @@ impl BatchedEnv for SimpleSpread {
     }
 }
 
-fn check_int_dtype(buffer: &CubeTensor) -> Result<()> {
+pub(crate) fn check_int_dtype(buffer: &CubeTensor) -> Result<()> {
     match buffer.dtype {
         DType::I32 | DType::U32 => Ok(()),
         other => Err(ShoalError::config(

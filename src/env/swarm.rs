@@ -239,6 +239,7 @@ impl Swarm {
             done: Tensor::zeros([envs], device),
             truncated: Tensor::zeros([envs], device),
             terminal_obs: None,
+            legal_actions: None,
         })
     }
 

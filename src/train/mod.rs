@@ -7,6 +7,9 @@ pub mod eval;
 pub mod gae;
 pub mod mfq;
 pub mod ppo;
+pub mod league;
+pub mod psro;
+pub mod selfplay;
 
 pub use gae::{gae, truncation_bootstrap};
 pub use ppo::{normalize, ppo_loss, PpoCoefficients, PpoLoss};

@@ -77,6 +77,36 @@ pub fn ppo_loss(
     }
 }
 
+/// The PPO loss with a weight per sample: means become `Σ w·x / Σ w`. Turn-based games use
+/// 0/1 weights to leave out the steps where the learner had no decision to make (one legal
+/// action), which a masked policy cannot change anyway.
+#[allow(clippy::too_many_arguments)]
+pub fn weighted_ppo_loss(
+    log_prob: Tensor<1>,
+    old_log_prob: Tensor<1>,
+    advantages: Tensor<1>,
+    value: Tensor<1>,
+    returns: Tensor<1>,
+    entropy: Tensor<1>,
+    weight: Tensor<1>,
+    c: PpoCoefficients,
+) -> PpoLoss {
+    let total_weight = weight.clone().sum().clamp_min(1e-8);
+    let mean = |x: Tensor<1>| (x * weight.clone()).sum() / total_weight.clone();
+    let centered = advantages.clone() - mean(advantages);
+    let advantages = centered.clone() / (mean(centered.powf_scalar(2.0)).sqrt() + 1e-8);
+    let log_ratio = log_prob - old_log_prob;
+    let ratio = log_ratio.clone().exp();
+    let unclipped = ratio.clone() * advantages.clone();
+    let clipped = ratio.clone().clamp(1.0 - c.clip_eps, 1.0 + c.clip_eps) * advantages;
+    let policy = mean(unclipped.min_pair(clipped)).neg();
+    let value_loss = mean((value - returns).powf_scalar(2.0)) * 0.5;
+    let entropy = mean(entropy);
+    let approx_kl = mean((ratio - 1.0) - log_ratio);
+    let total = policy.clone() + value_loss.clone() * c.vf_coef - entropy.clone() * c.ent_coef;
+    PpoLoss { total, policy, value: value_loss, entropy, approx_kl }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
