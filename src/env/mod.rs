@@ -22,6 +22,7 @@
 //! **Randomness** is counter-based (`shaders/rng.wgsl`), keyed by (seed, env index, episode
 //! index): env *i* behaves the same whatever the batch size and whatever the other envs do.
 
+pub mod battle;
 pub mod ising;
 pub mod kuhn_poker;
 mod lockstep;
@@ -39,6 +40,7 @@ use burn::tensor::{Int, Tensor};
 use crate::error::{Result, ShoalError};
 use crate::gpu::GpuContext;
 
+pub use battle::{Battle, BattleConfig, BattleOutcomes};
 pub use ising::{InitialSpins, Ising, IsingConfig, Metropolis};
 pub use neighbours::NeighbourField;
 pub use random_actions::RandomActions;
