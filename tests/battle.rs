@@ -261,3 +261,49 @@ fn bad_battle_input_is_named() {
     let err = env.step(&[Actions::Discrete(ctx.upload_i32(&[0, 0], [1, 2]).unwrap())]).err().unwrap().to_string();
     assert!(err.contains("actions"), "{err}");
 }
+
+#[test]
+fn battle_trains_by_self_play_renders_and_plays_the_arena() {
+    let dir = std::env::temp_dir().join(format!("shoal-test-{}-battle-cli", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let shoal = |args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_shoal")).args(args).env("XDG_RUNTIME_DIR", std::env::temp_dir()).output().unwrap();
+        (out.status.success(), format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)))
+    };
+    let run = dir.join("mfac");
+    let run_s = run.to_str().unwrap();
+    let (ok, text) = shoal(&["train", "--env", "battle", "--algo", "mfac", "--agents", "4", "--envs", "2", "--steps", "40",
+        "--set", "map_size=12", "--set", "rollout_steps=10", "--set", "max_cycles=20", "--set", "hidden=16", "--out", run_s]);
+    assert!(ok, "{text}");
+    let html = std::fs::read_to_string(run.join("report.html")).unwrap();
+    assert!(html.contains("data-figure=\"episode_animation\""), "the report shows a game");
+    let gif = dir.join("game.gif");
+    let (ok, text) = shoal(&["render", "--env", "battle", "--checkpoint", run_s, "--width", "120", "--height", "140", "--out", gif.to_str().unwrap()]);
+    assert!(ok, "{text}");
+    let frames = decode_frames(&std::fs::read(&gif).unwrap());
+    assert!((1..=20).contains(&frames), "one game of at most 20 steps: {frames} frames");
+    let json = dir.join("arena.json");
+    let (ok, text) = shoal(&["arena", "--a", run_s, "--b", run_s, "--games", "6", "--json", json.to_str().unwrap()]);
+    assert!(ok, "{text}");
+    let r: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    let games = r["games"].as_f64().unwrap();
+    assert!(games >= 6.0, "{r}");
+    assert_eq!(r["wins"].as_f64().unwrap() + r["draws"].as_f64().unwrap() + r["losses"].as_f64().unwrap(), games);
+    assert!((0.0..=2.0).contains(&r["survivors_a"].as_f64().unwrap()));
+    // A battle needs 2 × team size agents; the message gives the number.
+    let (ok, text) = shoal(&["train", "--env", "battle", "--algo", "ippo", "--agents", "100", "--out", dir.join("bad").to_str().unwrap()]);
+    assert!(!ok && text.contains("agents = 128"), "{text}");
+    let (ok, text) = shoal(&["train", "--env", "battle", "--algo", "mappo", "--agents", "128", "--out", dir.join("bad").to_str().unwrap()]);
+    assert!(!ok && text.contains("mappo"), "{text}");
+}
+
+fn decode_frames(bytes: &[u8]) -> usize {
+    let mut options = gif::DecodeOptions::new();
+    options.set_color_output(gif::ColorOutput::RGBA);
+    let mut decoder = options.read_info(std::io::Cursor::new(bytes)).unwrap();
+    let mut frames = 0;
+    while decoder.read_next_frame().unwrap().is_some() {
+        frames += 1;
+    }
+    frames
+}

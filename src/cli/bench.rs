@@ -9,7 +9,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use super::EnvName;
 use shoal::bench::{BenchRow, ThroughputRig};
 use shoal::plot::{LineChart, Scale, Series};
-use shoal::env::{BatchedEnv, Ising, IsingConfig, SimpleSpread, Swarm, SwarmConfig};
+use shoal::env::{Battle, BattleConfig, BatchedEnv, Ising, IsingConfig, SimpleSpread, Swarm, SwarmConfig};
 use shoal::{ShoalError, SimpleSpreadConfig};
 
 #[derive(Debug, Args)]
@@ -57,6 +57,8 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
         EnvName::SimpleSpread => (or(&args.envs, &[1, 64, 1024, 16384, 65536]), or(&args.agents, &[3])),
         EnvName::Swarm => (or(&args.envs, &[1]), or(&args.agents, &[1000, 10_000, 100_000, 1_000_000])),
         EnvName::Ising => (or(&args.envs, &[1, 16, 64, 256]), or(&args.size, &[64])),
+        // Map sides (40: 64 v 64).
+        EnvName::Battle => (or(&args.envs, &[1, 16, 64, 256]), or(&args.size, &[40])),
     };
     let ctx = super::open_gpu()?;
     let runs: Vec<(usize, usize)> = agents_list.iter().flat_map(|&a| envs_list.iter().map(move |&e| (e, a))).collect();
@@ -71,6 +73,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
             EnvName::SimpleSpread => Box::new(SimpleSpread::new(ctx.clone(), SimpleSpreadConfig::new(envs).with_n_agents(agents).with_continuous(args.continuous))?),
             EnvName::Swarm => Box::new(Swarm::new(ctx.clone(), SwarmConfig::new(envs).with_agents(agents))?),
             EnvName::Ising => Box::new(Ising::new(ctx.clone(), IsingConfig::new(envs).with_size(agents))?),
+            EnvName::Battle => Box::new(Battle::new(ctx.clone(), BattleConfig::new(envs).with_map_size(agents))?),
         };
         let row = ThroughputRig::new(env, args.seed)?.measure(args.warmup, args.steps)?;
         progress.inc(1);

@@ -138,7 +138,9 @@ pub fn run(args: CompareArgs) -> anyhow::Result<ExitCode> {
             })
             .collect(),
     });
-    report.figure("learning_curves", "Mean per-agent episode return (line: mean over seeds, band: min..max)", args.out.join("learning_curves.png"));
+    if args.out.join("learning_curves.png").is_file() {
+        report.figure("learning_curves", "Mean per-agent episode return (line: mean over seeds, band: min..max)", args.out.join("learning_curves.png"));
+    }
     let seed0: Vec<(String, std::path::PathBuf)> =
         curves.iter().map(|(algo, paths)| (format!("{algo} seed 0"), paths[0].clone())).collect();
     let throughput = args.out.join("throughput.png");

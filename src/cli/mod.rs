@@ -4,6 +4,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
+mod arena;
 mod bench;
 mod compare;
 mod eval;
@@ -39,6 +40,8 @@ enum Command {
     Ising(ising::IsingArgs),
     /// Write an animated GIF of episodes played by a checkpoint or at random.
     Render(render::RenderArgs),
+    /// Two battle checkpoints play each other: win/draw/loss and survivors.
+    Arena(arena::ArenaArgs),
     /// League self-play (latest / uniform / PFSP opponents) on a two-player zero-sum game.
     League(league::LeagueArgs),
     /// PSRO on a two-player zero-sum game (rps, biased_rps, kuhn): exact NashConv per iteration.
@@ -54,6 +57,8 @@ pub enum EnvName {
     Swarm,
     /// The Ising model with every lattice site an agent (Yang et al. 2018).
     Ising,
+    /// MAgent's Battle: two teams of 64 on a 40×40 grid (the Mean Field MARL paper's game).
+    Battle,
 }
 
 impl EnvName {
@@ -63,6 +68,7 @@ impl EnvName {
             EnvName::SimpleSpread => "simple_spread",
             EnvName::Swarm => "swarm",
             EnvName::Ising => "ising",
+            EnvName::Battle => "battle",
         }
     }
 
@@ -72,6 +78,7 @@ impl EnvName {
             EnvName::SimpleSpread => shoal::train::TrainEnvName::SimpleSpread,
             EnvName::Swarm => shoal::train::TrainEnvName::Swarm,
             EnvName::Ising => shoal::train::TrainEnvName::Ising,
+            EnvName::Battle => shoal::train::TrainEnvName::Battle,
         }
     }
 }
@@ -88,6 +95,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Ising(args) => ising::run(args),
         Command::Psro(args) => psro::run(args),
         Command::League(args) => league::run(args),
+        Command::Arena(args) => arena::run(args),
     }
 }
 

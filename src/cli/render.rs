@@ -32,9 +32,9 @@ pub struct RenderArgs {
     /// Agents per env for --random [default: simple_spread 3, swarm 1000]; a checkpoint brings its own.
     #[arg(long, conflicts_with = "checkpoint")]
     agents: Option<usize>,
-    /// Ising lattice side.
-    #[arg(long, default_value_t = 64)]
-    size: usize,
+    /// Ising lattice side [default: 64], or Battle map side [default: 40], for --random.
+    #[arg(long)]
+    size: Option<usize>,
     /// Frame width in pixels.
     #[arg(long, default_value_t = FrameFormat::default().width)]
     width: u32,
@@ -62,7 +62,8 @@ pub fn run(args: RenderArgs) -> anyhow::Result<ExitCode> {
     let agents = match args.env {
         EnvName::SimpleSpread => args.agents.unwrap_or(3),
         EnvName::Swarm => args.agents.unwrap_or(1000),
-        EnvName::Ising => args.size,
+        EnvName::Ising => args.size.unwrap_or(64),
+        EnvName::Battle => args.size.unwrap_or(40),
     };
     let request = RenderRequest { policy, episodes: args.episodes, seed: args.seed, format, agents };
     let ctx = super::open_gpu()?;
@@ -70,6 +71,7 @@ pub fn run(args: RenderArgs) -> anyhow::Result<ExitCode> {
         EnvName::SimpleSpread => render::record_simple_spread(&ctx, &request, &args.out)?,
         EnvName::Swarm => render::record_swarm(&ctx, &request, &args.out)?,
         EnvName::Ising => render::record_ising(&ctx, &request, &args.out)?,
+        EnvName::Battle => render::record_battle(&ctx, &request, &args.out)?,
     };
     if let Some(png) = &args.filmstrip {
         render::save_filmstrip(&recording.episode_overview(), 240, png)?;

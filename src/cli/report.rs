@@ -91,6 +91,7 @@ pub fn final_policy(report: &mut Report, ctx: &Arc<GpuContext>, checkpoint: &Pat
         TrainEnvName::SimpleSpread => render::record_simple_spread(ctx, &request, &gif)?,
         TrainEnvName::Swarm => render::record_swarm(ctx, &request, &gif)?,
         TrainEnvName::Ising => render::record_ising(ctx, &request, &gif)?,
+        TrainEnvName::Battle => render::record_battle(ctx, &request, &gif)?,
     };
     let strip = dir.join("episode_frames.png");
     render::save_filmstrip(recording.first_frames(), 220, &strip)?;

@@ -116,7 +116,11 @@ fn write_report(ctx: &std::sync::Arc<shoal::GpuContext>, trainer: &dyn Learner, 
         ("throughput".into(), format!("{:.0} env-steps/s (rollout + update)", summary.env_steps as f64 / summary.wall_seconds)),
         ("final mean episode return".into(), format!("{:.3}", summary.final_return)),
     ]));
-    report.figure("learning_curve", "Mean per-agent episode return during training", out.join("learning_curve.png"));
+    if out.join("learning_curve.png").is_file() {
+        report.figure("learning_curve", "Mean per-agent episode return during training", out.join("learning_curve.png"));
+    } else {
+        report.push(Block::Text("No episode finished during training, so there is no learning curve: run longer than one episode (max_cycles) per env.".into()));
+    }
     let throughput = out.join("throughput.png");
     super::report::throughput_chart(&[(config.algo.name().to_string(), &out.join("metrics.csv"))], &throughput)?;
     report.figure("throughput", "Env steps per second of each update", &throughput);

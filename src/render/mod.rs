@@ -12,6 +12,7 @@
 //! Episodes are stepped by the same kernels as training; only the frames' state is read back, and
 //! nothing here runs inside a training loop (reports render after training ends).
 
+pub mod battle;
 pub mod ising;
 pub mod simple_spread;
 pub mod swarm;
@@ -31,6 +32,7 @@ use crate::error::{Result, ShoalError};
 use crate::gpu::GpuContext;
 use crate::train::{load_model, to_env_actions, ActorCritic, Inputs, PolicyNoise, TrainConfig, TrainEnvName};
 
+pub use battle::record_battle;
 pub use ising::record_ising;
 pub use simple_spread::record_simple_spread;
 pub use swarm::record_swarm;

@@ -58,6 +58,8 @@ pub struct TrainConfig {
     pub layers: usize,
     /// One actor and critic shared by all agents (with an agent one-hot input), or one per agent.
     pub shared_params: bool,
+    /// Battle's map side (40: 64 agents a team, the Mean Field MARL paper's setting).
+    pub map_size: usize,
     /// Run seed (env spawns, action sampling, minibatch order).
     pub seed: u64,
     /// Write a checkpoint every this many updates (0: only at the end).
@@ -80,6 +82,8 @@ pub enum TrainEnvName {
     Swarm,
     /// The Ising model, every site an agent (`agents` = L², L even).
     Ising,
+    /// MAgent's Battle, both teams one agent group (`agents` = 2 × team size of `map_size`).
+    Battle,
 }
 
 impl TrainEnvName {
@@ -89,6 +93,7 @@ impl TrainEnvName {
             TrainEnvName::SimpleSpread => "simple_spread",
             TrainEnvName::Swarm => "swarm",
             TrainEnvName::Ising => "ising",
+            TrainEnvName::Battle => "battle",
         }
     }
 }
@@ -159,6 +164,7 @@ impl Default for TrainConfig {
             hidden: 64,
             layers: 2,
             shared_params: true,
+            map_size: 40,
             seed: 0,
             temperature: 1.5,
             q_learning_rate: 0.1,
@@ -271,10 +277,23 @@ impl TrainConfig {
             }
             (_, Algo::Mfq) => return Err(ShoalError::config("algo", "mfq", "MF-Q trains on env = \"ising\"")),
             (TrainEnvName::SimpleSpread, Algo::Mfac) => {
-                return Err(ShoalError::config("algo", "mfac", "MF-AC needs a mean-field env: set env = \"swarm\" (simple_spread: ippo or mappo)"))
+                return Err(ShoalError::config("algo", "mfac", "MF-AC needs a mean-field env: set env = \"swarm\" or \"battle\" (simple_spread: ippo or mappo)"))
             }
             (TrainEnvName::Swarm, Algo::Mappo) => {
                 return Err(ShoalError::config("algo", "mappo", "a centralised critic over a whole swarm is not supported: use ippo or mfac on swarm"))
+            }
+            (TrainEnvName::Battle, Algo::Mappo) => {
+                return Err(ShoalError::config("algo", "mappo", "battle trains by self-play with ippo (AC without the mean action) or mfac"))
+            }
+            (TrainEnvName::Battle, _) if self.continuous || !self.shared_params => {
+                return Err(ShoalError::config("env", "battle", "battle trains discrete actions with one network for both teams (self-play)"))
+            }
+            (TrainEnvName::Battle, _) => {
+                let teams = crate::env::BattleConfig::new(1).with_map_size(self.map_size);
+                teams.validate()?;
+                if self.agents != 2 * teams.team_size() {
+                    return Err(ShoalError::config("agents", self.agents, format!("a {0}×{0} battle has {1} agents (2 × {2}); set agents = {1}", self.map_size, 2 * teams.team_size(), teams.team_size())));
+                }
             }
             (TrainEnvName::Swarm, _) if self.continuous || !self.shared_params || self.agents < 2 => {
                 return Err(ShoalError::config("env", "swarm", "swarm trains discrete actions, shared parameters and at least 2 agents"))

@@ -12,7 +12,9 @@ use burn::tensor::Tensor;
 
 use super::config::{Algo, TrainConfig, TrainEnvName};
 use super::model::{actor_input, critic_input, ActorCriticConfig};
+use crate::env::battle::{BATTLE_ACTIONS, BATTLE_LOCAL_OBS, BATTLE_OBS_DIM};
 use crate::env::swarm::SWARM_OBS_DIM;
+use crate::env::{Battle, BattleConfig};
 use crate::env::{BatchedEnv, EnvSnapshot, Ising, IsingConfig, SimpleSpread, SimpleSpreadConfig, StepOutput, Swarm, SwarmConfig};
 use crate::error::Result;
 use burn::tensor::Device;
@@ -29,6 +31,8 @@ pub enum TrainEnv {
     Swarm(Swarm),
     /// Ising lattices (sites as agents).
     Ising(Ising),
+    /// Battle games (both teams one group).
+    Battle(Battle),
 }
 
 impl TrainEnv {
@@ -52,6 +56,10 @@ impl TrainEnv {
                 ctx.clone(),
                 IsingConfig::new(envs).with_size(lattice_side(config.agents)).with_max_cycles(config.max_cycles),
             )?),
+            TrainEnvName::Battle => TrainEnv::Battle(Battle::new(
+                ctx.clone(),
+                BattleConfig::new(envs).with_map_size(config.map_size).with_max_cycles(config.max_cycles),
+            )?),
         })
     }
 
@@ -61,6 +69,7 @@ impl TrainEnv {
             TrainEnv::SimpleSpread(env) => env,
             TrainEnv::Swarm(env) => env,
             TrainEnv::Ising(env) => env,
+            TrainEnv::Battle(env) => env,
         }
     }
 
@@ -70,6 +79,7 @@ impl TrainEnv {
             TrainEnv::SimpleSpread(env) => env,
             TrainEnv::Swarm(env) => env,
             TrainEnv::Ising(env) => env,
+            TrainEnv::Battle(env) => env,
         }
     }
 
@@ -79,6 +89,7 @@ impl TrainEnv {
             TrainEnv::SimpleSpread(env) => env.snapshot(),
             TrainEnv::Swarm(env) => env.snapshot(),
             TrainEnv::Ising(env) => env.snapshot(),
+            TrainEnv::Battle(env) => env.snapshot(),
         }
     }
 
@@ -88,6 +99,7 @@ impl TrainEnv {
             TrainEnv::SimpleSpread(env) => env.restore(snapshot),
             TrainEnv::Swarm(env) => env.restore(snapshot),
             TrainEnv::Ising(env) => env.restore(snapshot),
+            TrainEnv::Battle(env) => env.restore(snapshot),
         }
     }
 }
@@ -103,6 +115,10 @@ pub fn model_config(config: &TrainConfig) -> ActorCriticConfig {
             .with_critic_extra(if config.algo == Algo::Mfac { SWARM_OBS_DIM - SWARM_LOCAL_OBS } else { 0 }),
         // Own spin and neighbours' mean spin; two actions.
         TrainEnvName::Ising => ActorCriticConfig::new(config.agents, 2, 2, false, config.algo.critic()).with_agent_ids(false),
+        // View and position; MF-AC's critic also sees the team's mean action.
+        TrainEnvName::Battle => ActorCriticConfig::new(config.agents, BATTLE_LOCAL_OBS, BATTLE_ACTIONS, false, config.algo.critic())
+            .with_agent_ids(false)
+            .with_critic_extra(if config.algo == Algo::Mfac { BATTLE_OBS_DIM - BATTLE_LOCAL_OBS } else { 0 }),
     };
     base.with_hidden(config.hidden).with_layers(config.layers).with_shared_params(config.shared_params)
 }
@@ -128,6 +144,7 @@ impl Inputs {
             TrainEnvName::SimpleSpread => actor_input(obs, &self.agent_ids),
             TrainEnvName::Swarm => local_columns(obs, SWARM_LOCAL_OBS),
             TrainEnvName::Ising => local_columns(obs, 2),
+            TrainEnvName::Battle => local_columns(obs, BATTLE_LOCAL_OBS),
         }
     }
 
@@ -138,6 +155,8 @@ impl Inputs {
             (TrainEnvName::Swarm, Algo::Mfac) => local_columns(obs, SWARM_OBS_DIM),
             (TrainEnvName::Swarm, _) => local_columns(obs, SWARM_LOCAL_OBS),
             (TrainEnvName::Ising, _) => local_columns(obs, 2),
+            (TrainEnvName::Battle, Algo::Mfac) => local_columns(obs, BATTLE_OBS_DIM),
+            (TrainEnvName::Battle, _) => local_columns(obs, BATTLE_LOCAL_OBS),
         }
     }
 }

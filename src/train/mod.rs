@@ -1,6 +1,7 @@
 //! Learning on the device: advantage estimation and the PPO objective (IPPO/MAPPO building
 //! blocks). The training loop, models and checkpoints build on these.
 
+pub mod arena;
 pub mod config;
 pub mod envs;
 pub mod eval;
