@@ -386,7 +386,49 @@ fn shoal_league_runs_every_sampler_and_writes_rows_plot_and_report() {
         assert!((0.0..=2.0 + 1e-9).contains(&nc), "{row}");
     }
     assert_eq!(common::check_report(&dir.join("report.html")), vec!["nash_conv"]);
+    // Resume continues every sampler's league to the new total.
+    let out = Command::new(env!("CARGO_BIN_EXE_shoal"))
+        .args(["league", "--game", "rps", "--opponents", "latest,uniform,pfsp", "--updates", "6", "--resume", "--out"])
+        .arg(&dir)
+        .env("XDG_RUNTIME_DIR", std::env::temp_dir())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let rows: Vec<serde_json::Value> = serde_json::from_slice(&std::fs::read(dir.join("league.json")).unwrap()).unwrap();
+    assert_eq!(rows.len(), 9);
     let out = Command::new(env!("CARGO_BIN_EXE_shoal")).args(["league", "--game", "chess"]).output().unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("chess"));
+}
+
+#[test]
+fn a_league_resumes_exactly_from_a_checkpoint() {
+    use shoal::train::league::{League, LeagueConfig, OpponentSampler};
+    let ctx = GpuContext::shared().unwrap();
+    let config = LeagueConfig {
+        game: "kuhn".into(),
+        opponents: OpponentSampler::Pfsp,
+        updates: 6,
+        snapshot_every: 2,
+        learner: GameLearnerConfig::new().with_envs(128).with_rollout_steps(4).with_seed(4),
+    };
+    let mut straight = League::new(ctx.clone(), config.clone()).unwrap();
+    while !straight.finished() {
+        straight.step().unwrap();
+    }
+    let mut first = League::new(ctx.clone(), config).unwrap();
+    for _ in 0..3 {
+        first.step().unwrap();
+    }
+    let dir = common::scratch_dir("league_resume").join("ckpt");
+    first.save_checkpoint(&dir).unwrap();
+    drop(first);
+    let mut resumed = League::resume(ctx, &dir, None).unwrap();
+    assert_eq!(resumed.updates(), 3);
+    while !resumed.finished() {
+        resumed.step().unwrap();
+    }
+    let key = |l: &League| l.rows().iter().map(|r| (r.update, r.policies, r.nash_conv_latest, r.nash_conv_pool, r.mean_return, r.env_steps)).collect::<Vec<_>>();
+    assert_eq!(key(&straight).len(), 3);
+    assert_eq!(key(&straight), key(&resumed));
 }

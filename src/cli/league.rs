@@ -10,7 +10,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use shoal::plot::{LineChart, Scale, Series};
 use shoal::report::{Block, Report};
-use shoal::train::league::{run_league, LeagueConfig, LeagueRow, OpponentSampler};
+use shoal::train::league::{League, LeagueConfig, LeagueRow, OpponentSampler};
 use shoal::train::psro::GameName;
 use shoal::train::selfplay::GameLearnerConfig;
 use shoal::ShoalError;
@@ -45,13 +45,16 @@ pub struct LeagueArgs {
     /// Seed.
     #[arg(long, default_value_t = 0)]
     seed: u64,
-    /// Output directory (league.json, league.png, report.html).
+    /// Output directory (league.json, league.png, report.html, checkpoint-<sampler>/).
     #[arg(long, default_value = "runs/league")]
     out: PathBuf,
+    /// Continue the leagues checkpointed in `--out` (up to `--updates`).
+    #[arg(long)]
+    resume: bool,
 }
 
 pub fn run(args: LeagueArgs) -> anyhow::Result<ExitCode> {
-    let game = GameName::parse(&args.game)?.exact();
+    GameName::parse(&args.game)?;
     if args.opponents.is_empty() {
         return Err(ShoalError::config("opponents", "", "name at least one sampler (latest, uniform, pfsp)").into());
     }
@@ -64,28 +67,45 @@ pub fn run(args: LeagueArgs) -> anyhow::Result<ExitCode> {
             SamplerArg::Uniform => OpponentSampler::Uniform,
             SamplerArg::Pfsp => OpponentSampler::Pfsp,
         };
-        let config = LeagueConfig {
-            opponents,
-            updates: args.updates,
-            snapshot_every: args.snapshot_every,
-            learner: GameLearnerConfig::new().with_envs(args.envs).with_seed(args.seed),
+        let checkpoint = args.out.join(format!("checkpoint-{}", opponents.name()));
+        let mut league = if args.resume {
+            if !checkpoint.join("league_state.json").is_file() {
+                return Err(ShoalError::config("resume", checkpoint.display(), "no league checkpoint there; run without --resume first (same --out)").into());
+            }
+            League::resume(ctx.clone(), &checkpoint, Some(args.updates))?
+        } else {
+            League::new(
+                ctx.clone(),
+                LeagueConfig {
+                    game: args.game.clone(),
+                    opponents,
+                    updates: args.updates,
+                    snapshot_every: args.snapshot_every,
+                    learner: GameLearnerConfig::new().with_envs(args.envs).with_seed(args.seed),
+                },
+            )?
         };
         println!("league on {} — opponents {}, adapter {}", args.game, opponents.name(), ctx.adapter_name());
         println!("{:>7} {:>9} {:>16} {:>14} {:>12} {:>9}", "update", "policies", "NashConv latest", "NashConv pool", "env steps", "seconds");
-        let bar = ProgressBar::new(args.updates as u64);
+        let print = |r: &LeagueRow| {
+            println!("{:>7} {:>9} {:>16.4} {:>14.4} {:>12} {:>9.1}", r.update, r.policies, r.nash_conv_latest, r.nash_conv_pool, r.env_steps, r.seconds)
+        };
+        for r in league.rows() {
+            print(r);
+        }
+        let bar = ProgressBar::new(league.config().updates as u64);
         bar.set_style(ProgressStyle::with_template("{spinner} {msg} [{elapsed_precise}] {bar:30} {pos}/{len} updates").expect("static template"));
         bar.set_message(opponents.name());
-        let league = run_league(ctx.clone(), game.as_ref(), &config, |update, row| {
-            bar.set_position(update as u64);
+        bar.set_position(league.updates() as u64);
+        while !league.finished() {
+            let row = league.step()?.cloned();
+            bar.set_position(league.updates() as u64);
             if let Some(r) = row {
-                bar.suspend(|| {
-                    println!(
-                        "{:>7} {:>9} {:>16.4} {:>14.4} {:>12} {:>9.1}",
-                        r.update, r.policies, r.nash_conv_latest, r.nash_conv_pool, r.env_steps, r.seconds
-                    )
-                });
+                bar.suspend(|| print(&r));
+                league.save_checkpoint(&checkpoint)?;
             }
-        })?;
+        }
+        let league = league.rows().to_vec();
         bar.finish_and_clear();
         rows.extend(league);
     }

@@ -74,8 +74,10 @@ impl OpponentSampler {
 }
 
 /// Settings of a league run.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct LeagueConfig {
+    /// The game, as [`super::psro::GameName::parse`] reads it.
+    pub game: String,
     /// Opponent sampler.
     pub opponents: OpponentSampler,
     /// Learner updates in all.
@@ -87,7 +89,7 @@ pub struct LeagueConfig {
 }
 
 /// One row of `league.json`, written at every snapshot.
-#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct LeagueRow {
     /// Sampler name.
     pub opponents: String,
@@ -107,52 +109,131 @@ pub struct LeagueRow {
     pub seconds: f64,
 }
 
-/// Runs a league and returns its rows; `progress(update, row)` after every update.
-pub fn run_league(
-    ctx: Arc<GpuContext>,
-    game: &dyn ExactGame,
-    config: &LeagueConfig,
-    mut progress: impl FnMut(usize, Option<&LeagueRow>),
-) -> Result<Vec<LeagueRow>> {
-    if config.updates == 0 || config.snapshot_every == 0 {
-        return Err(ShoalError::config("updates/snapshot_every", 0, "both must be at least 1"));
+/// A league in progress.
+pub struct League {
+    game: Box<dyn ExactGame>,
+    config: LeagueConfig,
+    learner: GameLearner,
+    pool: PolicyPool,
+    /// Decayed `(score, games)` of the learner against each member (PFSP's evidence).
+    results: Vec<(f64, f64)>,
+    rows: Vec<LeagueRow>,
+    seconds: f64,
+}
+
+/// The JSON part of a league checkpoint.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+struct LeagueState {
+    config: LeagueConfig,
+    pool_log_probs: Vec<f32>,
+    results: Vec<(f64, f64)>,
+    rows: Vec<LeagueRow>,
+    seconds: f64,
+}
+
+impl League {
+    /// A fresh league: the pool starts with the learner's initial (uniform) policy.
+    pub fn new(ctx: Arc<GpuContext>, config: LeagueConfig) -> Result<League> {
+        if config.updates == 0 || config.snapshot_every == 0 {
+            return Err(ShoalError::config("updates/snapshot_every", 0, "both must be at least 1"));
+        }
+        let game = super::psro::GameName::parse(&config.game)?.exact();
+        let learner = GameLearner::new(ctx.clone(), game.as_ref(), config.learner.clone())?;
+        let mut pool = PolicyPool::new(ctx, game.as_ref());
+        pool.push(learner.table())?;
+        Ok(League { game, learner, pool, results: vec![(0.0, 0.0)], rows: Vec::new(), seconds: 0.0, config })
     }
-    let started = std::time::Instant::now();
-    let mut learner = GameLearner::new(ctx.clone(), game, config.learner.clone())?;
-    let mut pool = PolicyPool::new(ctx, game);
-    // The pool starts with the learner's initial (uniform) policy.
-    pool.push(learner.table())?;
-    let mut results = vec![(0.0, 0.0); 1];
-    let mut rows = Vec::new();
-    for update in 1..=config.updates {
-        let weights = config.opponents.weights(&results);
-        let m = learner.update(&pool, &weights)?;
-        if config.opponents == OpponentSampler::Pfsp {
+
+    /// The settings.
+    pub fn config(&self) -> &LeagueConfig {
+        &self.config
+    }
+
+    /// Rows so far (one per snapshot).
+    pub fn rows(&self) -> &[LeagueRow] {
+        &self.rows
+    }
+
+    /// Learner updates so far.
+    pub fn updates(&self) -> usize {
+        self.learner.updates()
+    }
+
+    /// Whether every update ran.
+    pub fn finished(&self) -> bool {
+        self.learner.updates() >= self.config.updates
+    }
+
+    /// One learner update against opponents drawn by the sampler; at a snapshot, the learner
+    /// joins the pool and the league is scored (the new row is returned).
+    pub fn step(&mut self) -> Result<Option<&LeagueRow>> {
+        let started = std::time::Instant::now();
+        let weights = self.config.opponents.weights(&self.results);
+        let m = self.learner.update(&self.pool, &weights)?;
+        if self.config.opponents == OpponentSampler::Pfsp {
             // Win rates over the recent past: old evidence decays by half every update.
-            let fresh = learner.take_results(pool.len())?;
-            for (acc, new) in results.iter_mut().zip(fresh) {
+            let fresh = self.learner.take_results(self.pool.len())?;
+            for (acc, new) in self.results.iter_mut().zip(fresh) {
                 *acc = (0.5 * acc.0 + new.0, 0.5 * acc.1 + new.1);
             }
         }
-        let mut row = None;
-        if update % config.snapshot_every == 0 {
-            pool.push(learner.table())?;
-            results.push((0.0, 0.0));
-            let latest = pool.tables().last().expect("just pushed");
-            let uniform: Vec<(f64, &PolicyTable)> = pool.tables().iter().map(|t| (1.0 / pool.len() as f64, t)).collect();
-            rows.push(LeagueRow {
-                opponents: config.opponents.name().into(),
-                update,
-                policies: pool.len(),
-                nash_conv_latest: nash_conv(game, &[(1.0, latest)]).nash_conv,
-                nash_conv_pool: nash_conv(game, &uniform).nash_conv,
-                mean_return: m.mean_return,
-                env_steps: learner.env_steps(),
-                seconds: started.elapsed().as_secs_f64(),
-            });
-            row = rows.last();
+        let update = self.learner.updates();
+        let snapshot = update % self.config.snapshot_every == 0;
+        if snapshot {
+            self.pool.push(self.learner.table())?;
+            self.results.push((0.0, 0.0));
         }
-        progress(update, row);
+        self.seconds += started.elapsed().as_secs_f64();
+        if !snapshot {
+            return Ok(None);
+        }
+        let latest = self.pool.tables().last().expect("just pushed");
+        let uniform: Vec<(f64, &PolicyTable)> = self.pool.tables().iter().map(|t| (1.0 / self.pool.len() as f64, t)).collect();
+        self.rows.push(LeagueRow {
+            opponents: self.config.opponents.name().into(),
+            update,
+            policies: self.pool.len(),
+            nash_conv_latest: nash_conv(self.game.as_ref(), &[(1.0, latest)]).nash_conv,
+            nash_conv_pool: nash_conv(self.game.as_ref(), &uniform).nash_conv,
+            mean_return: m.mean_return,
+            env_steps: self.learner.env_steps(),
+            seconds: self.seconds,
+        });
+        Ok(self.rows.last())
     }
-    Ok(rows)
+
+    /// Writes the league to `dir` atomically (pool, learner, evidence, rows).
+    pub fn save_checkpoint(&self, dir: &std::path::Path) -> Result<()> {
+        let state = LeagueState {
+            config: self.config.clone(),
+            pool_log_probs: self.pool.read_log_probs()?,
+            results: self.results.clone(),
+            rows: self.rows.clone(),
+            seconds: self.seconds,
+        };
+        super::trainer::write_checkpoint(dir, |tmp| {
+            self.learner.save(tmp)?;
+            let path = tmp.join("league_state.json");
+            crate::io::write_atomic(&path, &serde_json::to_vec(&state).map_err(|e| ShoalError::io(&path, std::io::Error::other(e)))?)
+        })
+    }
+
+    /// Continues a league saved by [`League::save_checkpoint`]; `updates` may raise the total.
+    pub fn resume(ctx: Arc<GpuContext>, dir: &std::path::Path, updates: Option<usize>) -> Result<League> {
+        let path = dir.join("league_state.json");
+        let text = std::fs::read_to_string(&path).map_err(|e| ShoalError::io(&path, e))?;
+        let state: LeagueState = serde_json::from_str(&text)
+            .map_err(|e| ShoalError::BadInput { path: path.display().to_string(), line: e.line(), message: format!("not a league checkpoint: {e}") })?;
+        let mut config = state.config;
+        if let Some(n) = updates {
+            config.updates = n;
+        }
+        let game = super::psro::GameName::parse(&config.game)?.exact();
+        let learner = GameLearner::resume(ctx.clone(), game.as_ref(), dir)?;
+        let pool = PolicyPool::from_log_probs(ctx, game.as_ref(), &state.pool_log_probs)?;
+        if state.results.len() != pool.len() {
+            return Err(ShoalError::BadInput { path: path.display().to_string(), line: 1, message: "results do not match the pool".into() });
+        }
+        Ok(League { game, config, learner, pool, results: state.results, rows: state.rows, seconds: state.seconds })
+    }
 }

@@ -281,6 +281,19 @@ pub struct GameLearner {
     results: Option<Tensor<2>>,
     updates: usize,
     env_steps: u64,
+    noise_calls: u32,
+}
+
+/// The JSON part of a [`GameLearner`] checkpoint.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+struct LearnerState {
+    config: GameLearnerConfig,
+    updates: usize,
+    env_steps: u64,
+    noise_calls: u32,
+    opponent: Vec<i32>,
+    results: Option<Vec<f32>>,
+    env: crate::env::EnvSnapshot,
 }
 
 impl GameLearner {
@@ -306,6 +319,7 @@ impl GameLearner {
             results: None,
             updates: 0,
             env_steps: 0,
+            noise_calls: 0,
             noise,
             env,
             config,
@@ -331,6 +345,57 @@ impl GameLearner {
     /// The current policy as `[states, actions]` log-probabilities (off the autodiff graph).
     pub fn table(&self) -> Tensor<2> {
         self.policy.valid().table(self.legal_states.clone())
+    }
+
+    /// Writes the learner into `dir` (an existing directory): parameters, Adam's state, the
+    /// games in progress, each env's opponent, the booked results and the noise counter.
+    pub fn save(&self, dir: &std::path::Path) -> Result<()> {
+        let record_error = |what: &str, e: burn::store::RecordError| ShoalError::io(dir, std::io::Error::other(format!("{what}: {e:?}")));
+        self.policy.clone().save_file(dir.join("policy.bpk")).map_err(|e| record_error("policy", e))?;
+        self.optim.to_record().save(dir.join("optimizer.bpk")).map_err(|e| record_error("optimizer", e))?;
+        let results = match &self.results {
+            Some(r) => Some(self.ctx.read_f32(r.clone())?),
+            None => None,
+        };
+        let state = LearnerState {
+            config: self.config.clone(),
+            updates: self.updates,
+            env_steps: self.env_steps,
+            noise_calls: self.noise_calls,
+            opponent: self.ctx.read_i32(self.opponent.clone())?,
+            results,
+            env: self.env.snapshot()?,
+        };
+        let path = dir.join("learner.json");
+        crate::io::write_atomic(&path, &serde_json::to_vec(&state).map_err(|e| ShoalError::io(&path, std::io::Error::other(e)))?)
+    }
+
+    /// A learner saved by [`GameLearner::save`], continuing exactly.
+    pub fn resume(ctx: Arc<GpuContext>, game: &dyn ExactGame, dir: &std::path::Path) -> Result<GameLearner> {
+        let path = dir.join("learner.json");
+        let text = std::fs::read_to_string(&path).map_err(|e| ShoalError::io(&path, e))?;
+        let state: LearnerState = serde_json::from_str(&text)
+            .map_err(|e| ShoalError::BadInput { path: path.display().to_string(), line: e.line(), message: format!("not a learner checkpoint: {e}") })?;
+        let mut learner = GameLearner::new(ctx.clone(), game, state.config.clone())?;
+        let record_error = |what: &str, e: burn::store::RecordError| ShoalError::io(dir, std::io::Error::other(format!("{what}: {e:?}")));
+        learner.policy = learner.policy.clone().try_load_file(dir.join("policy.bpk")).map_err(|e| record_error("policy", e))?;
+        let record = burn::optim::OptimizerRecord::load(dir.join("optimizer.bpk")).map_err(|e| record_error("optimizer", e))?;
+        learner.optim = AdamConfig::new().with_epsilon(1e-5).init().load_record(record);
+        let out = learner.env.restore(&state.env)?;
+        learner.obs = out.obs[0].clone();
+        learner.legal = legal_of(&out)?;
+        let envs = state.config.envs;
+        ShoalError::ensure_len("opponents", state.opponent.len(), &[envs])?;
+        learner.opponent = ctx.upload_i32(&state.opponent, [envs])?;
+        learner.results = match &state.results {
+            Some(r) => Some(ctx.upload_f32(r, [2, r.len() / 2])?),
+            None => None,
+        };
+        learner.noise.set_calls(state.noise_calls)?;
+        learner.noise_calls = state.noise_calls;
+        learner.updates = state.updates;
+        learner.env_steps = state.env_steps;
+        Ok(learner)
     }
 
     /// The current policy's mode in every information state, as a deterministic
@@ -376,6 +441,7 @@ impl GameLearner {
         let member_ids = Tensor::<1, Int>::arange(0..members as i64, &device).float().reshape([1, members]);
         if self.updates == 0 {
             // First update: draw every env's opponent now (later, at each game's end).
+            self.noise_calls += 1;
             let u = self.noise.sample()?.slice([0..envs, 2 * n..2 * n + 1]);
             self.opponent = draw(u, cdf.clone());
         }
@@ -396,6 +462,7 @@ impl GameLearner {
             let their_state = info.gather(1, other_col.clone()).reshape([envs]);
             let pick = |col: &Tensor<2, Int>| self.legal.clone().gather(1, col.clone().reshape([envs, 1, 1]).expand([envs, 1, n])).reshape([envs, n]);
             let (my_legal, their_legal) = (pick(&seat_col), pick(&other_col));
+            self.noise_calls += 1;
             let u = self.noise.sample()?;
             let logp = policy.log_probs(my_state.clone(), my_legal.clone());
             let mine = gumbel_argmax(logp.clone(), u.clone().slice([0..envs, 0..n]));
