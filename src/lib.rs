@@ -27,13 +27,15 @@
 //! - [`gpu`]: the device shared with burn, WGSL kernel templates and launch, transfer counting.
 //! - [`env`]: the batched-environment trait, spaces, and one module per environment
 //!   (`simple_spread`, `swarm`, `ising` with its Metropolis reference, the two-player zero-sum
-//!   games `matrix_game` and `kuhn_poker` with legal-action masks and their exact NashConv); the
+//!   games `matrix_game` and `kuhn_poker` with legal-action masks and their exact NashConv, and
+//!   MAgent's `battle`); the
 //!   grid-binned neighbourhood mean field ([`env::NeighbourField`]) that mean-field envs share.
 //! - [`replay`]: reading, replaying and checking recorded reference trajectories.
 //! - [`train`]: PPO with independent (IPPO) or centralised (MAPPO) critics: device rollouts, GAE,
 //!   clipped updates, checkpoints that resume exactly, evaluation; MF-AC on swarms; tabular MF-Q
 //!   for `ising`; league self-play and PSRO on the two-player games (a device-resident pool of
-//!   frozen policies, PPO best responses, exact NashConv after every iteration).
+//!   frozen policies, PPO best responses, exact NashConv after every iteration); Battle
+//!   self-play and head-to-head arenas.
 //! - [`plot`]: PNG learning curves and benchmark charts.
 //! - [`render`]: animated GIFs and filmstrips of episodes, one frame per step of one env.
 //! - [`report`]: the self-contained `report.html` a training run leaves behind.

@@ -205,11 +205,13 @@ fn random_play_matches_magent_statistics() {
     let ctx = ctx();
     let (counts, agent_steps, fighters) = random_play(&ctx, 45, 20, 1000, 4);
     let freq = |i: usize| counts[i] / agent_steps;
+    eprintln!("random play 45×45: −0.005 {:.4}, −0.105 {:.4}, 0.095 {:.4} over {agent_steps} agent-steps", freq(0), freq(1), freq(2));
     assert!((freq(0) - 0.619).abs() < 0.005, "−0.005: {}", freq(0));
     assert!((freq(1) - 0.370).abs() < 0.005, "−0.105: {}", freq(1));
     assert!((freq(2) - 0.0110).abs() < 0.0015, "0.095: {}", freq(2));
     let deaths: usize = fighters.iter().map(|env| env.iter().filter(|a| !a.alive).count()).sum();
     let per_episode = deaths as f64 / 20.0;
+    eprintln!("deaths per 1000-step episode: {per_episode:.2}");
     // Mean of 20 episodes with sd 1.75: standard error 0.39.
     assert!((per_episode - 4.95).abs() < 1.6, "deaths per episode {per_episode}");
     // Every death is one killing hit; the killer keeps its 4.895 unless it dies later in the step.
