@@ -259,7 +259,7 @@ impl Battle {
 
     /// Game outcomes since the last [`BatchedEnv::clear_episode_stats`] (one small read).
     pub fn outcomes(&self) -> Result<BattleOutcomes> {
-        let sums = self.ctx.read_f32(float_tensor::<2>(self.episode_stats.clone()).sum_dim(0))?;
+        let sums = super::sum_over_envs(&self.ctx, &self.episode_stats)?;
         let games = sums[2] as f64;
         Ok(BattleOutcomes {
             games,
@@ -366,16 +366,11 @@ impl BatchedEnv for Battle {
     }
 
     fn episode_stats(&self) -> Result<EpisodeStats> {
-        let sums = self.ctx.read_f32(float_tensor::<2>(self.episode_stats.clone()).sum_dim(0))?;
-        Ok(EpisodeStats::from_sums(&sums[..7]))
+        Ok(EpisodeStats::from_sums(&super::sum_over_envs(&self.ctx, &self.episode_stats)?[..7]))
     }
 
     fn clear_episode_stats(&mut self) -> Result<()> {
-        let envs = self.config.n_envs;
-        let stats = float_tensor::<2>(self.episode_stats.clone());
-        let running = stats.clone().slice([0..envs, 0..2]);
-        let cleared = Tensor::cat(vec![running, stats.slice([0..envs, 2..STAT_WIDTH]).zeros_like()], 1);
-        self.episode_stats = float_buffer(cleared)?;
+        self.episode_stats = super::clear_completed_episodes(&self.episode_stats)?;
         Ok(())
     }
 }

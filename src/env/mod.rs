@@ -230,6 +230,21 @@ impl EpisodeStats {
     }
 }
 
+/// Per-env statistics `[envs, width]` with their completed-episode columns (`2..`) zeroed and
+/// the running episode (columns 0–1) kept: a fresh buffer that only the env holds, so its kernel
+/// may update it in place. The `clear_episode_stats` of envs that keep [`EpisodeStats`] rows.
+pub(crate) fn clear_completed_episodes(stats: &burn::backend::wgpu::CubeTensor) -> Result<burn::backend::wgpu::CubeTensor> {
+    let stats = crate::gpu::float_tensor::<2>(stats.clone());
+    let [envs, width] = stats.dims();
+    let running = stats.clone().slice([0..envs, 0..2]);
+    crate::gpu::float_buffer(Tensor::cat(vec![running, stats.slice([0..envs, 2..width]).zeros_like()], 1))
+}
+
+/// Sums of per-env statistics `[envs, width]` over the batch (one small read).
+pub(crate) fn sum_over_envs(ctx: &GpuContext, stats: &burn::backend::wgpu::CubeTensor) -> Result<Vec<f32>> {
+    ctx.read_f32(crate::gpu::float_tensor::<2>(stats.clone()).sum_dim(0))
+}
+
 /// A batch of environment instances stepped on the GPU.
 pub trait BatchedEnv {
     /// Shapes and spaces.

@@ -420,18 +420,11 @@ impl BatchedEnv for SimpleSpread {
     }
 
     fn episode_stats(&self) -> Result<EpisodeStats> {
-        let sums = float_tensor::<2>(self.episode_stats.clone()).sum_dim(0);
-        Ok(EpisodeStats::from_sums(&self.ctx.read_f32(sums)?))
+        Ok(EpisodeStats::from_sums(&super::sum_over_envs(&self.ctx, &self.episode_stats)?))
     }
 
     fn clear_episode_stats(&mut self) -> Result<()> {
-        // Columns 2.. are the completed-episode sums; columns 0–1 the running episode.
-        let envs = self.config.n_envs;
-        let stats = float_tensor::<2>(self.episode_stats.clone());
-        let running = stats.clone().slice([0..envs, 0..2]);
-        let cleared = Tensor::cat(vec![running, stats.slice([0..envs, 2..STAT_WIDTH]).zeros_like()], 1);
-        // A fresh buffer that only this env holds, so the kernel may update it in place.
-        self.episode_stats = float_buffer(cleared)?;
+        self.episode_stats = super::clear_completed_episodes(&self.episode_stats)?;
         Ok(())
     }
 }

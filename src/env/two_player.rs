@@ -204,16 +204,11 @@ impl BatchedEnv for TwoPlayerBatch {
     }
 
     fn episode_stats(&self) -> Result<EpisodeStats> {
-        let sums = float_tensor::<2>(self.episode_stats.clone()).sum_dim(0);
-        Ok(EpisodeStats::from_sums(&self.ctx.read_f32(sums)?))
+        Ok(EpisodeStats::from_sums(&super::sum_over_envs(&self.ctx, &self.episode_stats)?))
     }
 
     fn clear_episode_stats(&mut self) -> Result<()> {
-        let envs = self.spec.n_envs;
-        let stats = float_tensor::<2>(self.episode_stats.clone());
-        let running = stats.clone().slice([0..envs, 0..2]);
-        let cleared = Tensor::cat(vec![running, stats.slice([0..envs, 2..STAT_WIDTH]).zeros_like()], 1);
-        self.episode_stats = float_buffer(cleared)?;
+        self.episode_stats = super::clear_completed_episodes(&self.episode_stats)?;
         Ok(())
     }
 }
