@@ -235,6 +235,13 @@ fn ppo_learns_a_best_response_in_kuhn_poker() {
     assert!(results[0].1 > 1000.0 && results[0].0 / results[0].1 > 0.5, "{results:?}");
 }
 
+/// Runs `shoal ARGS DIR` (the last flag given is `--out`), requires success, returns `DIR/json`'s rows.
+fn run_rows(args: &[&str], dir: &std::path::Path, json: &str) -> Vec<serde_json::Value> {
+    let out = Command::new(env!("CARGO_BIN_EXE_shoal")).args(args).arg(dir).env("XDG_RUNTIME_DIR", std::env::temp_dir()).output().unwrap();
+    assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&std::fs::read(dir.join(json)).unwrap()).unwrap()
+}
+
 fn exact_psro(iterations: usize, seed: u64) -> PsroConfig {
     PsroConfig {
         game: "biased_rps".into(),
@@ -303,15 +310,7 @@ fn psro_resumes_exactly_from_a_checkpoint() {
 #[test]
 fn shoal_psro_writes_rows_plot_and_report() {
     let dir = common::scratch_dir("psro_cli");
-    let out = Command::new(env!("CARGO_BIN_EXE_shoal"))
-        .args(["psro", "--game", "biased_rps", "--oracle", "exact", "--meta", "nash,uniform", "--iterations", "3"])
-        .args(["--eval-envs", "4096", "--out"])
-        .arg(&dir)
-        .env("XDG_RUNTIME_DIR", std::env::temp_dir())
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let rows: Vec<serde_json::Value> = serde_json::from_slice(&std::fs::read(dir.join("psro.json")).unwrap()).unwrap();
+    let rows = run_rows(&["psro", "--game", "biased_rps", "--oracle", "exact", "--meta", "nash,uniform", "--iterations", "3", "--eval-envs", "4096", "--out"], &dir, "psro.json");
     assert_eq!(rows.len(), 8, "iterations 0..=3 for each of two meta-solvers");
     for row in &rows {
         for key in ["iteration", "nash_conv", "meta", "policies", "env_steps", "seconds"] {
@@ -323,14 +322,7 @@ fn shoal_psro_writes_rows_plot_and_report() {
     assert!(rows[3]["nash_conv"].as_f64().unwrap() < 0.01);
     assert_eq!(common::check_report(&dir.join("report.html")), vec!["nash_conv"]);
     // Resume raises the iteration count and continues both runs.
-    let out = Command::new(env!("CARGO_BIN_EXE_shoal"))
-        .args(["psro", "--game", "biased_rps", "--meta", "nash,uniform", "--iterations", "4", "--resume", "--out"])
-        .arg(&dir)
-        .env("XDG_RUNTIME_DIR", std::env::temp_dir())
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let rows: Vec<serde_json::Value> = serde_json::from_slice(&std::fs::read(dir.join("psro.json")).unwrap()).unwrap();
+    let rows = run_rows(&["psro", "--game", "biased_rps", "--meta", "nash,uniform", "--iterations", "4", "--resume", "--out"], &dir, "psro.json");
     assert_eq!(rows.len(), 10);
 }
 
@@ -369,14 +361,7 @@ fn league_samplers_weight_the_pool_as_documented() {
 #[test]
 fn shoal_league_runs_every_sampler_and_writes_rows_plot_and_report() {
     let dir = common::scratch_dir("league_cli");
-    let out = Command::new(env!("CARGO_BIN_EXE_shoal"))
-        .args(["league", "--game", "rps", "--opponents", "latest,uniform,pfsp", "--updates", "4", "--snapshot-every", "2", "--envs", "256", "--out"])
-        .arg(&dir)
-        .env("XDG_RUNTIME_DIR", std::env::temp_dir())
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let rows: Vec<serde_json::Value> = serde_json::from_slice(&std::fs::read(dir.join("league.json")).unwrap()).unwrap();
+    let rows = run_rows(&["league", "--game", "rps", "--opponents", "latest,uniform,pfsp", "--updates", "4", "--snapshot-every", "2", "--envs", "256", "--out"], &dir, "league.json");
     assert_eq!(rows.len(), 6, "two snapshots for each of three samplers");
     for (row, (sampler, policies)) in rows.iter().zip([("latest", 2), ("latest", 3), ("uniform", 2), ("uniform", 3), ("pfsp", 2), ("pfsp", 3)]) {
         assert_eq!(row["opponents"], sampler);
@@ -387,14 +372,7 @@ fn shoal_league_runs_every_sampler_and_writes_rows_plot_and_report() {
     }
     assert_eq!(common::check_report(&dir.join("report.html")), vec!["nash_conv"]);
     // Resume continues every sampler's league to the new total.
-    let out = Command::new(env!("CARGO_BIN_EXE_shoal"))
-        .args(["league", "--game", "rps", "--opponents", "latest,uniform,pfsp", "--updates", "6", "--resume", "--out"])
-        .arg(&dir)
-        .env("XDG_RUNTIME_DIR", std::env::temp_dir())
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let rows: Vec<serde_json::Value> = serde_json::from_slice(&std::fs::read(dir.join("league.json")).unwrap()).unwrap();
+    let rows = run_rows(&["league", "--game", "rps", "--opponents", "latest,uniform,pfsp", "--updates", "6", "--resume", "--out"], &dir, "league.json");
     assert_eq!(rows.len(), 9);
     let out = Command::new(env!("CARGO_BIN_EXE_shoal")).args(["league", "--game", "chess"]).output().unwrap();
     assert!(!out.status.success());
