@@ -292,6 +292,8 @@ fn battle_trains_by_self_play_renders_and_plays_the_arena() {
     assert!(games >= 6.0, "{r}");
     assert_eq!(r["wins"].as_f64().unwrap() + r["draws"].as_f64().unwrap() + r["losses"].as_f64().unwrap(), games);
     assert!((0.0..=2.0).contains(&r["survivors_a"].as_f64().unwrap()));
+    let (ok, text) = shoal(&["arena", "--a", dir.to_str().unwrap(), "--b", run_s]);
+    assert!(!ok && text.contains("shoal train --env battle"), "{text}");
     // A battle needs 2 × team size agents; the message gives the number.
     let (ok, text) = shoal(&["train", "--env", "battle", "--algo", "ippo", "--agents", "100", "--out", dir.join("bad").to_str().unwrap()]);
     assert!(!ok && text.contains("agents = 128"), "{text}");

@@ -38,6 +38,13 @@ pub struct ArenaResult {
 }
 
 fn load_battle(dir: &Path, ctx: &GpuContext) -> Result<(TrainConfig, ActorCritic)> {
+    if !dir.join("state.json").is_file() {
+        return Err(ShoalError::config(
+            "checkpoint",
+            dir.display(),
+            "no training checkpoint there: pass the --out directory of `shoal train --env battle` (or its checkpoint/)",
+        ));
+    }
     let (config, model) = load_model(dir, ctx.device())?;
     if config.env != TrainEnvName::Battle {
         return Err(ShoalError::config("checkpoint", dir.display(), format!("is a {} run; the arena plays battle checkpoints", config.env.name())));
