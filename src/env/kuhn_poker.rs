@@ -100,7 +100,7 @@ impl ExactGame for KuhnPoker {
                 let call1 = seat1.prob(seat1_after_bet(c1), 1);
                 let call0 = seat0.prob(seat0_after_pass_bet(c0), 1);
                 let after_pass = (1.0 - bet1_after_pass) * showdown(1.0)
-                    + bet1_after_pass * ((1.0 - call0) * -1.0 + call0 * showdown(2.0));
+                    + bet1_after_pass * (-(1.0 - call0) + call0 * showdown(2.0));
                 let after_bet = (1.0 - call1) * 1.0 + call1 * showdown(2.0);
                 value += ((1.0 - bet0) * after_pass + bet0 * after_bet) / 6.0;
             }

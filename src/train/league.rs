@@ -178,7 +178,7 @@ impl League {
             }
         }
         let update = self.learner.updates();
-        let snapshot = update % self.config.snapshot_every == 0;
+        let snapshot = update.is_multiple_of(self.config.snapshot_every);
         if snapshot {
             self.pool.push(self.learner.table())?;
             self.results.push((0.0, 0.0));

@@ -77,7 +77,7 @@ impl GameLearnerConfig {
                 return Err(ShoalError::config(field, 0, "must be at least 1"));
             }
         }
-        if (self.envs * self.rollout_steps) % self.num_minibatches != 0 {
+        if !(self.envs * self.rollout_steps).is_multiple_of(self.num_minibatches) {
             return Err(ShoalError::config(
                 "num_minibatches",
                 self.num_minibatches,
@@ -187,7 +187,7 @@ impl PolicyPool {
     pub fn from_log_probs(ctx: Arc<GpuContext>, game: &dyn ExactGame, log_probs: &[f32]) -> Result<PolicyPool> {
         let mut pool = PolicyPool::new(ctx, game);
         let width = pool.states * pool.actions;
-        if log_probs.len() % width != 0 {
+        if !log_probs.len().is_multiple_of(width) {
             return Err(ShoalError::config("pool", log_probs.len(), format!("not a whole number of {width}-entry tables")));
         }
         for member in log_probs.chunks(width) {
@@ -426,7 +426,8 @@ impl GameLearner {
             return Err(ShoalError::config("weights", weights.len(), format!("need one weight per pool member ({})", pool.len())));
         }
         let total: f64 = weights.iter().sum();
-        if !(total > 0.0) || weights.iter().any(|w| !(*w >= 0.0)) {
+        // NaN weights fail both comparisons.
+        if total.is_nan() || total <= 0.0 || weights.iter().any(|w| w.is_nan() || *w < 0.0) {
             return Err(ShoalError::config("weights", format!("{weights:?}"), "must be non-negative with a positive sum"));
         }
         let envs = self.config.envs;
