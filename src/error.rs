@@ -90,14 +90,14 @@ pub enum ShoalError {
     #[error("GPU error: {0}")]
     Gpu(String),
 
-    /// Filesystem error with the path involved.
-    #[error("{path}: {source}")]
+    /// Filesystem error with the path involved. The OS error is part of the message, not a
+    /// separate cause, so that `{:#}` chains print it once.
+    #[error("{path}: {error}")]
     Io {
         /// The file involved.
         path: String,
         /// The OS error.
-        #[source]
-        source: std::io::Error,
+        error: std::io::Error,
     },
 }
 
@@ -140,7 +140,7 @@ impl ShoalError {
     pub fn io(path: impl AsRef<std::path::Path>, source: std::io::Error) -> Self {
         Self::Io {
             path: path.as_ref().display().to_string(),
-            source,
+            error: source,
         }
     }
 }
