@@ -294,7 +294,8 @@ impl Battle {
         self.agents = self.ctx.upload_raw(&snapshot.state[..agent_words], &[envs * per_env, 4], DType::F32)?;
         self.mean_action = self.ctx.upload_raw(&snapshot.state[agent_words..], &[envs * 2, BATTLE_ACTIONS], DType::F32)?;
         self.state = self.ctx.upload_raw(&words, &[envs, STATE_WIDTH], DType::U32)?;
-        self.grid = self.ctx.upload_raw(&snapshot.counters[envs * STATE_WIDTH..], &[envs, side * side], DType::U32)?;
+        let grid: &[i32] = bytemuck::cast_slice(&snapshot.counters[envs * STATE_WIDTH..]);
+        self.grid = self.ctx.upload_raw(grid, &[envs, side * side], DType::I32)?;
         self.episode_stats = self.ctx.upload_raw(&snapshot.episode_stats, &[envs, STAT_WIDTH], DType::F32)?;
         self.ready = true;
         Ok(self.launch(self.idle_actions()?))

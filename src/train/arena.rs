@@ -73,9 +73,10 @@ pub fn play(ctx: &Arc<GpuContext>, a: &Path, b: &Path, games: usize, seed: u64, 
         let mut noise = PolicyNoise::new(ctx.clone(), &action, 2 * n, envs, seed ^ (0xA7E4A + half as u64))?;
         let mut obs = env.reset(seed.wrapping_add(half as u64))?.obs.remove(0);
         for _ in 0..battle.max_cycles {
-            let u = noise.sample()?.reshape([envs, 2 * n, action_width(&action)]);
+            let width = noise.width();
+            let u = noise.sample()?.reshape([envs, 2 * n, width]);
             let team = |t: usize| obs.clone().slice([0..envs, t * n..(t + 1) * n]);
-            let noise_of = |t: usize| u.clone().slice([0..envs, t * n..(t + 1) * n]).reshape([envs * n, action_width(&action)]);
+            let noise_of = |t: usize| u.clone().slice([0..envs, t * n..(t + 1) * n]).reshape([envs * n, width]);
             let act = |model: &ActorCritic, inputs: &Inputs, t: usize| -> Tensor<2, burn::tensor::Int> {
                 match model.act(inputs.actor(team(t)), (!greedy).then(|| noise_of(t))).action {
                     Action::Discrete(x) => x.reshape([envs, n]),
@@ -98,11 +99,4 @@ pub fn play(ctx: &Arc<GpuContext>, a: &Path, b: &Path, games: usize, seed: u64, 
     total.survivors_a /= total.games.max(1.0);
     total.survivors_b /= total.games.max(1.0);
     Ok(total)
-}
-
-fn action_width(action: &crate::env::ActionSpace) -> usize {
-    match *action {
-        crate::env::ActionSpace::Discrete { n } => n,
-        crate::env::ActionSpace::Continuous { dim, .. } => 2 * dim,
-    }
 }

@@ -213,17 +213,14 @@ impl League {
         };
         super::trainer::write_checkpoint(dir, |tmp| {
             self.learner.save(tmp)?;
-            let path = tmp.join("league_state.json");
-            crate::io::write_atomic(&path, &serde_json::to_vec(&state).map_err(|e| ShoalError::io(&path, std::io::Error::other(e)))?)
+            crate::io::write_json(&tmp.join("league_state.json"), &state)
         })
     }
 
     /// Continues a league saved by [`League::save_checkpoint`]; `updates` may raise the total.
     pub fn resume(ctx: Arc<GpuContext>, dir: &std::path::Path, updates: Option<usize>) -> Result<League> {
         let path = dir.join("league_state.json");
-        let text = std::fs::read_to_string(&path).map_err(|e| ShoalError::io(&path, e))?;
-        let state: LeagueState = serde_json::from_str(&text)
-            .map_err(|e| ShoalError::BadInput { path: path.display().to_string(), line: e.line(), message: format!("not a league checkpoint: {e}") })?;
+        let state: LeagueState = crate::io::read_json(&path, "a league checkpoint")?;
         let mut config = state.config;
         if let Some(n) = updates {
             config.updates = n;

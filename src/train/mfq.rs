@@ -238,10 +238,7 @@ impl MfqTrainer {
     pub fn resume(ctx: Arc<GpuContext>, dir: &std::path::Path) -> Result<MfqTrainer> {
         let state = CheckpointState::read(dir)?;
         let mut trainer = MfqTrainer::new(ctx.clone(), state.config.clone())?;
-        let path = dir.join("q.json");
-        let text = std::fs::read(&path).map_err(|e| ShoalError::io(&path, e))?;
-        let tables: MfqState = serde_json::from_slice(&text)
-            .map_err(|e| ShoalError::BadInput { path: path.display().to_string(), line: e.line(), message: format!("not an MF-Q table file: {e}") })?;
+        let tables: MfqState = crate::io::read_json(&dir.join("q.json"), "an MF-Q table file")?;
         trainer.agents.restore(&ctx, &tables)?;
         trainer.obs = trainer.env.restore(&state.env)?.obs.remove(0);
         trainer.progress = state.progress;
@@ -306,8 +303,7 @@ impl Learner for MfqTrainer {
 
     fn save_checkpoint(&self, dir: &std::path::Path) -> Result<()> {
         write_checkpoint(dir, |tmp| {
-            let tables = serde_json::to_vec(&self.agents.state(&self.ctx)?).map_err(|e| ShoalError::io(tmp, e.into()))?;
-            crate::io::write_atomic(&tmp.join("q.json"), &tables)?;
+            crate::io::write_json(&tmp.join("q.json"), &self.agents.state(&self.ctx)?)?;
             CheckpointState { config: self.config.clone(), progress: self.progress.clone(), env: self.env.snapshot()? }.write(tmp)
         })
     }
@@ -318,9 +314,7 @@ pub fn load_agents(ctx: &Arc<GpuContext>, dir: &std::path::Path, lattices: usize
     let state = CheckpointState::read(dir)?;
     let config = state.config;
     let path = dir.join("q.json");
-    let text = std::fs::read(&path).map_err(|e| ShoalError::io(&path, e))?;
-    let tables: MfqState = serde_json::from_slice(&text)
-        .map_err(|e| ShoalError::BadInput { path: path.display().to_string(), line: e.line(), message: format!("not an MF-Q table file: {e}") })?;
+    let tables: MfqState = crate::io::read_json(&path, "an MF-Q table file")?;
     if tables.q.len() < TABLE || tables.q_target.len() < TABLE {
         return Err(ShoalError::BadInput { path: path.display().to_string(), line: 0, message: "MF-Q tables are too short".into() });
     }

@@ -42,6 +42,11 @@ impl PolicyNoise {
         }
     }
 
+    /// Uniforms per agent in each draw.
+    pub fn width(&self) -> usize {
+        self.width
+    }
+
     /// Continues the stream after `calls` draws (for resuming).
     pub fn set_calls(&mut self, calls: u32) -> Result<()> {
         self.source.set_calls(calls)

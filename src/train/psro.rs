@@ -259,8 +259,6 @@ pub struct Psro {
     config: PsroConfig,
     pool: PolicyPool,
     eval_env: TwoPlayerBatch,
-    /// Antisymmetric empirical meta-game.
-    payoffs: Vec<Vec<f64>>,
     /// Seat-0 payoffs estimated so far, `m[i][j]`.
     seat_payoffs: Vec<Vec<f64>>,
     env_steps: u64,
@@ -283,7 +281,6 @@ impl Psro {
             ctx,
             pool,
             eval_env,
-            payoffs: vec![vec![0.0]],
             seat_payoffs: vec![vec![0.0]],
             env_steps: 0,
             seconds: 0.0,
@@ -308,9 +305,10 @@ impl Psro {
         &self.pool
     }
 
-    /// The empirical meta-game.
-    pub fn payoffs(&self) -> &[Vec<f64>] {
-        &self.payoffs
+    /// The empirical meta-game: `S[i][j] = ½(M[i][j] − M[j][i])` from the seat-0 payoffs.
+    pub fn payoffs(&self) -> Vec<Vec<f64>> {
+        let m = &self.seat_payoffs;
+        (0..m.len()).map(|i| (0..m.len()).map(|j| 0.5 * (m[i][j] - m[j][i])).collect()).collect()
     }
 
     /// Whether all iterations ran.
@@ -320,7 +318,7 @@ impl Psro {
 
     /// Current meta-strategy.
     pub fn meta_strategy(&self) -> Result<Vec<f64>> {
-        self.config.meta.solve(&self.payoffs)
+        self.config.meta.solve(&self.payoffs())
     }
 
     /// NashConv of the current meta-mixture, exactly.
@@ -359,16 +357,15 @@ impl Psro {
                 self.pool.push(if self.config.greedy_best_response { learner.greedy_table() } else { learner.table() })?;
             }
         }
-        let previous_payoffs = self.payoffs.clone();
         let previous_seat_payoffs = self.seat_payoffs.clone();
         self.estimate_new_member()?;
         let k = self.pool.len() - 1;
-        let value: f64 = (0..k).map(|i| (0..k).map(|j| weights[i] * weights[j] * self.payoffs[i][j]).sum::<f64>()).sum();
-        let gain = (0..k).map(|j| weights[j] * self.payoffs[k][j]).sum::<f64>() - value;
+        let payoffs = self.payoffs();
+        let value: f64 = (0..k).map(|i| (0..k).map(|j| weights[i] * weights[j] * payoffs[i][j]).sum::<f64>()).sum();
+        let gain = (0..k).map(|j| weights[j] * payoffs[k][j]).sum::<f64>() - value;
         let added = gain >= self.config.min_gain;
         if !added {
             self.pool.pop();
-            self.payoffs = previous_payoffs;
             self.seat_payoffs = previous_seat_payoffs;
         }
         self.seconds += started.elapsed().as_secs_f64();
@@ -396,8 +393,6 @@ impl Psro {
         for (&(i, j), &m) in pairs.iter().zip(&means) {
             self.seat_payoffs[i][j] = m;
         }
-        let n = k + 1;
-        self.payoffs = (0..n).map(|i| (0..n).map(|j| 0.5 * (self.seat_payoffs[i][j] - self.seat_payoffs[j][i])).collect()).collect();
         Ok(())
     }
 
@@ -413,17 +408,14 @@ impl Psro {
             rows: self.rows.clone(),
         };
         super::trainer::write_checkpoint(dir, |tmp| {
-            let path = tmp.join("psro_state.json");
-            crate::io::write_atomic(&path, &serde_json::to_vec(&state).map_err(|e| ShoalError::io(&path, std::io::Error::other(e)))?)
+            crate::io::write_json(&tmp.join("psro_state.json"), &state)
         })
     }
 
     /// Continues a run saved by [`Psro::save_checkpoint`]; `iterations` may raise the total.
     pub fn resume(ctx: Arc<GpuContext>, dir: &std::path::Path, iterations: Option<usize>) -> Result<Psro> {
         let path = dir.join("psro_state.json");
-        let text = std::fs::read_to_string(&path).map_err(|e| ShoalError::io(&path, e))?;
-        let state: PsroCheckpoint = serde_json::from_str(&text)
-            .map_err(|e| ShoalError::BadInput { path: path.display().to_string(), line: e.line(), message: format!("not a PSRO checkpoint: {e}") })?;
+        let state: PsroCheckpoint = crate::io::read_json(&path, "a PSRO checkpoint")?;
         let mut config = state.config;
         if let Some(n) = iterations {
             config.iterations = n;
@@ -434,12 +426,10 @@ impl Psro {
         if state.seat_payoffs.len() != n || state.seat_payoffs.iter().any(|r| r.len() != n) {
             return Err(ShoalError::BadInput { path: path.display().to_string(), line: 1, message: format!("payoff matrix does not match the {n} policies") });
         }
-        let payoffs = (0..n).map(|i| (0..n).map(|j| 0.5 * (state.seat_payoffs[i][j] - state.seat_payoffs[j][i])).collect()).collect();
         Ok(Psro {
             eval_env: TwoPlayerBatch::new(ctx.clone(), game.kernel(), config.eval_envs)?,
             ctx,
             pool,
-            payoffs,
             seat_payoffs: state.seat_payoffs,
             env_steps: state.env_steps,
             seconds: state.seconds,
@@ -458,11 +448,12 @@ impl Psro {
         let weights = self.meta_strategy()?;
         let score = self.nash_conv()?;
         let tables = self.pool.tables();
+        let payoffs = self.payoffs();
         let mut payoff_error: f64 = 0.0;
         for (i, a) in tables.iter().enumerate() {
             for (j, b) in tables.iter().enumerate() {
                 let exact = 0.5 * (self.game.payoff(a, b) - self.game.payoff(b, a));
-                payoff_error = payoff_error.max((exact - self.payoffs[i][j]).abs());
+                payoff_error = payoff_error.max((exact - payoffs[i][j]).abs());
             }
         }
         self.rows.push(PsroRow {

@@ -366,16 +366,12 @@ impl GameLearner {
             results,
             env: self.env.snapshot()?,
         };
-        let path = dir.join("learner.json");
-        crate::io::write_atomic(&path, &serde_json::to_vec(&state).map_err(|e| ShoalError::io(&path, std::io::Error::other(e)))?)
+        crate::io::write_json(&dir.join("learner.json"), &state)
     }
 
     /// A learner saved by [`GameLearner::save`], continuing exactly.
     pub fn resume(ctx: Arc<GpuContext>, game: &dyn ExactGame, dir: &std::path::Path) -> Result<GameLearner> {
-        let path = dir.join("learner.json");
-        let text = std::fs::read_to_string(&path).map_err(|e| ShoalError::io(&path, e))?;
-        let state: LearnerState = serde_json::from_str(&text)
-            .map_err(|e| ShoalError::BadInput { path: path.display().to_string(), line: e.line(), message: format!("not a learner checkpoint: {e}") })?;
+        let state: LearnerState = crate::io::read_json(&dir.join("learner.json"), "a learner checkpoint")?;
         let mut learner = GameLearner::new(ctx.clone(), game, state.config.clone())?;
         let record_error = |what: &str, e: burn::store::RecordError| ShoalError::io(dir, std::io::Error::other(format!("{what}: {e:?}")));
         learner.policy = learner.policy.clone().try_load_file(dir.join("policy.bpk")).map_err(|e| record_error("policy", e))?;

@@ -409,19 +409,12 @@ pub struct CheckpointState {
 impl CheckpointState {
     /// Writes `dir/state.json` atomically.
     pub fn write(&self, dir: &std::path::Path) -> Result<()> {
-        let json = serde_json::to_vec(self).map_err(|e| ShoalError::io(dir, e.into()))?;
-        crate::io::write_atomic(&dir.join("state.json"), &json)
+        crate::io::write_json(&dir.join("state.json"), self)
     }
 
     /// Reads `dir/state.json`.
     pub fn read(dir: &std::path::Path) -> Result<CheckpointState> {
-        let path = dir.join("state.json");
-        let text = std::fs::read(&path).map_err(|e| ShoalError::io(&path, e))?;
-        serde_json::from_slice(&text).map_err(|e| ShoalError::BadInput {
-            path: path.display().to_string(),
-            line: e.line(),
-            message: format!("not a shoal checkpoint: {e}"),
-        })
+        crate::io::read_json(&dir.join("state.json"), "a shoal checkpoint")
     }
 }
 
