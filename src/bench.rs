@@ -34,6 +34,9 @@ pub struct BenchRow {
     pub agent_steps_per_s: f64,
     /// The adapter that ran it.
     pub adapter: String,
+    /// What was timed: `simulator` (env steps with device-side random actions) or `learner`
+    /// (rollout with the policy + PPO update, `shoal bench --learner`).
+    pub phase: String,
 }
 
 /// A batched env plus the random policy that drives it.
@@ -102,6 +105,7 @@ impl ThroughputRig {
             env_steps_per_s: env_steps / seconds,
             agent_steps_per_s: env_steps * spec.agents_per_env() as f64 / seconds,
             adapter: self.env.context().adapter_name(),
+            phase: "simulator".into(),
         })
     }
 }

@@ -46,9 +46,43 @@ pub struct BenchArgs {
     /// Also plot env-steps/s against batch size to this PNG.
     #[arg(long)]
     plot: Option<PathBuf>,
+    /// Time training instead (rollout with the policy + PPO update) beside the simulator, with
+    /// `shoal train`'s configuration for the env (`--algo`, `--config`, `--set` as in train; the
+    /// first `--envs` and `--agents` value).
+    #[arg(long)]
+    learner: bool,
+    /// With --learner: the algorithm [default: mappo on simple-spread, mfac on swarm and battle].
+    #[arg(long, value_enum, requires = "learner")]
+    algo: Option<shoal::train::Algo>,
+    /// With --learner: a TOML file of training keys.
+    #[arg(long, requires = "learner")]
+    config: Option<PathBuf>,
+    /// With --learner: any training key, as KEY=VALUE (repeatable).
+    #[arg(long = "set", value_name = "KEY=VALUE", requires = "learner")]
+    set: Vec<String>,
+    /// With --learner: timed updates (after one untimed update that compiles the kernels).
+    #[arg(long, default_value_t = 3, requires = "learner")]
+    updates: usize,
+    /// With --learner: also time each phase of an update (synchronising between phases).
+    #[arg(long, requires = "learner")]
+    profile: bool,
 }
 
 pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
+    if args.learner {
+        super::bench_learner::run(super::bench_learner::LearnerBench {
+            env: args.env,
+            algo: args.algo,
+            config: args.config,
+            envs: args.envs.first().copied(),
+            agents: args.agents.first().copied(),
+            set: args.set,
+            updates: args.updates,
+            profile: args.profile,
+            json: args.json,
+        })?;
+        return Ok(ExitCode::SUCCESS);
+    }
     if args.steps == 0 {
         return Err(ShoalError::config("steps", 0, "time at least 1 step").into());
     }

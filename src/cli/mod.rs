@@ -6,6 +6,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 
 mod arena;
 mod bench;
+mod bench_learner;
 mod compare;
 mod eval;
 mod ising;

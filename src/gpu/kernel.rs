@@ -18,10 +18,12 @@ use std::collections::hash_map::DefaultHasher;
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
-use burn::backend::wgpu::{CubeDim, CubeTensor, KernelSource, SourceKernel, SourceTemplate};
-use burn::cubecl::prelude::KernelId;
+use burn::backend::wgpu::{CubeDim, CubeTensor, KernelSource, SourceTemplate};
+use burn::cubecl::ir::metadata::Info;
+use burn::cubecl::ir::{ElemType, Scope, UIntKind};
+use burn::cubecl::prelude::{ExecutionMode, KernelDefinition, KernelId, KernelMetadata, KernelSettings};
 use burn::cubecl::server::KernelArguments;
-use burn::cubecl::CubeCount;
+use burn::cubecl::{CubeCount, CubeKernel, PrecompiledSource};
 
 use super::context::GpuContext;
 
@@ -67,6 +69,14 @@ impl WgslKernel {
         }
     }
 
+    /// Launches with `size` threads per workgroup instead of [`WORKGROUP_SIZE`]; the shader must
+    /// declare the same `@workgroup_size` (kernels whose threads cooperate through workgroup
+    /// memory, one thread per hidden unit for instance).
+    pub fn with_workgroup_size(mut self, size: u32) -> Self {
+        self.workgroup_size = size;
+        self
+    }
+
     /// The final WGSL text (for debugging and for validation in tests).
     pub fn source(&self) -> &str {
         &self.source
@@ -81,10 +91,7 @@ impl WgslKernel {
             .collect::<Vec<_>>();
         let (x, y) = grid(invocations, self.workgroup_size);
         ctx.client().launch(
-            Box::new(SourceKernel::new(
-                self.clone(),
-                CubeDim::new_1d(self.workgroup_size),
-            )),
+            Box::new(Unchecked { kernel: self.clone(), cube_dim: CubeDim::new_1d(self.workgroup_size) }),
             CubeCount::Static(x, y, 1),
             KernelArguments::new().with_buffers(bindings),
         );
@@ -102,6 +109,41 @@ impl KernelSource for WgslKernel {
 
     fn lang(&self) -> &'static str {
         "wgsl"
+    }
+}
+
+/// A [`WgslKernel`] as cubecl launches it, in unchecked mode.
+///
+/// burn's `SourceKernel` launches templates in checked mode, and for WGSL that makes wgpu compile
+/// the module with `force_loop_bounding`: naga adds a guard counter to every loop, which keeps
+/// LLVM (lavapipe) from unrolling and vectorising them. The learner's kernels are loops over
+/// weights and rows and ran several times slower for it. Every shoal kernel bounds its own
+/// indices (each returns early past the end of its batch, and loops run to constants), which is
+/// what unchecked mode asks of it; wgpu's bounds checks are off in both modes.
+struct Unchecked {
+    kernel: WgslKernel,
+    cube_dim: CubeDim,
+}
+
+impl KernelMetadata for Unchecked {
+    fn id(&self) -> KernelId {
+        self.kernel.id()
+    }
+
+    fn address_type(&self) -> ElemType {
+        UIntKind::U32.into()
+    }
+}
+
+impl CubeKernel for Unchecked {
+    fn define(&self) -> KernelDefinition {
+        // The text is the kernel: the definition only carries the settings.
+        let settings = KernelSettings::new(self.cube_dim.0, ExecutionMode::Unchecked, burn::cubecl::ir::AddressType::U32);
+        KernelDefinition { body: Scope::root(settings.clone()), settings, info: Info::default() }
+    }
+
+    fn source(&self) -> Option<PrecompiledSource> {
+        Some(PrecompiledSource { source: self.kernel.source.to_string(), entrypoint_name: "main".to_string(), lang: "wgsl" })
     }
 }
 

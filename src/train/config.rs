@@ -64,6 +64,10 @@ pub struct TrainConfig {
     pub seed: u64,
     /// Write a checkpoint every this many updates (0: only at the end).
     pub checkpoint_every: usize,
+    /// Evaluate the rollout's policy with the fused kernel (`shaders/learn/policy.wgsl`, one
+    /// launch per step) instead of burn's tensor ops (~40 launches). Off by default: on lavapipe
+    /// it measured 8% slower per update (BENCHMARKS.md); both paths give the same actions.
+    pub fused_rollout: bool,
     /// MF-Q on ising: the Boltzmann policy's temperature T.
     pub temperature: f32,
     /// MF-Q on ising: step size of the tabular Q update.
@@ -170,6 +174,7 @@ impl Default for TrainConfig {
             q_learning_rate: 0.1,
             target_update_every: 10,
             checkpoint_every: 10,
+            fused_rollout: false,
         }
     }
 }

@@ -73,6 +73,16 @@ impl TrainEnv {
         }
     }
 
+    /// The env behind the common API, owned (benchmarks drive it on their own).
+    pub fn into_env(self) -> Box<dyn BatchedEnv> {
+        match self {
+            TrainEnv::SimpleSpread(env) => Box::new(env),
+            TrainEnv::Swarm(env) => Box::new(env),
+            TrainEnv::Ising(env) => Box::new(env),
+            TrainEnv::Battle(env) => Box::new(env),
+        }
+    }
+
     /// The env behind the common API, read-only.
     pub fn env_ref(&self) -> &dyn BatchedEnv {
         match self {

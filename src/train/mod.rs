@@ -1,6 +1,7 @@
 //! Learning on the device: advantage estimation and the PPO objective (IPPO/MAPPO building
 //! blocks). The training loop, models and checkpoints build on these.
 
+pub mod adam;
 pub mod arena;
 pub mod config;
 pub mod envs;
@@ -16,6 +17,8 @@ pub use gae::{gae, truncation_bootstrap};
 pub use ppo::{normalize, ppo_loss, PpoCoefficients, PpoLoss};
 pub mod model;
 pub mod noise;
+pub mod policy_kernel;
+pub mod profile;
 
 pub use envs::{model_config, Inputs, TrainEnv};
 pub use eval::{evaluate, to_env_actions, EvalResult};

@@ -261,6 +261,44 @@ impl ActorCritic {
     }
 }
 
+impl Mlp {
+    /// Every weight and bias, layer by layer (weights `[d_in, d_out]` row-major, then the bias),
+    /// flattened: the layout `shaders/learn/policy.wgsl` reads.
+    fn flat_parameters(&self) -> Vec<Tensor<1>> {
+        self.hidden
+            .iter()
+            .chain(std::iter::once(&self.output))
+            .flat_map(|layer| {
+                let weight = layer.weight.val();
+                let [d_in, d_out] = weight.dims();
+                let bias = layer.bias.as_ref().map(|b| b.val()).unwrap_or_else(|| Tensor::zeros([d_out], &weight.device()));
+                [weight.reshape([d_in * d_out]), bias]
+            })
+            .collect()
+    }
+}
+
+impl ActorCritic {
+    /// Actor, critic and (Gaussian heads) log std packed into one vector for the fused rollout
+    /// kernel, or `None` with per-agent networks (the kernel serves shared parameters only).
+    pub fn packed_parameters(&self) -> Option<Tensor<1>> {
+        if !self.agent_actors.is_empty() {
+            return None;
+        }
+        let mut parts = self.actor.flat_parameters();
+        parts.extend(self.critic.flat_parameters());
+        parts.extend(self.log_std.as_ref().map(|p| p.val()));
+        Some(Tensor::cat(parts, 0))
+    }
+
+    /// The same model with another Gaussian log std (tests of the continuous head).
+    #[cfg(test)]
+    pub(crate) fn with_log_std(mut self, log_std: Tensor<1>) -> ActorCritic {
+        self.log_std = Some(Param::from_tensor(log_std));
+        self
+    }
+}
+
 /// Applies the shared network to the whole batch, or (with per-agent networks) agent `a`'s
 /// network to rows `a, a + A, a + 2A, …`.
 fn per_agent(first: &Mlp, others: &[Mlp], input: Tensor<2>) -> Tensor<2> {

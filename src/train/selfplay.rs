@@ -498,7 +498,7 @@ impl GameLearner {
         let games = dones.clone().sum();
         let payoff = rewards.clone().sum();
         // Games are short and undiscounted: Monte-Carlo returns (γ = λ = 1).
-        let (advantages, returns) = gae(rewards, values, dones, last_value, 1.0, 1.0);
+        let (advantages, returns) = gae(&self.ctx, rewards, values, dones, last_value, 1.0, 1.0)?;
 
         let samples = self.config.rollout_steps * envs;
         let states = Tensor::cat(states, 0);

@@ -11,17 +11,20 @@
 use std::sync::Arc;
 
 use burn::module::{Module, ModuleVisitor, Param, ParamId};
-use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
+use burn::optim::{GradientsParams, ModuleOptimizer};
 use burn::tensor::{Device, Int, Tensor};
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
 
+use super::adam::{FusedAdam, FusedAdamConfig};
 use super::config::TrainConfig;
 use super::gae::{gae, truncation_bootstrap};
 use super::envs::{model_config, Inputs, TrainEnv};
 use super::model::{Action, ActorCritic};
 use super::ppo::{normalize, ppo_loss, PpoCoefficients};
 use super::noise::PolicyNoise;
+use super::policy_kernel::RolloutPolicy;
+use super::profile::{PhaseClock, PhaseTime};
 use crate::env::{Actions, EnvSnapshot};
 use crate::error::{Result, ShoalError};
 use crate::gpu::GpuContext;
@@ -90,10 +93,16 @@ pub struct Trainer {
     env: TrainEnv,
     model: ActorCritic,
     optim: ModuleOptimizer,
+    /// The fused optimizer behind `optim` (queues the gradient norms before each step).
+    adam: FusedAdam,
     noise: PolicyNoise,
-    params: Vec<(ParamId, usize)>,
+    /// The rollout's policy step as one kernel (`None`: `fused_rollout` off or per-agent
+    /// networks; burn's tensor ops then).
+    rollout_policy: Option<RolloutPolicy>,
     /// Actor and critic inputs from observations.
     inputs: Inputs,
+    /// Phase timings (`shoal bench --learner --profile`); `None` in normal runs.
+    profile: Option<PhaseClock>,
     /// Current observations `[envs, agents, obs_dim]`.
     obs: Tensor<3>,
     progress: Progress,
@@ -117,15 +126,22 @@ impl Trainer {
         let device: Device = ctx.device().clone().autodiff();
         // Model initialisation draws from burn's generator: seed it for reproducible runs.
         device.seed(config.seed);
-        let model = model_config(&config).init(&device);
+        let model_shape = model_config(&config);
+        let model = model_shape.init(&device);
+        let rollout_policy = if config.fused_rollout {
+            RolloutPolicy::new(ctx.clone(), &model_shape, config.envs * config.agents)
+        } else {
+            None
+        };
         let noise = PolicyNoise::new(ctx.clone(), &group.action, config.agents, config.envs, config.seed ^ 0x5EED_0F_AC71)?;
-        let mut params = FloatParams(Vec::new());
-        model.visit(&mut params);
+        let (adam, optim) = Self::optimizer(&ctx, &config, &model);
         let obs = env.env().reset(config.seed)?.obs.remove(0);
         Ok(Trainer {
             inputs: Inputs::new(&config, ctx.device()),
-            optim: AdamConfig::new().with_epsilon(1e-5).init(),
-            params: params.0,
+            optim,
+            adam,
+            rollout_policy,
+            profile: None,
             model,
             noise,
             env,
@@ -134,6 +150,14 @@ impl Trainer {
             ctx,
             progress: Progress { update: 0, env_steps: 0, wall_seconds: 0.0, noise_calls: 0 },
         })
+    }
+
+    /// Adam (ε = 1e-5) with global-norm clipping over the model's parameters, as fused kernels.
+    fn optimizer(ctx: &Arc<GpuContext>, config: &TrainConfig, model: &ActorCritic) -> (FusedAdam, ModuleOptimizer) {
+        let mut params = FloatParams(Vec::new());
+        model.visit(&mut params);
+        let adam = FusedAdamConfig { max_grad_norm: Some(config.max_grad_norm), ..FusedAdamConfig::default() };
+        FusedAdam::init(ctx.clone(), adam, params.0)
     }
 
     /// The run's configuration.
@@ -154,6 +178,25 @@ impl Trainer {
     /// Whether every update of the run is done.
     pub fn finished(&self) -> bool {
         self.progress.update >= self.config.updates()
+    }
+
+    /// Times every phase of the following updates (synchronising the device between phases,
+    /// which slows them down); see [`PhaseClock`].
+    pub fn enable_profile(&mut self) -> Result<()> {
+        self.profile = Some(PhaseClock::new(self.ctx.clone())?);
+        Ok(())
+    }
+
+    /// The phase times booked since [`Trainer::enable_profile`].
+    pub fn profile(&self) -> &[PhaseTime] {
+        self.profile.as_ref().map(|p| p.phases()).unwrap_or(&[])
+    }
+
+    fn mark(&mut self, phase: &'static str) -> Result<()> {
+        match &mut self.profile {
+            Some(clock) => clock.mark(phase),
+            None => Ok(()),
+        }
     }
 
     fn actor_input(&self, obs: Tensor<3>) -> Tensor<2> {
@@ -182,6 +225,10 @@ impl Trainer {
         let gamma = self.config.gamma;
         // The rollout needs no gradients: act with the parameters off the autodiff graph.
         let policy = self.model.valid();
+        if let Some(fused) = &mut self.rollout_policy {
+            fused.load(&policy)?;
+        }
+        self.mark("rollout: pack parameters")?;
 
         let (mut actor_x, mut critic_x, mut actions, mut log_probs, mut values, mut rewards, mut dones) =
             (vec![], vec![], vec![], vec![], vec![], vec![], vec![]);
@@ -190,10 +237,18 @@ impl Trainer {
             let cx = self.critic_input(self.obs.clone());
             let noise = self.noise.sample()?;
             self.progress.noise_calls += 1;
-            let mut out = policy.act(ax.clone(), Some(noise));
-            out.log_prob = out.log_prob.without_autodiff();
-            let value = policy.value(cx.clone()).without_autodiff();
-            let env_actions = match &out.action {
+            let (action, log_prob, value) = match &self.rollout_policy {
+                Some(fused) => {
+                    let step = fused.act(ax.clone(), cx.clone(), noise)?;
+                    (step.action, step.log_prob, step.value)
+                }
+                None => {
+                    let out = policy.act(ax.clone(), Some(noise));
+                    (out.action, out.log_prob.without_autodiff(), policy.value(cx.clone()).without_autodiff())
+                }
+            };
+            self.mark("rollout: inputs, noise, policy")?;
+            let env_actions = match &action {
                 Action::Discrete(a) => Actions::Discrete(a.clone().without_autodiff().reshape([envs, agents])),
                 Action::Continuous(a) => {
                     let [_, dim] = a.dims();
@@ -214,23 +269,25 @@ impl Trainer {
             }
             actor_x.push(ax);
             critic_x.push(cx);
-            actions.push(out.action);
-            log_probs.push(out.log_prob);
+            actions.push(action);
+            log_probs.push(log_prob);
             values.push(value);
             rewards.push(reward);
             dones.push(per_agent(step.done));
             self.obs = step.obs.into_iter().next().ok_or_else(|| ShoalError::Gpu("env returned no observation".into()))?;
+            self.mark("rollout: env step, bootstrap")?;
         }
         let last_value = policy.value(self.critic_input(self.obs.clone())).without_autodiff();
         let values = Tensor::stack::<2>(values, 0);
         let (advantages, returns) = gae(
+            &self.ctx,
             Tensor::stack(rewards, 0),
             values.clone(),
             Tensor::stack(dones, 0),
             last_value,
             gamma,
             self.config.gae_lambda,
-        );
+        )?;
 
         // Flatten time × agents into one batch of samples.
         let samples = steps * batch;
@@ -251,6 +308,7 @@ impl Trainer {
             )),
         };
 
+        self.mark("advantages (GAE), batch assembly")?;
         let coefficients = PpoCoefficients {
             clip_eps: self.config.clip_eps,
             vf_coef: self.config.vf_coef,
@@ -273,14 +331,18 @@ impl Trainer {
             rows.shuffle(&mut rng);
             let order: Vec<i32> = rows.iter().flat_map(|&r| (0..agents as i32).map(move |a| r * agents as i32 + a)).collect();
             let order = self.ctx.upload_i32(&order, [samples])?;
+            self.mark("update: minibatch order (upload)")?;
             for mb in 0..self.config.num_minibatches {
                 let idx: Tensor<1, Int> = order.clone().slice([mb * minibatch..(mb + 1) * minibatch]);
                 let mb_actions = match &actions {
                     Action::Discrete(a) => Action::Discrete(a.clone().select(0, idx.clone())),
                     Action::Continuous(a) => Action::Continuous(a.clone().select(0, idx.clone())),
                 };
-                let (log_prob, entropy) = self.model.evaluate(actor_x.clone().select(0, idx.clone()), &mb_actions);
-                let value = self.model.value(critic_x.clone().select(0, idx.clone()));
+                let mb_actor_x = actor_x.clone().select(0, idx.clone());
+                let mb_critic_x = critic_x.clone().select(0, idx.clone());
+                self.mark("update: minibatch gathers")?;
+                let (log_prob, entropy) = self.model.evaluate(mb_actor_x, &mb_actions);
+                let value = self.model.value(mb_critic_x);
                 let loss = ppo_loss(
                     log_prob,
                     old_log_probs.clone().select(0, idx.clone()),
@@ -291,9 +353,12 @@ impl Trainer {
                     entropy,
                     coefficients,
                 );
-                let mut grads = GradientsParams::from_grads(loss.total.backward(), &self.model);
-                self.clip_global_norm(&mut grads);
+                self.mark("update: forward, loss")?;
+                let grads = GradientsParams::from_grads(loss.total.backward(), &self.model);
+                self.mark("update: backward")?;
+                self.adam.prepare(&grads)?;
                 self.model = self.optim.step(lr, self.model.clone(), grads);
+                self.mark("update: clip + Adam")?;
                 last_terms = Some(loss);
             }
         }
@@ -309,6 +374,7 @@ impl Trainer {
         ))?;
         let episodes = self.env.env_ref().episode_stats()?;
         self.env.env().clear_episode_stats()?;
+        self.mark("host reads (losses, episode statistics)")?;
         let seconds = started.elapsed().as_secs_f64();
         self.progress.update += 1;
         self.progress.env_steps += self.config.steps_per_update();
@@ -327,40 +393,6 @@ impl Trainer {
             env_steps_per_s: self.config.steps_per_update() as f64 / seconds,
             lr,
         })
-    }
-
-    /// Scales all gradients together so that their global L2 norm is at most `max_grad_norm`
-    /// (burn's own clipping is per tensor). Stays on the device.
-    fn clip_global_norm(&self, grads: &mut GradientsParams) {
-        let mut squares: Vec<Tensor<1>> = Vec::new();
-        for &(id, rank) in &self.params {
-            let square = match rank {
-                1 => grads.get::<1>(id).map(|g| g.powf_scalar(2.0).sum()),
-                2 => grads.get::<2>(id).map(|g| g.powf_scalar(2.0).sum()),
-                _ => None,
-            };
-            squares.extend(square);
-        }
-        if squares.is_empty() {
-            return;
-        }
-        let norm = Tensor::cat(squares, 0).sum().sqrt();
-        let scale = ((norm + 1e-6).recip() * self.config.max_grad_norm).clamp_max(1.0);
-        for &(id, rank) in &self.params {
-            match rank {
-                1 => {
-                    if let Some(g) = grads.remove::<1>(id) {
-                        grads.register(id, g * scale.clone());
-                    }
-                }
-                2 => {
-                    if let Some(g) = grads.remove::<2>(id) {
-                        grads.register(id, g * scale.clone().reshape([1, 1]));
-                    }
-                }
-                _ => {}
-            }
-        }
     }
 
     /// Writes a checkpoint to `dir` atomically: everything goes to a temporary sibling directory
@@ -383,11 +415,10 @@ impl Trainer {
         };
         trainer.model = trainer.model.clone().try_load_file(dir.join("model.bpk")).map_err(|e| record_error("model", e))?;
         // Loading restores the saved parameter ids (Adam's state is keyed by them): re-list them.
-        let mut params = FloatParams(Vec::new());
-        trainer.model.visit(&mut params);
-        trainer.params = params.0;
+        let (adam, optim) = Self::optimizer(&trainer.ctx, &trainer.config, &trainer.model);
         let record = burn::optim::OptimizerRecord::load(dir.join("optimizer.bpk")).map_err(|e| record_error("optimizer", e))?;
-        trainer.optim = AdamConfig::new().with_epsilon(1e-5).init().load_record(record);
+        trainer.adam = adam;
+        trainer.optim = optim.load_record(record);
         trainer.obs = trainer.env.restore(&state.env)?.obs.remove(0);
         trainer.noise.set_calls(state.progress.noise_calls)?;
         trainer.progress = state.progress;

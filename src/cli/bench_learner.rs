@@ -1,0 +1,155 @@
+//! `shoal bench --learner`: throughput of training (rollout with the policy + PPO update) beside
+//! the simulator's, and with `--profile` where an update's time goes.
+//!
+//! The run configuration is the one `shoal train` would use (`--config`, `--set`, `--envs`,
+//! `--agents`; swarm and battle start from the settings of `examples/`). Rows join `shoal bench`'s
+//! JSON with `phase: "learner"` next to the simulator's row measured at the same size in the same
+//! process, so their ratio is the learner's share of the simulator's speed.
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use indicatif::{ProgressBar, ProgressStyle};
+use shoal::bench::{BenchRow, ThroughputRig};
+use shoal::train::{Algo, TrainConfig, TrainEnvName, Trainer};
+use shoal::ShoalError;
+
+use super::EnvName;
+
+/// What `--learner` measures.
+pub struct LearnerBench {
+    pub env: EnvName,
+    pub algo: Option<Algo>,
+    pub config: Option<PathBuf>,
+    pub envs: Option<usize>,
+    pub agents: Option<usize>,
+    pub set: Vec<String>,
+    pub updates: usize,
+    pub profile: bool,
+    pub json: Option<PathBuf>,
+}
+
+/// The training configuration measured: `shoal train`'s defaults for the env.
+fn config(bench: &LearnerBench) -> anyhow::Result<TrainConfig> {
+    let mut config = match &bench.config {
+        Some(path) => TrainConfig::from_toml_file(path)?,
+        None => {
+            let mut c = TrainConfig { env: bench.env.trainable(), ..TrainConfig::default() };
+            match c.env {
+                TrainEnvName::SimpleSpread => {}
+                TrainEnvName::Swarm => {
+                    (c.algo, c.agents, c.envs, c.max_cycles) = (Algo::Mfac, 1000, 4, 50);
+                }
+                TrainEnvName::Battle => {
+                    (c.algo, c.agents, c.envs, c.max_cycles, c.lr) = (Algo::Mfac, 128, 8, 200, 5e-4);
+                }
+                TrainEnvName::Ising => {
+                    return Err(ShoalError::config("env", "ising", "the learner bench times PPO learners; use simple-spread, swarm or battle").into());
+                }
+            }
+            c
+        }
+    };
+    if let Some(algo) = bench.algo {
+        config.algo = algo;
+    }
+    if let Some(envs) = bench.envs {
+        config.envs = envs;
+    }
+    if let Some(agents) = bench.agents {
+        config.agents = agents;
+    }
+    config.checkpoint_every = 0;
+    let mut config = config.with_overrides(&bench.set)?;
+    // Enough budget for the timed updates whatever `total_env_steps` said.
+    config.total_env_steps = config.steps_per_update() * (bench.updates as u64 + 2);
+    if config.algo == Algo::Mfq {
+        return Err(ShoalError::config("algo", "mfq", "the learner bench times PPO learners (ippo, mappo, mfac)").into());
+    }
+    Ok(config)
+}
+
+pub fn run(bench: LearnerBench) -> anyhow::Result<()> {
+    if bench.updates == 0 {
+        return Err(ShoalError::config("updates", 0, "time at least 1 update").into());
+    }
+    let config = config(&bench)?;
+    let ctx = super::open_gpu()?;
+    let mut trainer = Trainer::new(ctx.clone(), config.clone())?;
+    let progress = ProgressBar::new(bench.updates as u64 + 1).with_style(
+        ProgressStyle::with_template("{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} updates {msg}").expect("static template"),
+    );
+    progress.set_message("(first: kernel compilation)");
+    trainer.update()?; // compiles every kernel; not timed
+    progress.inc(1);
+    progress.set_message("");
+    if bench.profile {
+        trainer.enable_profile()?;
+    }
+    ctx.sync()?;
+    let start = Instant::now();
+    for _ in 0..bench.updates {
+        trainer.update()?;
+        progress.inc(1);
+    }
+    ctx.sync()?;
+    let seconds = start.elapsed().as_secs_f64();
+    progress.finish_and_clear();
+
+    let env_steps = (config.steps_per_update() * bench.updates as u64) as f64;
+    let learner = BenchRow {
+        env: config.env.name().into(),
+        envs: config.envs,
+        agents_per_env: config.agents,
+        steps: config.rollout_steps * bench.updates,
+        seconds,
+        env_steps_per_s: env_steps / seconds,
+        agent_steps_per_s: env_steps * config.agents as f64 / seconds,
+        adapter: ctx.adapter_name(),
+        phase: "learner".into(),
+    };
+    // The simulator alone at the same size, driven by device-side random actions.
+    let env = shoal::train::TrainEnv::new(&ctx, &config, config.envs, false)?.into_env();
+    let simulator = ThroughputRig::new(env, config.seed)?.measure(10, (config.rollout_steps * bench.updates).max(50))?;
+
+    println!("adapter: {}", ctx.adapter_name());
+    println!(
+        "{} {} — {} envs × {} agents, {} steps per rollout, {} epochs × {} minibatches{}",
+        config.algo.name(),
+        config.env.name(),
+        config.envs,
+        config.agents,
+        config.rollout_steps,
+        config.update_epochs,
+        config.num_minibatches,
+        if bench.profile { " (profiled: synchronised between phases, slower than a plain run)" } else { "" }
+    );
+    println!("{:<10} {:>9} {:>15} {:>17}", "phase", "seconds", "env-steps/s", "agent-steps/s");
+    for r in [&learner, &simulator] {
+        println!("{:<10} {:>9.3} {:>15.0} {:>17.0}", r.phase, r.seconds, r.env_steps_per_s, r.agent_steps_per_s);
+    }
+    println!(
+        "learner / simulator: 1 : {:.0} ({:.2} s per update)",
+        simulator.env_steps_per_s / learner.env_steps_per_s,
+        seconds / bench.updates as f64
+    );
+    if bench.profile {
+        let total: f64 = trainer.profile().iter().map(|p| p.seconds).sum();
+        println!("\n{:<42} {:>12} {:>8} {:>7}", "phase (per update)", "ms", "share", "runs");
+        for p in trainer.profile() {
+            println!(
+                "{:<42} {:>12.1} {:>7.1}% {:>7}",
+                p.phase,
+                p.seconds / bench.updates as f64 * 1e3,
+                100.0 * p.seconds / total,
+                p.count / bench.updates as u64
+            );
+        }
+    }
+    if let Some(path) = &bench.json {
+        let text = serde_json::to_vec_pretty(&[learner, simulator])?;
+        shoal::io::write_atomic(path, &text)?;
+        eprintln!("wrote {}", path.display());
+    }
+    Ok(())
+}
