@@ -335,3 +335,31 @@ fn the_fused_rollout_trains_like_the_tensor_path() {
         }
     }
 }
+
+/// `shoal bench --learner --profile`: JSON rows for the learner and the simulator at the same
+/// size, and a phase table whose phases cover the rollout, the update and the optimizer.
+#[test]
+fn the_learner_bench_reports_throughput_and_phases() {
+    let json = scratch_dir("learner-bench").join("rows.json");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_shoal"))
+        .args(["bench", "--learner", "--envs", "8", "--updates", "1", "--profile", "--json"])
+        .arg(&json)
+        .args(["--set", "rollout_steps=5", "--set", "update_epochs=1", "--set", "num_minibatches=1", "--set", "hidden=8"])
+        .env("XDG_RUNTIME_DIR", std::env::temp_dir())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    for phase in ["rollout: inputs, noise, policy", "rollout: env step", "update: backward", "update: clip + Adam"] {
+        assert!(stdout.contains(phase), "no `{phase}` in:\n{stdout}");
+    }
+    let rows: Vec<serde_json::Value> = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    let phases: Vec<&str> = rows.iter().map(|r| r["phase"].as_str().unwrap()).collect();
+    assert_eq!(phases, ["learner", "simulator"]);
+    for row in &rows {
+        assert_eq!((row["envs"].as_u64(), row["agents_per_env"].as_u64()), (Some(8), Some(3)));
+        assert!(row["env_steps_per_s"].as_f64().unwrap() > 0.0, "{row}");
+    }
+    // One update of 8 envs × 5 steps was timed.
+    assert_eq!(rows[0]["steps"].as_u64(), Some(5));
+}

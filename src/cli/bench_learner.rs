@@ -2,7 +2,8 @@
 //! the simulator's, and with `--profile` where an update's time goes.
 //!
 //! The run configuration is the one `shoal train` would use (`--config`, `--set`, `--envs`,
-//! `--agents`; swarm and battle start from the settings of `examples/`). Rows join `shoal bench`'s
+//! `--agents`); swarm and battle start from `examples/swarm_1000.toml` and
+//! `examples/battle_selfplay.toml`, the settings BENCHMARKS.md trains them with. Rows join `shoal bench`'s
 //! JSON with `phase: "learner"` next to the simulator's row measured at the same size in the same
 //! process, so their ratio is the learner's share of the simulator's speed.
 
@@ -29,26 +30,23 @@ pub struct LearnerBench {
     pub json: Option<PathBuf>,
 }
 
+/// Starting points for envs whose defaults are not `TrainConfig::default()`'s: the settings
+/// BENCHMARKS.md trains them with.
+const SWARM_CONFIG: &str = include_str!("../../examples/swarm_1000.toml");
+const BATTLE_CONFIG: &str = include_str!("../../examples/battle_selfplay.toml");
+
 /// The training configuration measured: `shoal train`'s defaults for the env.
 fn config(bench: &LearnerBench) -> anyhow::Result<TrainConfig> {
     let mut config = match &bench.config {
         Some(path) => TrainConfig::from_toml_file(path)?,
-        None => {
-            let mut c = TrainConfig { env: bench.env.trainable(), ..TrainConfig::default() };
-            match c.env {
-                TrainEnvName::SimpleSpread => {}
-                TrainEnvName::Swarm => {
-                    (c.algo, c.agents, c.envs, c.max_cycles) = (Algo::Mfac, 1000, 4, 50);
-                }
-                TrainEnvName::Battle => {
-                    (c.algo, c.agents, c.envs, c.max_cycles, c.lr) = (Algo::Mfac, 128, 8, 200, 5e-4);
-                }
-                TrainEnvName::Ising => {
-                    return Err(ShoalError::config("env", "ising", "the learner bench times PPO learners; use simple-spread, swarm or battle").into());
-                }
+        None => match bench.env.trainable() {
+            TrainEnvName::SimpleSpread => TrainConfig::default(),
+            TrainEnvName::Swarm => toml::from_str(SWARM_CONFIG)?,
+            TrainEnvName::Battle => toml::from_str(BATTLE_CONFIG)?,
+            TrainEnvName::Ising => {
+                return Err(ShoalError::config("env", "ising", "the learner bench times PPO learners; use simple-spread, swarm or battle").into());
             }
-            c
-        }
+        },
     };
     if let Some(algo) = bench.algo {
         config.algo = algo;
