@@ -1,5 +1,5 @@
 // `battle`: MAgent's Battle game (Zheng et al. 2018; the Mean Field MARL paper's setting), rules
-// as ../shared/conformance/BATTLE_SPEC.md states them for magent2 0.3.4 and mlii/mfrl.
+// as tests/data/BATTLE_SPEC.md states them for magent2 0.3.4 and mlii/mfrl.
 //
 // Two teams of N agents on a W×H grid with border walls. Actions (21): 13 moves within radius 2
 // (index 6 is the no-op), 8 attacks on the neighbouring cells. A step, per env and in the

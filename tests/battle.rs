@@ -1,4 +1,4 @@
-//! `battle` against BATTLE_SPEC.md: formations, every reward rule and order-dependent case on
+//! `battle` against tests/data/BATTLE_SPEC.md: formations, every reward rule and order-dependent case on
 //! scripted positions, the random-play statistics MAgent2 reports, batch-size independence and
 //! exact snapshots.
 

@@ -1,6 +1,6 @@
 //! `battle`: MAgent's Battle, the Mean Field MARL paper's two-team game, batched on the device
 //! (`shaders/battle.wgsl`), with the rules of magent2 0.3.4 / mlii/mfrl
-//! (`../shared/conformance/BATTLE_SPEC.md`, summarised in the WGSL file).
+//! (`tests/data/BATTLE_SPEC.md`, summarised in the WGSL file).
 //!
 //! Defaults are the paper's: a 40×40 map, 64 agents a team, 400 steps. Both teams are one agent
 //! group (agents `0..N` are team 0, `N..2N` team 1): they share the observation and action
