@@ -14,6 +14,7 @@
 //! load here and the other way round. The arithmetic follows burn's order; the test below checks
 //! it against burn's Adam plus tensor-op clipping.
 
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use burn::module::ParamId;
@@ -63,13 +64,23 @@ pub struct FusedAdam {
     /// Every float parameter of the model (id, rank), in slot order.
     params: Arc<Vec<(ParamId, usize)>>,
     step: Arc<Mutex<StepScalars>>,
+    /// Kernels by (which, tensor length, slot), built once: a model's parameter tensors come in
+    /// a few sizes and every step launches the same kernels.
+    kernels: Arc<Mutex<HashMap<(Which, usize, usize), WgslKernel>>>,
+}
+
+/// The two kernels of a step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Which {
+    GradNorm,
+    Adam,
 }
 
 impl FusedAdam {
     /// An optimizer for a model whose float parameters are `params` (id, rank), and the
     /// [`ModuleOptimizer`] that drives it.
     pub fn init(ctx: Arc<GpuContext>, config: FusedAdamConfig, params: Vec<(ParamId, usize)>) -> (FusedAdam, ModuleOptimizer) {
-        let adam = FusedAdam { ctx, config, params: Arc::new(params), step: Arc::default() };
+        let adam = FusedAdam { ctx, config, params: Arc::new(params), step: Arc::default(), kernels: Arc::default() };
         (adam.clone(), ModuleOptimizer::from(adam))
     }
 
@@ -92,12 +103,35 @@ impl FusedAdam {
             };
             let Some(grad) = grad.transpose()? else { continue };
             let len = grad.meta.shape().num_elements();
-            let kernel = WgslKernel::new("grad_norm", &[GRAD_NORM_WGSL], &[("len", len.to_string()), ("slot", slot.to_string())]);
             // One workgroup reduces the whole tensor.
-            kernel.launch(&self.ctx, 1, &[&grad, &squares_buffer]);
+            self.kernel(Which::GradNorm, len, slot).launch(&self.ctx, 1, &[&grad, &squares_buffer]);
         }
         step.squares = Some(squares);
         Ok(())
+    }
+
+    /// The kernel `which` for tensors of `len` elements (`slot`: the gradient's norm slot).
+    fn kernel(&self, which: Which, len: usize, slot: usize) -> WgslKernel {
+        let mut kernels = self.kernels.lock().unwrap_or_else(|e| e.into_inner());
+        let c = &self.config;
+        kernels
+            .entry((which, len, slot))
+            .or_insert_with(|| match which {
+                Which::GradNorm => WgslKernel::new("grad_norm", &[GRAD_NORM_WGSL], &[("len", len.to_string()), ("slot", slot.to_string())]),
+                Which::Adam => WgslKernel::new(
+                    "adam",
+                    &[GRID_WGSL, ADAM_WGSL],
+                    &[
+                        ("len", len.to_string()),
+                        ("n_params", self.n_slots().to_string()),
+                        ("beta_1", format!("{:?}f", c.beta_1)),
+                        ("beta_2", format!("{:?}f", c.beta_2)),
+                        ("clip", c.max_grad_norm.is_some().to_string()),
+                        ("max_norm", format!("{:?}f", c.max_grad_norm.unwrap_or(1.0))),
+                    ],
+                ),
+            })
+            .clone()
     }
 
     fn n_slots(&self) -> usize {
@@ -150,19 +184,7 @@ impl Optimizer for FusedAdam {
         };
         let scalars = self.scalars(lr, time, &device);
         let len: usize = dims.iter().product();
-        let c = &self.config;
-        let kernel = WgslKernel::new(
-            "adam",
-            &[GRID_WGSL, ADAM_WGSL],
-            &[
-                ("len", len.to_string()),
-                ("n_params", self.n_slots().to_string()),
-                ("beta_1", format!("{:?}f", c.beta_1)),
-                ("beta_2", format!("{:?}f", c.beta_2)),
-                ("clip", c.max_grad_norm.is_some().to_string()),
-                ("max_norm", format!("{:?}f", c.max_grad_norm.unwrap_or(1.0))),
-            ],
-        );
+        let kernel = self.kernel(Which::Adam, len, 0);
         // Every input is a burn tensor on this device; a failure here is a programming error.
         let buffer = |t: Tensor<D>| float_buffer(t).expect("optimizer tensors live on burn's wgpu device");
         let inputs = [buffer(tensor), buffer(grad), buffer(moment_1), buffer(moment_2)];
