@@ -90,6 +90,19 @@ pub enum ShoalError {
     #[error("GPU error: {0}")]
     Gpu(String),
 
+    /// A linear program (PSRO's meta-game solver) failed or was interrupted.
+    #[error("meta-game solver: {0}")]
+    Solver(String),
+
+    /// Drawing or encoding a picture failed (GIF frames, filmstrips, plots).
+    #[error("drawing failed: {0}")]
+    Drawing(String),
+
+    /// An env or learner broke one of its own invariants (a shoal bug: please report it with the
+    /// command that caused it).
+    #[error("internal error (a bug in shoal; please report it): {0}")]
+    Internal(String),
+
     /// Filesystem error with the path involved. The OS error is part of the message, not a
     /// separate cause, so that `{:#}` chains print it once.
     #[error("{path}: {error}")]

@@ -2,6 +2,9 @@
 //! scripted positions, the random-play statistics MAgent2 reports, batch-size independence and
 //! exact snapshots.
 
+
+mod common;
+
 use std::sync::Arc;
 
 use burn::tensor::Tensor;
@@ -235,7 +238,7 @@ fn envs_are_independent_of_batch_size_and_snapshots_are_exact() {
     }
     let snapshot = env.snapshot().unwrap();
     let actions: Vec<Actions> = (0..10).map(|_| random.sample()).collect();
-    let mut run = |env: &mut Battle| {
+    let run = |env: &mut Battle| {
         let mut obs = Vec::new();
         for a in &actions {
             let out = env.step(std::slice::from_ref(a)).unwrap();
@@ -268,10 +271,7 @@ fn bad_battle_input_is_named() {
 fn battle_trains_by_self_play_renders_and_plays_the_arena() {
     let dir = std::env::temp_dir().join(format!("shoal-test-{}-battle-cli", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    let shoal = |args: &[&str]| {
-        let out = std::process::Command::new(env!("CARGO_BIN_EXE_shoal")).args(args).env("XDG_RUNTIME_DIR", std::env::temp_dir()).output().unwrap();
-        (out.status.success(), format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)))
-    };
+    let shoal = common::run_shoal;
     let run = dir.join("mfac");
     let run_s = run.to_str().unwrap();
     let (ok, text) = shoal(&["train", "--env", "battle", "--algo", "mfac", "--agents", "4", "--envs", "2", "--steps", "40",

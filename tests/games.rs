@@ -9,7 +9,8 @@ use std::process::Command;
 use shoal::env::kuhn_poker::{self, KUHN_VALUE};
 use shoal::env::{nash_conv, Actions, BatchedEnv, ExactGame, KuhnPoker, MatrixGame, PolicyTable, TwoPlayerBatch};
 use shoal::train::psro::{estimate_payoffs, MetaSolver, Oracle, Psro, PsroConfig};
-use shoal::train::selfplay::{GameLearner, GameLearnerConfig, PolicyPool};
+use shoal::train::pool::PolicyPool;
+use shoal::train::selfplay::{GameLearner, GameLearnerConfig};
 use shoal::GpuContext;
 
 #[test]

@@ -3,14 +3,9 @@
 
 mod common;
 
-use common::{decode_gif, scratch_dir};
+use common::{decode_gif, run_shoal as shoal, scratch_dir};
 use shoal::train::{Algo, Trainer};
 use shoal::GpuContext;
-
-fn shoal(args: &[&str]) -> (bool, String) {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_shoal")).args(args).output().unwrap();
-    (out.status.success(), format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)))
-}
 
 /// Frames differ over an episode (agents move) and every frame has the requested size.
 fn assert_animation(path: &std::path::Path, frames: usize, width: u16, height: u16) {

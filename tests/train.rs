@@ -6,7 +6,8 @@ mod common;
 use burn::module::{Module, ModuleVisitor, Param};
 use burn::tensor::Tensor;
 use common::scratch_dir;
-use shoal::train::{Algo, TrainConfig, TrainEnvName, Trainer};
+use shoal::env::EnvKind;
+use shoal::train::{Algo, TrainConfig, Trainer};
 use shoal::{GpuContext, ShoalError};
 
 fn tiny(algo: Algo) -> TrainConfig {
@@ -15,13 +16,13 @@ fn tiny(algo: Algo) -> TrainConfig {
 
 /// MF-Q on four 8×8 lattices, episodes of 15 steps, 3 updates of 10 steps.
 fn tiny_ising() -> TrainConfig {
-    TrainConfig { env: TrainEnvName::Ising, algo: Algo::Mfq, agents: 64, envs: 4, max_cycles: 15, total_env_steps: 120, temperature: 1.0, ..tiny(Algo::Ippo) }
+    TrainConfig { env: EnvKind::Ising, algo: Algo::Mfq, agents: 64, envs: 4, max_cycles: 15, total_env_steps: 120, temperature: 1.0, ..tiny(Algo::Ippo) }
 }
 
 /// A swarm run small enough for a test: 2 envs × 64 agents × 10 steps per update, episodes of
 /// 15 steps (so checkpoints fall inside episodes), 3 updates.
 fn tiny_swarm(algo: Algo) -> TrainConfig {
-    TrainConfig { env: TrainEnvName::Swarm, agents: 64, envs: 2, max_cycles: 15, total_env_steps: 60, ..tiny(algo) }
+    TrainConfig { env: EnvKind::Swarm, agents: 64, envs: 2, max_cycles: 15, total_env_steps: 60, ..tiny(algo) }
 }
 
 /// Every parameter of the model, flattened, read back.
@@ -50,7 +51,7 @@ fn bad_config_values_are_rejected_by_name() {
         ("max_grad_norm = 0.0\n", "max_grad_norm"),
         ("algo = \"mfac\"\n", "algo"),
         ("env = \"swarm\"\nalgo = \"mappo\"\n", "algo"),
-        ("env = \"swarm\"\nalgo = \"mfac\"\ncontinuous = true\n", "env"),
+        ("env = \"swarm\"\nalgo = \"mfac\"\ncontinuous = true\n", "continuous"),
         ("env = \"ising\"\nalgo = \"ippo\"\nagents = 64\n", "algo"),
         ("algo = \"mfq\"\n", "algo"),
         ("env = \"ising\"\nalgo = \"mfq\"\nagents = 1000\n", "agents"),
@@ -132,12 +133,7 @@ fn resuming_a_checkpoint_reproduces_the_uninterrupted_run() {
 #[test]
 fn swarm_trains_with_mfac_from_the_command_line_and_renders_its_policy() {
     let dir = scratch_dir("cli-swarm");
-    let shoal = |args: &[&str]| {
-        let out = std::process::Command::new(env!("CARGO_BIN_EXE_shoal")).args(args).output().unwrap();
-        let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-        assert!(out.status.success(), "{args:?}: {text}");
-        text
-    };
+    let shoal = common::shoal_ok;
     let run = dir.join("run");
     let run_s = run.to_str().unwrap();
     shoal(&["train", "--env", "swarm", "--algo", "mfac", "--agents", "50", "--envs", "2", "--steps", "40",
@@ -190,12 +186,7 @@ fn mfq_trains_on_ising_resumes_exactly_and_reports() {
     // Two episodes of 15 steps completed, rewarded, and TD errors measured.
     assert!(rows.iter().any(|r| r.mean_episode_return.is_finite()) && rows.iter().all(|r| r.total_loss.is_finite()));
 
-    let shoal = |args: &[&str]| {
-        let out = std::process::Command::new(env!("CARGO_BIN_EXE_shoal")).args(args).output().unwrap();
-        let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-        assert!(out.status.success(), "{args:?}: {text}");
-        text
-    };
+    let shoal = common::shoal_ok;
     let run = dir.join("run");
     let run_s = run.to_str().unwrap();
     shoal(&["train", "--env", "ising", "--algo", "mfq", "--agents", "256", "--envs", "2", "--steps", "80",
@@ -234,12 +225,7 @@ fn a_short_run_improves_the_return() {
 #[test]
 fn train_eval_and_compare_from_the_command_line() {
     let dir = scratch_dir("cli-train");
-    let shoal = |args: &[&str]| {
-        let out = std::process::Command::new(env!("CARGO_BIN_EXE_shoal")).args(args).output().unwrap();
-        let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-        assert!(out.status.success(), "{args:?}: {text}");
-        text
-    };
+    let shoal = common::shoal_ok;
     let run = dir.join("run");
     let run_s = run.to_str().unwrap();
     shoal(&["train", "--algo", "mappo", "--envs", "8", "--steps", "400", "--set", "rollout_steps=10", "--set", "hidden=16", "--out", run_s]);

@@ -5,14 +5,14 @@ use std::process::ExitCode;
 
 use clap::Args;
 
-use super::EnvName;
+use shoal::env::EnvKind;
 use shoal::ShoalError;
 
 #[derive(Debug, Args)]
 pub struct ArenaArgs {
     /// Environment (battle).
     #[arg(long, value_enum, default_value = "battle")]
-    env: EnvName,
+    env: EnvKind,
     /// Policy A: a run directory or its checkpoint.
     #[arg(long)]
     a: PathBuf,
@@ -34,7 +34,7 @@ pub struct ArenaArgs {
 }
 
 pub fn run(args: ArenaArgs) -> anyhow::Result<ExitCode> {
-    if args.env != EnvName::Battle {
+    if args.env != EnvKind::Battle {
         return Err(ShoalError::config("env", args.env.name(), "the arena plays battle (two teams)").into());
     }
     let ctx = super::open_gpu()?;

@@ -6,19 +6,18 @@ use std::process::ExitCode;
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 
-use super::EnvName;
 use shoal::bench::{BenchRow, ThroughputRig};
 use shoal::plot::{LineChart, Scale, Series};
-use shoal::env::{Battle, BattleConfig, BatchedEnv, Ising, IsingConfig, SimpleSpread, Swarm, SwarmConfig};
-use shoal::{ShoalError, SimpleSpreadConfig};
+use shoal::env::EnvKind;
+use shoal::ShoalError;
 
 #[derive(Debug, Args)]
 pub struct BenchArgs {
     /// Environment to step.
     #[arg(long, value_enum, default_value = "simple-spread")]
-    env: EnvName,
-    /// Batch sizes, comma-separated [default: simple_spread 1,64,1024,16384,65536; swarm 1;
-    /// ising 1,16,64,256].
+    env: EnvKind,
+    /// Batch sizes, comma-separated [default: the env's sweep in the registry, e.g. simple_spread
+    /// 1,64,1024,16384,65536; swarm 1; ising and battle 1,16,64,256].
     #[arg(long, value_delimiter = ',')]
     envs: Vec<usize>,
     /// Timed steps per batch size.
@@ -27,11 +26,12 @@ pub struct BenchArgs {
     /// Untimed steps before timing (shader compilation, pool warm-up).
     #[arg(long, default_value_t = 20)]
     warmup: usize,
-    /// Agents per env, comma-separated [default: simple_spread 3 (N agents, N landmarks); swarm
-    /// 1000,10000,100000,1000000].
+    /// Agents per env, comma-separated, for envs sized by agents [default: simple_spread 3 (N
+    /// agents, N landmarks); swarm 1000,10000,100000,1000000].
     #[arg(long, value_delimiter = ',')]
     agents: Vec<usize>,
-    /// Ising lattice sides, comma-separated (L×L agents per env) [default: 64].
+    /// Lattice or map sides, comma-separated, for envs sized by a side [default: ising 64 (L×L
+    /// agents); battle 40].
     #[arg(long, value_delimiter = ',')]
     size: Vec<usize>,
     /// Continuous actions instead of discrete.
@@ -86,14 +86,14 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
     if args.steps == 0 {
         return Err(ShoalError::config("steps", 0, "time at least 1 step").into());
     }
+    let entry = args.env.entry();
     let or = |given: &Vec<usize>, default: &[usize]| if given.is_empty() { default.to_vec() } else { given.clone() };
-    let (envs_list, agents_list) = match args.env {
-        EnvName::SimpleSpread => (or(&args.envs, &[1, 64, 1024, 16384, 65536]), or(&args.agents, &[3])),
-        EnvName::Swarm => (or(&args.envs, &[1]), or(&args.agents, &[1000, 10_000, 100_000, 1_000_000])),
-        EnvName::Ising => (or(&args.envs, &[1, 16, 64, 256]), or(&args.size, &[64])),
-        // Map sides (40: 64 v 64).
-        EnvName::Battle => (or(&args.envs, &[1, 16, 64, 256]), or(&args.size, &[40])),
-    };
+    let (sizes_given, other) = if entry.scale.is_side() { (&args.size, &args.agents) } else { (&args.agents, &args.size) };
+    if !other.is_empty() {
+        let (flag, right) = if entry.scale.is_side() { ("agents", "--size") } else { ("size", "--agents") };
+        return Err(ShoalError::config(flag, format!("{other:?}"), format!("{} is sized with {right}", args.env)).into());
+    }
+    let (envs_list, agents_list) = (or(&args.envs, entry.bench_envs), or(sizes_given, entry.scale.bench()));
     let ctx = super::open_gpu()?;
     let runs: Vec<(usize, usize)> = agents_list.iter().flat_map(|&a| envs_list.iter().map(move |&e| (e, a))).collect();
     let progress = ProgressBar::new(runs.len() as u64).with_style(
@@ -103,12 +103,8 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
     let mut rows: Vec<BenchRow> = Vec::new();
     for &(envs, agents) in &runs {
         progress.set_message(format!("{envs} envs × {agents}"));
-        let env: Box<dyn BatchedEnv> = match args.env {
-            EnvName::SimpleSpread => Box::new(SimpleSpread::new(ctx.clone(), SimpleSpreadConfig::new(envs).with_n_agents(agents).with_continuous(args.continuous))?),
-            EnvName::Swarm => Box::new(Swarm::new(ctx.clone(), SwarmConfig::new(envs).with_agents(agents))?),
-            EnvName::Ising => Box::new(Ising::new(ctx.clone(), IsingConfig::new(envs).with_size(agents))?),
-            EnvName::Battle => Box::new(Battle::new(ctx.clone(), BattleConfig::new(envs).with_map_size(agents))?),
-        };
+        let params = shoal::env::EnvParams { continuous: args.continuous, ..entry.scale.params(envs, agents) };
+        let env = args.env.build(&ctx, &params)?;
         let row = ThroughputRig::new(env, args.seed)?.measure(args.warmup, args.steps)?;
         progress.inc(1);
         rows.push(row);

@@ -2,8 +2,9 @@
 //! the simulator's, and with `--profile` where an update's time goes.
 //!
 //! The run configuration is the one `shoal train` would use (`--config`, `--set`, `--envs`,
-//! `--agents`); swarm and battle start from `examples/swarm_1000.toml` and
-//! `examples/battle_selfplay.toml`, the settings BENCHMARKS.md trains them with. Rows join `shoal bench`'s
+//! `--agents`); an env with an example configuration in the registry (swarm:
+//! `examples/swarm_1000.toml`, battle: `examples/battle_selfplay.toml`, the settings BENCHMARKS.md
+//! trains them with) starts from it. Rows join `shoal bench`'s
 //! JSON with `phase: "learner"` next to the simulator's row measured at the same size in the same
 //! process, so their ratio is the learner's share of the simulator's speed.
 
@@ -12,14 +13,13 @@ use std::time::Instant;
 
 use indicatif::{ProgressBar, ProgressStyle};
 use shoal::bench::{BenchRow, ThroughputRig};
-use shoal::train::{Algo, TrainConfig, TrainEnvName, Trainer};
+use shoal::env::EnvKind;
+use shoal::train::{Algo, TrainConfig, Trainer};
 use shoal::ShoalError;
-
-use super::EnvName;
 
 /// What `--learner` measures.
 pub struct LearnerBench {
-    pub env: EnvName,
+    pub env: EnvKind,
     pub algo: Option<Algo>,
     pub config: Option<PathBuf>,
     pub envs: Option<usize>,
@@ -30,24 +30,17 @@ pub struct LearnerBench {
     pub json: Option<PathBuf>,
 }
 
-/// Starting points for envs whose defaults are not `TrainConfig::default()`'s: the settings
-/// BENCHMARKS.md trains them with.
-const SWARM_CONFIG: &str = include_str!("../../examples/swarm_1000.toml");
-const BATTLE_CONFIG: &str = include_str!("../../examples/battle_selfplay.toml");
-
-/// The training configuration measured: `shoal train`'s defaults for the env.
+/// The training configuration measured: `shoal train`'s defaults for the env, from the env's
+/// example configuration where the registry has one.
 fn config(bench: &LearnerBench) -> anyhow::Result<TrainConfig> {
-    let mut config = match &bench.config {
-        Some(path) => TrainConfig::from_toml_file(path)?,
-        None => match bench.env.trainable() {
-            TrainEnvName::SimpleSpread => TrainConfig::default(),
-            TrainEnvName::Swarm => toml::from_str(SWARM_CONFIG)?,
-            TrainEnvName::Battle => toml::from_str(BATTLE_CONFIG)?,
-            TrainEnvName::Ising => {
-                return Err(ShoalError::config("env", "ising", "the learner bench times PPO learners; use simple-spread, swarm or battle").into());
-            }
-        },
+    let mut config = match (&bench.config, bench.env.entry().example_config) {
+        (Some(path), _) => TrainConfig::from_toml_file(path)?,
+        (None, Some(text)) => toml::from_str(text)?,
+        (None, None) => TrainConfig { env: bench.env, algo: bench.env.entry().algos[0], ..TrainConfig::default() },
     };
+    if config.algo == Algo::Mfq {
+        return Err(ShoalError::config("algo", "mfq", "the learner bench times PPO learners (ippo, mappo, mfac)").into());
+    }
     if let Some(algo) = bench.algo {
         config.algo = algo;
     }
@@ -107,7 +100,7 @@ pub fn run(bench: LearnerBench) -> anyhow::Result<()> {
         phase: "learner".into(),
     };
     // The simulator alone at the same size, driven by device-side random actions.
-    let env = shoal::train::TrainEnv::new(&ctx, &config, config.envs, false)?.into_env();
+    let env = config.env.build(&ctx, &config.env_params(config.envs, false))?;
     let simulator = ThroughputRig::new(env, config.seed)?.measure(10, (config.rollout_steps * bench.updates).max(50))?;
 
     println!("adapter: {}", ctx.adapter_name());

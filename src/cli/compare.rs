@@ -7,7 +7,6 @@ use clap::Args;
 use serde::Serialize;
 
 use super::train::{plot_learning_curves, read_curve, train_loop};
-use super::EnvName;
 use shoal::train::{new_learner, resume_learner, Algo, CheckpointState, TrainConfig, UpdateMetrics};
 use shoal::report::{Block, Report};
 use shoal::ShoalError;
@@ -16,7 +15,7 @@ use shoal::ShoalError;
 pub struct CompareArgs {
     /// Environment to train on [default: simple-spread, or the config file's].
     #[arg(long, value_enum)]
-    env: Option<EnvName>,
+    env: Option<shoal::env::EnvKind>,
     /// Algorithms, comma-separated.
     #[arg(long, value_delimiter = ',', default_value = "ippo,mappo")]
     algos: Vec<Algo>,
@@ -58,7 +57,7 @@ pub fn run(args: CompareArgs) -> anyhow::Result<ExitCode> {
     };
     if let Some(v) = args.steps { base.total_env_steps = v; }
     if let Some(v) = args.envs { base.envs = v; }
-    if let Some(v) = args.env { base.env = v.trainable(); }
+    if let Some(v) = args.env { base.env = v; }
     // Every compared algorithm must fit the env (mappo is not a swarm algorithm, mfac no
     // simple_spread one): check each before the first run starts.
     for &algo in &args.algos {

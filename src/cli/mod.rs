@@ -2,7 +2,7 @@
 
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{Parser, Subcommand};
 
 mod arena;
 mod bench;
@@ -27,11 +27,11 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Measure env-steps/s of a batched environment at several batch sizes.
+    /// Measure env-steps/s of any registered env at several batch sizes (or, with --learner, training).
     Bench(bench::BenchArgs),
     /// Replay recorded reference trajectories on the GPU and compare.
     Replay(replay::ReplayArgs),
-    /// Train IPPO or MAPPO with rollouts and updates on the device.
+    /// Train on any registered env (IPPO, MAPPO, MF-AC, MF-Q) with rollouts and updates on the device.
     Train(train::TrainArgs),
     /// Evaluate a trained policy (greedy and stochastic).
     Eval(eval::EvalArgs),
@@ -47,41 +47,6 @@ enum Command {
     League(league::LeagueArgs),
     /// PSRO on a two-player zero-sum game (rps, biased_rps, kuhn): exact NashConv per iteration.
     Psro(psro::PsroArgs),
-}
-
-/// Environments the CLI knows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum EnvName {
-    /// MPE cooperative navigation (PettingZoo simple_spread_v3).
-    SimpleSpread,
-    /// Crowds heading for their goals through congestion (mean-field; up to millions of agents).
-    Swarm,
-    /// The Ising model with every lattice site an agent (Yang et al. 2018).
-    Ising,
-    /// MAgent's Battle: two teams of 64 on a 40×40 grid (the Mean Field MARL paper's game).
-    Battle,
-}
-
-impl EnvName {
-    /// The env's name as shoal writes it.
-    pub fn name(self) -> &'static str {
-        match self {
-            EnvName::SimpleSpread => "simple_spread",
-            EnvName::Swarm => "swarm",
-            EnvName::Ising => "ising",
-            EnvName::Battle => "battle",
-        }
-    }
-
-    /// The trainer's name for this env.
-    pub fn trainable(self) -> shoal::train::TrainEnvName {
-        match self {
-            EnvName::SimpleSpread => shoal::train::TrainEnvName::SimpleSpread,
-            EnvName::Swarm => shoal::train::TrainEnvName::Swarm,
-            EnvName::Ising => shoal::train::TrainEnvName::Ising,
-            EnvName::Battle => shoal::train::TrainEnvName::Battle,
-        }
-    }
 }
 
 /// Runs the parsed command; `Ok` carries the process exit code.

@@ -5,15 +5,16 @@ use std::process::ExitCode;
 
 use clap::{ArgGroup, Args};
 
-use super::EnvName;
+use shoal::env::EnvKind;
 use shoal::render::{self, EpisodePolicy, FrameFormat, RenderRequest};
+use shoal::ShoalError;
 
 #[derive(Debug, Args)]
 #[command(group(ArgGroup::new("policy").required(true).args(["checkpoint", "random"])))]
 pub struct RenderArgs {
     /// Environment to render.
     #[arg(long, value_enum, default_value = "simple-spread")]
-    env: EnvName,
+    env: EnvKind,
     /// A run directory (with checkpoint/) or a checkpoint directory whose policy plays.
     #[arg(long)]
     checkpoint: Option<PathBuf>,
@@ -29,11 +30,12 @@ pub struct RenderArgs {
     /// Episodes, one after the other (frames = episodes × episode length).
     #[arg(long, default_value_t = 1)]
     episodes: usize,
-    /// Agents per env for --random [default: simple_spread 3, swarm 1000]; a checkpoint brings its own.
+    /// Agents per env for --random, for envs sized by agents [default: simple_spread 3, swarm
+    /// 1000]; a checkpoint brings its own.
     #[arg(long, conflicts_with = "checkpoint")]
     agents: Option<usize>,
-    /// Ising lattice side [default: 64], or Battle map side [default: 40], for --random.
-    #[arg(long)]
+    /// Lattice or map side for --random, for envs sized by a side [default: ising 64, battle 40].
+    #[arg(long, conflicts_with = "checkpoint")]
     size: Option<usize>,
     /// Frame width in pixels.
     #[arg(long, default_value_t = FrameFormat::default().width)]
@@ -59,20 +61,15 @@ pub fn run(args: RenderArgs) -> anyhow::Result<ExitCode> {
         Some(path) => EpisodePolicy::Checkpoint { dir: super::checkpoint_dir(path), greedy: !args.stochastic },
         None => EpisodePolicy::Random,
     };
-    let agents = match args.env {
-        EnvName::SimpleSpread => args.agents.unwrap_or(3),
-        EnvName::Swarm => args.agents.unwrap_or(1000),
-        EnvName::Ising => args.size.unwrap_or(64),
-        EnvName::Battle => args.size.unwrap_or(40),
-    };
-    let request = RenderRequest { policy, episodes: args.episodes, seed: args.seed, format, agents };
+    let scale = args.env.entry().scale;
+    let (size, other) = if scale.is_side() { (args.size, args.agents) } else { (args.agents, args.size) };
+    if let Some(value) = other {
+        let (flag, right) = if scale.is_side() { ("agents", "--size") } else { ("size", "--agents") };
+        return Err(ShoalError::config(flag, value, format!("{} is sized with {right}", args.env)).into());
+    }
+    let request = RenderRequest { policy, episodes: args.episodes, seed: args.seed, format, size };
     let ctx = super::open_gpu()?;
-    let recording = match args.env {
-        EnvName::SimpleSpread => render::record_simple_spread(&ctx, &request, &args.out)?,
-        EnvName::Swarm => render::record_swarm(&ctx, &request, &args.out)?,
-        EnvName::Ising => render::record_ising(&ctx, &request, &args.out)?,
-        EnvName::Battle => render::record_battle(&ctx, &request, &args.out)?,
-    };
+    let recording = render::record(&ctx, args.env, &request, &args.out)?;
     if let Some(png) = &args.filmstrip {
         render::save_filmstrip(&recording.episode_overview(), 240, png)?;
         eprintln!("wrote {}", png.display());

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use clap::Args;
 
-use super::EnvName;
+use shoal::env::EnvKind;
 use shoal::replay::{replay, write_trajectories, TrajectoryFile};
 use shoal::ShoalError;
 
@@ -13,7 +13,7 @@ use shoal::ShoalError;
 pub struct ReplayArgs {
     /// Environment the trajectories belong to.
     #[arg(long, value_enum, default_value = "simple-spread")]
-    env: EnvName,
+    env: EnvKind,
     /// Trajectories to replay (JSON lines, PettingZoo conformance format).
     #[arg(long)]
     input: PathBuf,
@@ -32,8 +32,8 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
     if !(args.tol >= 0.0) {
         return Err(ShoalError::config("tol", args.tol, "must be a non-negative number").into());
     }
-    if args.env != EnvName::SimpleSpread {
-        return Err(shoal::ShoalError::config("env", args.env.name(), "reference trajectories exist for simple-spread only").into());
+    if args.env != EnvKind::SimpleSpread {
+        return Err(shoal::ShoalError::config("env", args.env.name(), "shoal replay reads simple_spread trajectories").into());
     }
     let file = TrajectoryFile::read(&args.input)?;
     let ctx = super::open_gpu()?;

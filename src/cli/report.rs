@@ -8,7 +8,8 @@ use std::sync::Arc;
 use shoal::plot::{LineChart, Scale, Series};
 use shoal::render::{self, EpisodePolicy, FrameFormat, RenderRequest};
 use shoal::report::{Block, Report};
-use shoal::train::{CheckpointState, TrainEnvName};
+use shoal::env::EnvKind;
+use shoal::train::CheckpointState;
 use shoal::{GpuContext, ShoalError};
 
 /// Agent-episodes of the report's final evaluation: 256 episodes of a few agents, fewer episodes
@@ -62,7 +63,7 @@ pub fn throughput_chart(metrics_csvs: &[(String, &Path)], png: &Path) -> anyhow:
 pub fn final_policy(report: &mut Report, ctx: &Arc<GpuContext>, checkpoint: &Path, dir: &Path) -> anyhow::Result<()> {
     report.push(Block::Heading("Final policy".into()));
     let config = CheckpointState::read(checkpoint)?.config;
-    if config.env == TrainEnvName::Ising {
+    if config.env == EnvKind::Ising {
         let lattices = 8;
         let (mean_return, order) = shoal::train::mfq::evaluate_checkpoint(ctx, checkpoint, lattices, REPORT_SEED)?;
         report.push(Block::Table {
@@ -85,14 +86,9 @@ pub fn final_policy(report: &mut Report, ctx: &Arc<GpuContext>, checkpoint: &Pat
         episodes: 1,
         seed: REPORT_SEED,
         format: FrameFormat { width: 360, height: 384, fps: 10 },
-        agents: 0,
+        size: None,
     };
-    let recording = match config.env {
-        TrainEnvName::SimpleSpread => render::record_simple_spread(ctx, &request, &gif)?,
-        TrainEnvName::Swarm => render::record_swarm(ctx, &request, &gif)?,
-        TrainEnvName::Ising => render::record_ising(ctx, &request, &gif)?,
-        TrainEnvName::Battle => render::record_battle(ctx, &request, &gif)?,
-    };
+    let recording = render::record(ctx, config.env, &request, &gif)?;
     let strip = dir.join("episode_frames.png");
     render::save_filmstrip(recording.first_frames(), 220, &strip)?;
     report.figure("episode_frames", format!("First {} steps of an episode of the final policy", recording.first_frames().len()), &strip);

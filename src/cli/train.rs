@@ -1,5 +1,5 @@
-//! `shoal train`: PPO (IPPO or MAPPO on simple_spread; IPPO or MF-AC on swarm), with progress,
-//! metrics, plots, checkpoints and a report.
+//! `shoal train`: any learner on any registered env that lists it (IPPO, MAPPO, MF-AC, MF-Q;
+//! see the registry), with progress, metrics, plots, checkpoints and a report.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -8,7 +8,6 @@ use std::process::ExitCode;
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 
-use super::EnvName;
 use shoal::plot::{LineChart, Scale, Series};
 use shoal::report::Block;
 use shoal::train::{new_learner, resume_learner, Algo, Learner, TrainConfig, UpdateMetrics};
@@ -18,8 +17,8 @@ use shoal::ShoalError;
 pub struct TrainArgs {
     /// Environment to train on [default: simple-spread, or the config file's].
     #[arg(long, value_enum)]
-    env: Option<EnvName>,
-    /// IPPO (independent critics) or MAPPO (centralised critic).
+    env: Option<shoal::env::EnvKind>,
+    /// The algorithm [default: the config's, or the env's first in the registry].
     #[arg(long, value_enum)]
     algo: Option<Algo>,
     /// TOML file with any TrainConfig keys (flags override it).
@@ -57,7 +56,19 @@ impl TrainArgs {
             Some(path) => TrainConfig::from_toml_file(path)?,
             None => TrainConfig::default(),
         };
-        if let Some(v) = self.env { config.env = v.trainable(); }
+        if let Some(kind) = self.env.filter(|&k| k != config.env) {
+            config.env = kind;
+            // Another env than the config's: its own algorithm and size where the config's do
+            // not apply (`--env swarm` alone trains MF-AC on a swarm, not MAPPO).
+            if self.algo.is_none() && kind.check_algo(config.algo).is_err() {
+                config.algo = kind.entry().algos[0];
+            }
+            let scale = kind.entry().scale;
+            if self.agents.is_none() && shoal::env::registry::check_params(kind, &config.env_params(1, false)).is_err() {
+                let side = if matches!(scale, shoal::env::Scale::MapSide { .. }) { config.map_size } else { scale.default_size() };
+                config.agents = scale.params(1, side).agents;
+            }
+        }
         if let Some(v) = self.algo { config.algo = v; }
         if let Some(v) = self.envs { config.envs = v; }
         if let Some(v) = self.steps { config.total_env_steps = v; }
@@ -81,12 +92,15 @@ pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
         }
         None => {
             let out = args.out.clone().expect("clap requires --out without --resume");
-            std::fs::create_dir_all(&out).map_err(|e| ShoalError::io(&out, e))?;
             let config = config.expect("built above for a fresh run");
+            // The learner (its env and model on the device) before the run directory: a run
+            // that cannot start leaves an earlier run's files as they were.
+            let learner = new_learner(ctx.clone(), config.clone())?;
+            std::fs::create_dir_all(&out).map_err(|e| ShoalError::io(&out, e))?;
             let text = toml::to_string(&config)?;
             shoal::io::write_atomic(&out.join("config.toml"), text.as_bytes())?;
             write_csv_header(&out.join("metrics.csv"))?;
-            (new_learner(ctx.clone(), config)?, out)
+            (learner, out)
         }
     };
     let summary = train_loop(trainer.as_mut(), &out, true)?;

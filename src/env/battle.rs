@@ -21,8 +21,10 @@ use burn::backend::wgpu::CubeTensor;
 use burn::config::Config;
 use burn::tensor::{DType, Tensor};
 
-use super::simple_spread::check_int_dtype;
-use super::{ActionSpace, Actions, AgentGroup, BatchedEnv, EnvSnapshot, EnvSpec, EpisodeStats, StepOutput};
+use plotters::style::RGBColor;
+
+use super::{check_int_dtype, ActionSpace, Actions, AgentGroup, BatchedEnv, EnvParams, FromParams, EnvSnapshot, EnvSpec, EpisodeStats, ObsLayout, StepOutput};
+use crate::render::scene::Scene;
 use crate::error::{Result, ShoalError};
 use crate::gpu::kernel::{GRID_WGSL, RNG_WGSL};
 use crate::gpu::{float_buffer, float_tensor, int_buffer, GpuContext, WgslKernel};
@@ -74,6 +76,30 @@ impl BattleConfig {
     /// Agents per team on this map.
     pub fn team_size(&self) -> usize {
         formations(self.map_size).0.len()
+    }
+}
+
+impl FromParams for BattleConfig {
+    type Env = Battle;
+
+    /// The batch a run's parameters describe. `agents` must be both teams: 2 × the team size of
+    /// `map_size`.
+    fn from_params(params: &EnvParams) -> Result<BattleConfig> {
+        let config = BattleConfig::new(params.n_envs).with_map_size(params.map_size);
+        let config = match params.max_cycles { Some(t) => config.with_max_cycles(t), None => config };
+        config.validate()?;
+        if params.continuous {
+            return Err(ShoalError::config("continuous", true, "battle's fighters take discrete actions"));
+        }
+        let agents = 2 * config.team_size();
+        if params.agents != agents {
+            return Err(ShoalError::config("agents", params.agents, format!("a {0}×{0} battle has {1} agents (2 × {2}); set agents = {1}", params.map_size, agents, config.team_size())));
+        }
+        Ok(config)
+    }
+
+    fn build(self, ctx: &Arc<GpuContext>) -> Result<Battle> {
+        Battle::new(ctx.clone(), self)
     }
 }
 
@@ -271,36 +297,6 @@ impl Battle {
         })
     }
 
-    /// Everything that defines where the batch is (for checkpoints).
-    pub fn snapshot(&self) -> Result<EnvSnapshot> {
-        let mut state = self.ctx.read_f32(float_tensor::<2>(self.agents.clone()))?;
-        state.extend(self.ctx.read_f32(float_tensor::<2>(self.mean_action.clone()))?);
-        let mut counters = self.ctx.read_raw_u32(&self.state)?;
-        counters.extend(self.ctx.read_raw_u32(&self.grid)?);
-        Ok(EnvSnapshot { state, counters, episode_stats: self.ctx.read_f32(float_tensor::<2>(self.episode_stats.clone()))? })
-    }
-
-    /// Puts the batch back where [`Battle::snapshot`] found it; returns the observations.
-    pub fn restore(&mut self, snapshot: &EnvSnapshot) -> Result<StepOutput> {
-        let (envs, per_env, side) = (self.config.n_envs, 2 * self.team_size, self.config.map_size);
-        let agent_words = envs * per_env * 4;
-        ShoalError::ensure_len("snapshot state", snapshot.state.len(), &[agent_words + envs * 2 * BATTLE_ACTIONS])?;
-        ShoalError::ensure_len("snapshot counters", snapshot.counters.len(), &[envs * (STATE_WIDTH + side * side)])?;
-        ShoalError::ensure_len("snapshot statistics", snapshot.episode_stats.len(), &[envs, STAT_WIDTH])?;
-        let mut words = snapshot.counters[..envs * STATE_WIDTH].to_vec();
-        for env_words in words.chunks_mut(STATE_WIDTH) {
-            env_words[5] = COMMAND_OBSERVE;
-        }
-        self.agents = self.ctx.upload_raw(&snapshot.state[..agent_words], &[envs * per_env, 4], DType::F32)?;
-        self.mean_action = self.ctx.upload_raw(&snapshot.state[agent_words..], &[envs * 2, BATTLE_ACTIONS], DType::F32)?;
-        self.state = self.ctx.upload_raw(&words, &[envs, STATE_WIDTH], DType::U32)?;
-        let grid: &[i32] = bytemuck::cast_slice(&snapshot.counters[envs * STATE_WIDTH..]);
-        self.grid = self.ctx.upload_raw(grid, &[envs, side * side], DType::I32)?;
-        self.episode_stats = self.ctx.upload_raw(&snapshot.episode_stats, &[envs, STAT_WIDTH], DType::F32)?;
-        self.ready = true;
-        Ok(self.launch(self.idle_actions()?))
-    }
-
     fn idle_actions(&self) -> Result<CubeTensor> {
         let n = 2 * self.team_size;
         let noop = Tensor::<2, burn::tensor::Int>::full([self.config.n_envs, n], BATTLE_NOOP, self.ctx.device());
@@ -374,4 +370,63 @@ impl BatchedEnv for Battle {
         self.episode_stats = super::clear_completed_episodes(&self.episode_stats)?;
         Ok(())
     }
+
+    fn snapshot(&self) -> Result<EnvSnapshot> {
+        let mut state = self.ctx.read_f32(float_tensor::<2>(self.agents.clone()))?;
+        state.extend(self.ctx.read_f32(float_tensor::<2>(self.mean_action.clone()))?);
+        let mut counters = self.ctx.read_raw_u32(&self.state)?;
+        counters.extend(self.ctx.read_raw_u32(&self.grid)?);
+        Ok(EnvSnapshot { state, counters, episode_stats: self.ctx.read_f32(float_tensor::<2>(self.episode_stats.clone()))? })
+    }
+
+    fn restore(&mut self, snapshot: &EnvSnapshot) -> Result<StepOutput> {
+        let (envs, per_env, side) = (self.config.n_envs, 2 * self.team_size, self.config.map_size);
+        let agent_words = envs * per_env * 4;
+        ShoalError::ensure_len("snapshot state", snapshot.state.len(), &[agent_words + envs * 2 * BATTLE_ACTIONS])?;
+        ShoalError::ensure_len("snapshot counters", snapshot.counters.len(), &[envs * (STATE_WIDTH + side * side)])?;
+        ShoalError::ensure_len("snapshot statistics", snapshot.episode_stats.len(), &[envs, STAT_WIDTH])?;
+        let mut words = snapshot.counters[..envs * STATE_WIDTH].to_vec();
+        for env_words in words.chunks_mut(STATE_WIDTH) {
+            env_words[5] = COMMAND_OBSERVE;
+        }
+        self.agents = self.ctx.upload_raw(&snapshot.state[..agent_words], &[envs * per_env, 4], DType::F32)?;
+        self.mean_action = self.ctx.upload_raw(&snapshot.state[agent_words..], &[envs * 2, BATTLE_ACTIONS], DType::F32)?;
+        self.state = self.ctx.upload_raw(&words, &[envs, STATE_WIDTH], DType::U32)?;
+        let grid: &[i32] = bytemuck::cast_slice(&snapshot.counters[envs * STATE_WIDTH..]);
+        self.grid = self.ctx.upload_raw(grid, &[envs, side * side], DType::I32)?;
+        self.episode_stats = self.ctx.upload_raw(&snapshot.episode_stats, &[envs, STAT_WIDTH], DType::F32)?;
+        self.ready = true;
+        Ok(self.launch(self.idle_actions()?))
+    }
+
+    fn obs_layout(&self) -> ObsLayout {
+        ObsLayout { local: BATTLE_LOCAL_OBS, mean_action: BATTLE_OBS_DIM - BATTLE_LOCAL_OBS, distinct_agents: false }
+    }
+
+    fn scene(&self) -> Result<Scene> {
+        let fighters = self.read_fighters()?;
+        Ok(scene(&fighters[0], self.config.map_size))
+    }
+}
+
+/// The scene of one env's fighters.
+pub fn scene(fighters: &[Fighter], side: usize) -> Scene {
+    let mut colors = vec![RGBColor(245, 245, 240); side * side];
+    for i in 0..side {
+        for c in [i, (side - 1) * side + i, i * side, i * side + side - 1] {
+            colors[c] = RGBColor(120, 120, 120);
+        }
+    }
+    let team_size = fighters.len() / 2;
+    let mut alive = [0usize; 2];
+    for (slot, f) in fighters.iter().enumerate().filter(|(_, f)| f.alive) {
+        let team = slot / team_size;
+        alive[team] += 1;
+        let t = (f.hp / 10.0).clamp(0.0, 1.0) as f64;
+        let mix = |pale: f64, full: f64| (pale + (full - pale) * t).round() as u8;
+        colors[f.y as usize * side + f.x as usize] =
+            if team == 0 { RGBColor(mix(250.0, 200.0), mix(190.0, 30.0), mix(190.0, 30.0)) } else { RGBColor(mix(190.0, 30.0), mix(200.0, 70.0), mix(250.0, 200.0)) };
+    }
+    let caption = format!("{side}×{side}  red {} v blue {}", alive[0], alive[1]);
+    Scene::Cells { columns: side, rows: side, colors, caption }
 }

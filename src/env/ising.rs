@@ -22,7 +22,10 @@ use burn::config::Config;
 use burn::tensor::{DType, Int, Tensor};
 
 use super::lockstep::{single_discrete, step_output, LockstepEpisodes};
-use super::{ActionSpace, Actions, AgentGroup, BatchedEnv, EnvSnapshot, EnvSpec, EpisodeStats, StepOutput};
+use plotters::style::RGBColor;
+
+use super::{ActionSpace, Actions, AgentGroup, BatchedEnv, EnvParams, FromParams, EnvSnapshot, EnvSpec, EpisodeStats, StepOutput};
+use crate::render::scene::Scene;
 use crate::error::{Result, ShoalError};
 use crate::gpu::kernel::{GRID_WGSL, RNG_WGSL};
 use crate::gpu::{float_buffer, float_tensor, int_buffer, GpuContext, WgslKernel};
@@ -37,6 +40,30 @@ pub const LATTICE_WGSL: &str = include_str!("../../shaders/lattice.wgsl");
 /// Onsager's critical temperature of the square-lattice Ising model, J = 1, h = 0.
 pub const ONSAGER_TC: f64 = 2.269_185_314_213_022;
 
+/// The side L of a lattice of `sites` = L² sites.
+pub fn lattice_side(sites: usize) -> usize {
+    (sites as f64).sqrt().round() as usize
+}
+
+impl FromParams for IsingConfig {
+    type Env = Ising;
+
+    /// The batch a run's parameters describe: `agents` is the number of sites, L² with L even (the checkerboard update needs two colours of equal size).
+    fn from_params(params: &EnvParams) -> Result<IsingConfig> {
+        let side = lattice_side(params.agents);
+        if side * side != params.agents || side % 2 == 1 || side < 2 {
+            return Err(ShoalError::config("agents", params.agents, "ising's agents are the lattice's L² sites with L even, e.g. agents = 4096 for 64×64"));
+        }
+        let config = IsingConfig::new(params.n_envs).with_size(side);
+        let config = match params.max_cycles { Some(t) => config.with_max_cycles(t), None => config };
+        config.validate()?;
+        Ok(config)
+    }
+
+    fn build(self, ctx: &Arc<GpuContext>) -> Result<Ising> {
+        Ising::new(ctx.clone(), self)
+    }
+}
 
 /// Configuration of a batch of Ising lattices.
 #[derive(Config, Debug, PartialEq)]
@@ -182,38 +209,6 @@ impl Ising {
         self.spins().mean_dim(1).squeeze_dim(1)
     }
 
-    /// Everything that defines where the batch is, on the host (for checkpoints): `state` holds
-    /// the spins, the running returns and the last observations, in that order.
-    pub fn snapshot(&self) -> Result<EnvSnapshot> {
-        let obs = self.last_obs.clone().ok_or_else(|| ShoalError::config("snapshot", "before reset", "reset the lattices before taking a snapshot"))?;
-        let mut state = self.ctx.read_f32(self.spins())?;
-        state.extend(self.ctx.read_f32(float_tensor::<3>(self.site_acc.clone()))?);
-        state.extend(self.ctx.read_f32(float_tensor::<3>(obs))?);
-        let (counters, episode_stats) = self.episodes.snapshot()?;
-        Ok(EnvSnapshot { state, counters, episode_stats })
-    }
-
-    /// Puts the batch back where [`Ising::snapshot`] found it; returns its observations.
-    pub fn restore(&mut self, snapshot: &EnvSnapshot) -> Result<StepOutput> {
-        let (envs, sites) = (self.config.n_envs, self.config.sites());
-        let n = envs * sites;
-        ShoalError::ensure_len("snapshot state", snapshot.state.len(), &[n, 1 + 2 + 2])?;
-        self.spins = float_buffer(self.ctx.upload_f32(&snapshot.state[..n], [envs, sites])?)?;
-        self.site_acc = float_buffer(self.ctx.upload_f32(&snapshot.state[n..3 * n], [envs, sites, 2])?)?;
-        let obs = float_buffer(self.ctx.upload_f32(&snapshot.state[3 * n..], [envs, sites, 2])?)?;
-        self.episodes.restore(&snapshot.counters, &snapshot.episode_stats)?;
-        self.last_obs = Some(obs.clone());
-        let device = self.ctx.device();
-        Ok(StepOutput {
-            obs: vec![float_tensor(obs)],
-            reward: Tensor::zeros([envs, sites], device),
-            done: Tensor::zeros([envs], device),
-            truncated: Tensor::zeros([envs], device),
-            terminal_obs: None,
-            legal_actions: None,
-        })
-    }
-
     fn launch(&mut self, actions: CubeTensor) -> Result<StepOutput> {
         let (envs, sites) = (self.config.n_envs, self.config.sites());
         let obs = self.ctx.empty(&[envs, sites, 2], DType::F32);
@@ -265,6 +260,47 @@ impl BatchedEnv for Ising {
     fn clear_episode_stats(&mut self) -> Result<()> {
         self.episodes.clear();
         Ok(())
+    }
+
+    fn snapshot(&self) -> Result<EnvSnapshot> {
+        let obs = self.last_obs.clone().ok_or_else(|| ShoalError::config("snapshot", "before reset", "reset the lattices before taking a snapshot"))?;
+        let mut state = self.ctx.read_f32(self.spins())?;
+        state.extend(self.ctx.read_f32(float_tensor::<3>(self.site_acc.clone()))?);
+        state.extend(self.ctx.read_f32(float_tensor::<3>(obs))?);
+        let (counters, episode_stats) = self.episodes.snapshot()?;
+        Ok(EnvSnapshot { state, counters, episode_stats })
+    }
+
+    fn restore(&mut self, snapshot: &EnvSnapshot) -> Result<StepOutput> {
+        let (envs, sites) = (self.config.n_envs, self.config.sites());
+        let n = envs * sites;
+        ShoalError::ensure_len("snapshot state", snapshot.state.len(), &[n, 1 + 2 + 2])?;
+        self.spins = float_buffer(self.ctx.upload_f32(&snapshot.state[..n], [envs, sites])?)?;
+        self.site_acc = float_buffer(self.ctx.upload_f32(&snapshot.state[n..3 * n], [envs, sites, 2])?)?;
+        let obs = float_buffer(self.ctx.upload_f32(&snapshot.state[3 * n..], [envs, sites, 2])?)?;
+        self.episodes.restore(&snapshot.counters, &snapshot.episode_stats)?;
+        self.last_obs = Some(obs.clone());
+        let device = self.ctx.device();
+        Ok(StepOutput {
+            obs: vec![float_tensor(obs)],
+            reward: Tensor::zeros([envs, sites], device),
+            done: Tensor::zeros([envs], device),
+            truncated: Tensor::zeros([envs], device),
+            terminal_obs: None,
+            legal_actions: None,
+        })
+    }
+
+    fn scene(&self) -> Result<Scene> {
+        let side = self.config.size;
+        let spins = self.ctx.read_f32(self.spins().slice([0..1, 0..side * side]))?;
+        let magnetisation = spins.iter().sum::<f32>() / spins.len() as f32;
+        Ok(Scene::Cells {
+            columns: side,
+            rows: side,
+            colors: spins.iter().map(|&s| if s > 0.0 { RGBColor(30, 30, 60) } else { RGBColor(235, 235, 225) }).collect(),
+            caption: format!("{side}×{side}  m = {magnetisation:+.3}"),
+        })
     }
 }
 

@@ -27,9 +27,12 @@ pub mod ising;
 pub mod kuhn_poker;
 mod lockstep;
 pub mod matrix_game;
+pub mod mpe;
 pub mod neighbours;
 pub mod random_actions;
+pub mod registry;
 pub mod simple_spread;
+mod snapshot;
 pub mod swarm;
 pub mod two_player;
 
@@ -39,6 +42,7 @@ use burn::tensor::{Int, Tensor};
 
 use crate::error::{Result, ShoalError};
 use crate::gpu::GpuContext;
+use crate::render::scene::Scene;
 
 pub use battle::{Battle, BattleConfig, BattleOutcomes};
 pub use ising::{InitialSpins, Ising, IsingConfig, Metropolis};
@@ -47,8 +51,66 @@ pub use random_actions::RandomActions;
 pub use kuhn_poker::KuhnPoker;
 pub use matrix_game::MatrixGame;
 pub use swarm::{Swarm, SwarmConfig, SwarmState};
-pub use simple_spread::{EnvSnapshot, SimpleSpread, SimpleSpreadConfig, WorldState};
+pub use mpe::{Mpe, MpeScenario, WorldState};
+pub use registry::{EnvEntry, EnvKind, Scale};
+pub use simple_spread::{SimpleSpread, SimpleSpreadConfig};
+pub use snapshot::EnvSnapshot;
+pub(crate) use snapshot::check_int_dtype;
 pub use two_player::{best_response, nash_conv, ExactGame, NashConv, PolicyTable, TwoPlayerBatch};
+
+/// What building an env by name needs: the keys of a run's configuration that size and shape an
+/// env. Each env reads the ones that apply to it (see its `build`) and checks them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EnvParams {
+    /// Instances in the batch.
+    pub n_envs: usize,
+    /// Agents per env (simple_spread: N agents and N landmarks; swarm: the crowd; ising: the
+    /// lattice's L² sites; battle: both teams, 2 × the team size of `map_size`).
+    pub agents: usize,
+    /// Grid side of grid worlds (battle).
+    pub map_size: usize,
+    /// Local/global reward mix (simple_spread).
+    pub local_ratio: f32,
+    /// Episode length; `None`: the env's own default.
+    pub max_cycles: Option<usize>,
+    /// Continuous actions where the env has both kinds.
+    pub continuous: bool,
+    /// Also output the observations episodes ended in (value bootstrapping at time limits).
+    pub terminal_obs: bool,
+}
+
+impl EnvParams {
+    /// `n_envs` envs of `agents` agents; everything else at its default.
+    pub fn new(n_envs: usize, agents: usize) -> EnvParams {
+        EnvParams { n_envs, agents, map_size: 40, local_ratio: 0.5, max_cycles: None, continuous: false, terminal_obs: false }
+    }
+}
+
+/// An env's configuration as a run's parameters describe it: what the registry needs of an env.
+pub trait FromParams: Sized {
+    /// The batch this configuration builds.
+    type Env: BatchedEnv + 'static;
+    /// The configuration `params` describe, checked (no device needed: configs are checked
+    /// before a run starts). The error names the key to change.
+    fn from_params(params: &EnvParams) -> Result<Self>;
+    /// Builds the batch on `ctx`.
+    fn build(self, ctx: &Arc<GpuContext>) -> Result<Self::Env>;
+}
+
+/// How an agent's observation splits into what each network sees. Learners build their inputs
+/// from it, so no learner needs to know which env it trains on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ObsLayout {
+    /// Leading columns every policy and critic sees (the agent's own view).
+    pub local: usize,
+    /// Columns right after `local` that hold the neighbours' mean action ā: seen only by a
+    /// mean-field critic `V(o_i, ā_i)` (MF-AC). 0 when the env has none.
+    pub mean_action: usize,
+    /// Agents are few and distinct (each a role of its own): inputs carry a one-hot agent id,
+    /// and a centralised critic over all agents' observations is possible (MAPPO). `false` for
+    /// crowds of interchangeable agents, which share one network and see no ids.
+    pub distinct_agents: bool,
+}
 
 /// What an agent may do.
 #[derive(Debug, Clone, PartialEq)]
@@ -273,4 +335,30 @@ pub trait BatchedEnv {
 
     /// Forgets completed-episode statistics (running episodes keep accumulating).
     fn clear_episode_stats(&mut self) -> Result<()>;
+
+    /// How observations split into actor and critic inputs. Default: every column is local,
+    /// agents are interchangeable.
+    fn obs_layout(&self) -> ObsLayout {
+        ObsLayout { local: self.spec().groups[0].obs_dim, mean_action: 0, distinct_agents: false }
+    }
+
+    /// Everything that defines where the batch is (world state, counters, episode statistics),
+    /// read back to the host for a checkpoint.
+    fn snapshot(&self) -> Result<EnvSnapshot> {
+        Err(ShoalError::config("env", self.spec().name, "this env cannot be checkpointed"))
+    }
+
+    /// Puts the batch back where [`BatchedEnv::snapshot`] found it and returns the current
+    /// observations; stepping then continues exactly as it would have.
+    fn restore(&mut self, snapshot: &EnvSnapshot) -> Result<StepOutput> {
+        let _ = snapshot;
+        Err(ShoalError::config("env", self.spec().name, "this env cannot be checkpointed"))
+    }
+
+    /// Env 0 as a picture (one small read back; for rendering, never in a training loop). The
+    /// caption says what the picture alone does not (collisions, survivors, magnetisation); the
+    /// renderer adds the episode and step.
+    fn scene(&self) -> Result<Scene> {
+        Err(ShoalError::config("env", self.spec().name, "this env has no renderer"))
+    }
 }

@@ -22,7 +22,10 @@ use burn::tensor::{DType, Int, Tensor};
 
 use super::lockstep::{single_discrete, step_output, LockstepEpisodes};
 use super::neighbours::NeighbourField;
-use super::{ActionSpace, Actions, AgentGroup, BatchedEnv, EnvSnapshot, EnvSpec, EpisodeStats, StepOutput};
+use plotters::style::RGBColor;
+
+use super::{ActionSpace, Actions, AgentGroup, BatchedEnv, EnvParams, FromParams, EnvSnapshot, EnvSpec, EpisodeStats, ObsLayout, StepOutput};
+use crate::render::scene::{Body, Scene};
 use crate::error::{Result, ShoalError};
 use crate::gpu::kernel::{GRID_WGSL, RNG_WGSL};
 use crate::gpu::{float_buffer, float_tensor, int_buffer, GpuContext, WgslKernel};
@@ -105,6 +108,29 @@ impl SwarmConfig {
     /// Builds the batch on the shared GPU context.
     pub fn init(&self) -> Result<Swarm> {
         Swarm::new(GpuContext::shared()?, self.clone())
+    }
+}
+
+/// Observation columns before the neighbours' mean action (velocity, goal vector, count, mean
+/// velocity): what an agent's policy sees.
+pub const SWARM_LOCAL_OBS: usize = 7;
+
+impl FromParams for SwarmConfig {
+    type Env = Swarm;
+
+    /// The batch a run's parameters describe.
+    fn from_params(params: &EnvParams) -> Result<SwarmConfig> {
+        if params.continuous {
+            return Err(ShoalError::config("continuous", true, "swarm agents take discrete actions"));
+        }
+        let config = SwarmConfig::new(params.n_envs).with_agents(params.agents);
+        let config = match params.max_cycles { Some(t) => config.with_max_cycles(t), None => config };
+        config.validate()?;
+        Ok(config)
+    }
+
+    fn build(self, ctx: &Arc<GpuContext>) -> Result<Swarm> {
+        Swarm::new(ctx.clone(), self)
     }
 }
 
@@ -208,41 +234,6 @@ impl Swarm {
         Ok(SwarmState { agent_pos: pick(&state, 0), agent_vel: pick(&state, 2), goal_pos: pick(&goal, 0) })
     }
 
-    /// Everything that defines where the batch is, on the host (for checkpoints): `state` holds
-    /// positions/velocities, goals, running returns and the last observations, in that order.
-    pub fn snapshot(&self) -> Result<EnvSnapshot> {
-        let obs = self.last_obs.clone().ok_or_else(|| ShoalError::config("snapshot", "before reset", "reset the swarm before taking a snapshot"))?;
-        let mut state = self.ctx.read_f32(float_tensor::<2>(self.agent_state.clone()))?;
-        state.extend(self.ctx.read_f32(float_tensor::<2>(self.goal.clone()))?);
-        state.extend(self.ctx.read_f32(float_tensor::<3>(self.agent_acc.clone()))?);
-        state.extend(self.ctx.read_f32(float_tensor::<3>(obs))?);
-        let (counters, episode_stats) = self.episodes.snapshot()?;
-        Ok(EnvSnapshot { state, counters, episode_stats })
-    }
-
-    /// Puts the batch back where [`Swarm::snapshot`] found it; returns its observations.
-    pub fn restore(&mut self, snapshot: &EnvSnapshot) -> Result<StepOutput> {
-        let (envs, k) = (self.config.n_envs, self.config.agents);
-        let n = envs * k;
-        ShoalError::ensure_len("snapshot state", snapshot.state.len(), &[n, 4 + 4 + 2 + SWARM_OBS_DIM])?;
-        let part = |from: usize, width: usize| &snapshot.state[from * n..(from + width) * n];
-        self.agent_state = float_buffer(self.ctx.upload_f32(part(0, 4), [n, 4])?)?;
-        self.goal = float_buffer(self.ctx.upload_f32(part(4, 4), [n, 4])?)?;
-        self.agent_acc = float_buffer(self.ctx.upload_f32(part(8, 2), [envs, k, 2])?)?;
-        let obs = float_buffer(self.ctx.upload_f32(part(10, SWARM_OBS_DIM), [envs, k, SWARM_OBS_DIM])?)?;
-        self.episodes.restore(&snapshot.counters, &snapshot.episode_stats)?;
-        self.last_obs = Some(obs.clone());
-        let device = self.ctx.device();
-        Ok(StepOutput {
-            obs: vec![float_tensor(obs)],
-            reward: Tensor::zeros([envs, k], device),
-            done: Tensor::zeros([envs], device),
-            truncated: Tensor::zeros([envs], device),
-            terminal_obs: None,
-            legal_actions: None,
-        })
-    }
-
     /// Launches `mode` with the step's buffers.
     fn launch(&self, mode: usize, actions: &CubeTensor, field: &CubeTensor, out: &StepBuffers) -> Result<()> {
         let clock = self.episodes.clock()?;
@@ -330,5 +321,94 @@ impl BatchedEnv for Swarm {
     fn clear_episode_stats(&mut self) -> Result<()> {
         self.episodes.clear();
         Ok(())
+    }
+
+    fn snapshot(&self) -> Result<EnvSnapshot> {
+        let obs = self.last_obs.clone().ok_or_else(|| ShoalError::config("snapshot", "before reset", "reset the swarm before taking a snapshot"))?;
+        let mut state = self.ctx.read_f32(float_tensor::<2>(self.agent_state.clone()))?;
+        state.extend(self.ctx.read_f32(float_tensor::<2>(self.goal.clone()))?);
+        state.extend(self.ctx.read_f32(float_tensor::<3>(self.agent_acc.clone()))?);
+        state.extend(self.ctx.read_f32(float_tensor::<3>(obs))?);
+        let (counters, episode_stats) = self.episodes.snapshot()?;
+        Ok(EnvSnapshot { state, counters, episode_stats })
+    }
+
+    fn restore(&mut self, snapshot: &EnvSnapshot) -> Result<StepOutput> {
+        let (envs, k) = (self.config.n_envs, self.config.agents);
+        let n = envs * k;
+        ShoalError::ensure_len("snapshot state", snapshot.state.len(), &[n, 4 + 4 + 2 + SWARM_OBS_DIM])?;
+        let part = |from: usize, width: usize| &snapshot.state[from * n..(from + width) * n];
+        self.agent_state = float_buffer(self.ctx.upload_f32(part(0, 4), [n, 4])?)?;
+        self.goal = float_buffer(self.ctx.upload_f32(part(4, 4), [n, 4])?)?;
+        self.agent_acc = float_buffer(self.ctx.upload_f32(part(8, 2), [envs, k, 2])?)?;
+        let obs = float_buffer(self.ctx.upload_f32(part(10, SWARM_OBS_DIM), [envs, k, SWARM_OBS_DIM])?)?;
+        self.episodes.restore(&snapshot.counters, &snapshot.episode_stats)?;
+        self.last_obs = Some(obs.clone());
+        let device = self.ctx.device();
+        Ok(StepOutput {
+            obs: vec![float_tensor(obs)],
+            reward: Tensor::zeros([envs, k], device),
+            done: Tensor::zeros([envs], device),
+            truncated: Tensor::zeros([envs], device),
+            terminal_obs: None,
+            legal_actions: None,
+        })
+    }
+
+    fn obs_layout(&self) -> ObsLayout {
+        ObsLayout { local: SWARM_LOCAL_OBS, mean_action: SWARM_OBS_DIM - SWARM_LOCAL_OBS, distinct_agents: false }
+    }
+
+    fn scene(&self) -> Result<Scene> {
+        Ok(scene(&self.read_state()?, &self.config))
+    }
+}
+
+/// Above this many agents a frame is a density map instead of dots.
+pub const MAX_DOTS: usize = 4000;
+/// Cells per side of the density map.
+const DENSITY_CELLS: usize = 96;
+
+/// The scene of env 0 of `state`.
+pub fn scene(state: &SwarmState, config: &SwarmConfig) -> Scene {
+    let k = config.agents;
+    let h = config.half_extent() as f64;
+    let caption = format!("{k} agents");
+    let pos: Vec<(f64, f64)> = (0..k).map(|i| (state.agent_pos[2 * i] as f64, state.agent_pos[2 * i + 1] as f64)).collect();
+    // Agents per cell of a coarse grid: the density map, and "crowded" for the dots.
+    let cells = if k <= MAX_DOTS { ((2.0 * h / config.radius as f64).floor() as usize).max(1) } else { DENSITY_CELLS };
+    let cell_of = |p: (f64, f64)| {
+        let c = |v: f64| (((v + h) / (2.0 * h) * cells as f64) as usize).min(cells - 1);
+        c(-p.1) * cells + c(p.0)
+    };
+    let mut counts = vec![0u32; cells * cells];
+    for &p in &pos {
+        counts[cell_of(p)] += 1;
+    }
+    if k <= MAX_DOTS {
+        let crowded = |p| counts[cell_of(p)] >= 4;
+        let bodies = pos
+            .iter()
+            .map(|&(x, y)| Body {
+                x,
+                y,
+                radius: 0.3 * config.radius as f64,
+                fill: if crowded((x, y)) { RGBColor(220, 50, 40) } else { RGBColor(60, 90, 200) },
+                ring: None,
+            })
+            .collect();
+        Scene::Bodies { half_extent: h, bodies, caption: caption + "  (red: crowded)" }
+    } else {
+        let max = counts.iter().copied().max().unwrap_or(1).max(1) as f64;
+        let colors = counts
+            .iter()
+            .map(|&c| {
+                // White (empty) to deep blue (densest cell of the frame).
+                let t = c as f64 / max;
+                let mix = |a: f64, b: f64| (a + (b - a) * t).round() as u8;
+                RGBColor(mix(255.0, 8.0), mix(255.0, 40.0), mix(255.0, 120.0))
+            })
+            .collect();
+        Scene::Cells { columns: cells, rows: cells, colors, caption: caption + "  (density)" }
     }
 }

@@ -19,8 +19,7 @@ use std::sync::Arc;
 use burn::backend::wgpu::CubeTensor;
 use burn::tensor::{DType, Tensor};
 
-use super::simple_spread::check_int_dtype;
-use super::{ActionSpace, Actions, AgentGroup, BatchedEnv, EnvSnapshot, EnvSpec, EpisodeStats, StepOutput};
+use super::{check_int_dtype, ActionSpace, Actions, AgentGroup, BatchedEnv, EnvSnapshot, EnvSpec, EpisodeStats, StepOutput};
 use crate::error::{Result, ShoalError};
 use crate::gpu::kernel::{GRID_WGSL, RNG_WGSL};
 use crate::gpu::{float_buffer, float_tensor, int_buffer, GpuContext, WgslKernel};
@@ -105,31 +104,6 @@ impl TwoPlayerBatch {
         &self.game
     }
 
-    /// Everything that defines where the batch is (for checkpoints).
-    pub fn snapshot(&self) -> Result<EnvSnapshot> {
-        Ok(EnvSnapshot {
-            state: Vec::new(),
-            counters: self.ctx.read_raw_u32(&self.state)?,
-            episode_stats: self.ctx.read_f32(float_tensor::<2>(self.episode_stats.clone()))?,
-        })
-    }
-
-    /// Puts the batch back where [`TwoPlayerBatch::snapshot`] found it; returns the current
-    /// observations (the games in progress continue exactly).
-    pub fn restore(&mut self, snapshot: &EnvSnapshot) -> Result<StepOutput> {
-        let envs = self.spec.n_envs;
-        ShoalError::ensure_len("snapshot counters", snapshot.counters.len(), &[envs, STATE_WIDTH])?;
-        ShoalError::ensure_len("snapshot statistics", snapshot.episode_stats.len(), &[envs, STAT_WIDTH])?;
-        let mut words = snapshot.counters.clone();
-        for env_words in words.chunks_mut(STATE_WIDTH) {
-            env_words[3] = COMMAND_OBSERVE;
-        }
-        self.state = self.ctx.upload_raw(&words, &[envs, STATE_WIDTH], DType::U32)?;
-        self.episode_stats = self.ctx.upload_raw(&snapshot.episode_stats, &[envs, STAT_WIDTH], DType::F32)?;
-        self.ready = true;
-        Ok(self.launch(self.idle_actions()?))
-    }
-
     fn idle_actions(&self) -> Result<CubeTensor> {
         let zeros = Tensor::<2, burn::tensor::Int>::zeros([self.spec.n_envs, 2], self.ctx.device());
         let buffer = int_buffer(zeros)?;
@@ -210,6 +184,28 @@ impl BatchedEnv for TwoPlayerBatch {
     fn clear_episode_stats(&mut self) -> Result<()> {
         self.episode_stats = super::clear_completed_episodes(&self.episode_stats)?;
         Ok(())
+    }
+
+    fn snapshot(&self) -> Result<EnvSnapshot> {
+        Ok(EnvSnapshot {
+            state: Vec::new(),
+            counters: self.ctx.read_raw_u32(&self.state)?,
+            episode_stats: self.ctx.read_f32(float_tensor::<2>(self.episode_stats.clone()))?,
+        })
+    }
+
+    fn restore(&mut self, snapshot: &EnvSnapshot) -> Result<StepOutput> {
+        let envs = self.spec.n_envs;
+        ShoalError::ensure_len("snapshot counters", snapshot.counters.len(), &[envs, STATE_WIDTH])?;
+        ShoalError::ensure_len("snapshot statistics", snapshot.episode_stats.len(), &[envs, STAT_WIDTH])?;
+        let mut words = snapshot.counters.clone();
+        for env_words in words.chunks_mut(STATE_WIDTH) {
+            env_words[3] = COMMAND_OBSERVE;
+        }
+        self.state = self.ctx.upload_raw(&words, &[envs, STATE_WIDTH], DType::U32)?;
+        self.episode_stats = self.ctx.upload_raw(&snapshot.episode_stats, &[envs, STAT_WIDTH], DType::F32)?;
+        self.ready = true;
+        Ok(self.launch(self.idle_actions()?))
     }
 }
 

@@ -20,7 +20,7 @@ use burn::backend::wgpu::{CubeTensor, WgpuSetup};
 use burn::cubecl::client::Client;
 use burn::tensor::{DType, Device, Shape, Tensor};
 
-use super::transfer::TransferCounter;
+use super::counter::TransferCounter;
 use crate::error::{Result, ShoalError};
 
 /// The device that burn and shoal's kernels share, with what we know about it.

@@ -2,10 +2,11 @@
 //! host-transfer accounting, device limits.
 
 mod context;
+mod counter;
 pub mod kernel;
 mod transfer;
 
 pub use context::GpuContext;
 pub(crate) use context::{float_buffer, float_tensor, int_buffer};
 pub use kernel::WgslKernel;
-pub use transfer::{TransferCounter, TransferSnapshot};
+pub use counter::{TransferCounter, TransferSnapshot};

@@ -7,76 +7,11 @@
 //!
 //! Counting is two relaxed atomic adds per transfer, so it stays on in release builds too.
 
-use std::sync::atomic::{AtomicU64, Ordering};
-
 use burn::backend::wgpu::CubeTensor;
 use burn::tensor::{DType, Int, Tensor, TensorData};
 
 use super::context::GpuContext;
 use crate::error::{Result, ShoalError};
-
-/// Host↔device transfer counters of one [`GpuContext`].
-#[derive(Debug, Default)]
-pub struct TransferCounter {
-    uploads: AtomicU64,
-    upload_bytes: AtomicU64,
-    downloads: AtomicU64,
-    download_bytes: AtomicU64,
-}
-
-/// A copy of the counters at one moment; subtract two to see what happened in between.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct TransferSnapshot {
-    /// Host→device copies.
-    pub uploads: u64,
-    /// Bytes copied host→device.
-    pub upload_bytes: u64,
-    /// Device→host reads.
-    pub downloads: u64,
-    /// Bytes read device→host.
-    pub download_bytes: u64,
-}
-
-impl TransferSnapshot {
-    /// Transfers of either direction.
-    pub fn total(&self) -> u64 {
-        self.uploads + self.downloads
-    }
-}
-
-impl std::ops::Sub for TransferSnapshot {
-    type Output = TransferSnapshot;
-    fn sub(self, rhs: Self) -> Self {
-        TransferSnapshot {
-            uploads: self.uploads - rhs.uploads,
-            upload_bytes: self.upload_bytes - rhs.upload_bytes,
-            downloads: self.downloads - rhs.downloads,
-            download_bytes: self.download_bytes - rhs.download_bytes,
-        }
-    }
-}
-
-impl TransferCounter {
-    /// Current totals.
-    pub fn snapshot(&self) -> TransferSnapshot {
-        TransferSnapshot {
-            uploads: self.uploads.load(Ordering::Relaxed),
-            upload_bytes: self.upload_bytes.load(Ordering::Relaxed),
-            downloads: self.downloads.load(Ordering::Relaxed),
-            download_bytes: self.download_bytes.load(Ordering::Relaxed),
-        }
-    }
-
-    fn upload(&self, bytes: usize) {
-        self.uploads.fetch_add(1, Ordering::Relaxed);
-        self.upload_bytes.fetch_add(bytes as u64, Ordering::Relaxed);
-    }
-
-    fn download(&self, bytes: usize) {
-        self.downloads.fetch_add(1, Ordering::Relaxed);
-        self.download_bytes.fetch_add(bytes as u64, Ordering::Relaxed);
-    }
-}
 
 impl GpuContext {
     /// Uploads plain-old-data as a raw buffer of `dtype` (for kernel-owned state).

@@ -5,16 +5,17 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::model::Critic;
+use super::algo::Algo;
+use crate::env::{EnvKind, EnvParams};
 use crate::error::{Result, ShoalError};
 
 /// Everything a training run needs.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct TrainConfig {
-    /// The environment: `simple_spread` or `swarm`.
-    pub env: TrainEnvName,
-    /// `ippo`, `mappo` (simple_spread) or `mfac` (swarm).
+    /// The environment, by its registry name (`simple_spread`, `swarm`, `battle`, ...).
+    pub env: EnvKind,
+    /// The algorithm: one of the env's (`ippo`, `mappo`, `mfac`, `mfq`; see the README's table).
     pub algo: Algo,
     /// Parallel envs.
     pub envs: usize,
@@ -76,72 +77,10 @@ pub struct TrainConfig {
     pub target_update_every: usize,
 }
 
-/// The environments the trainer knows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum TrainEnvName {
-    /// MPE cooperative navigation.
-    SimpleSpread,
-    /// Crowds heading for goals through congestion (mean-field observations).
-    Swarm,
-    /// The Ising model, every site an agent (`agents` = L², L even).
-    Ising,
-    /// MAgent's Battle, both teams one agent group (`agents` = 2 × team size of `map_size`).
-    Battle,
-}
-
-impl TrainEnvName {
-    /// snake_case name.
-    pub fn name(self) -> &'static str {
-        match self {
-            TrainEnvName::SimpleSpread => "simple_spread",
-            TrainEnvName::Swarm => "swarm",
-            TrainEnvName::Ising => "ising",
-            TrainEnvName::Battle => "battle",
-        }
-    }
-}
-
-/// Which critic PPO trains.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
-#[serde(rename_all = "lowercase")]
-pub enum Algo {
-    /// Independent PPO: decentralised critic `V(o_i)`; on swarm, without the neighbours' mean
-    /// action ā in actor or critic.
-    Ippo,
-    /// Multi-agent PPO: centralised critic `V(o_1 … o_N)` (simple_spread).
-    Mappo,
-    /// Mean-field actor-critic (swarm): actor `π(a | o_i)`, critic `V(o_i, ā_i)` that also sees
-    /// the neighbours' mean action.
-    Mfac,
-    /// Mean-field Q-learning (ising): tabular Q(s, a, ā), Boltzmann policy at `temperature`.
-    Mfq,
-}
-
-impl Algo {
-    /// The critic this algorithm trains.
-    pub fn critic(self) -> Critic {
-        match self {
-            Algo::Ippo | Algo::Mfac | Algo::Mfq => Critic::Ippo,
-            Algo::Mappo => Critic::Mappo,
-        }
-    }
-
-    /// Lower-case name.
-    pub fn name(self) -> &'static str {
-        match self {
-            Algo::Ippo => "ippo",
-            Algo::Mappo => "mappo",
-            Algo::Mfac => "mfac",
-            Algo::Mfq => "mfq",
-        }
-    }
-}
-
 impl Default for TrainConfig {
     fn default() -> Self {
         TrainConfig {
-            env: TrainEnvName::SimpleSpread,
+            env: EnvKind::SimpleSpread,
             algo: Algo::Mappo,
             // 512 envs × 25 steps = 12,800 env steps per update (157 updates in 2M steps): on a
             // CPU adapter the learner's cost is per launch, so fewer, larger updates train faster.
@@ -220,6 +159,19 @@ impl TrainConfig {
         Ok(config)
     }
 
+    /// The env parameters of this run, for a batch of `n_envs` (with `terminal_obs` if asked).
+    pub fn env_params(&self, n_envs: usize, terminal_obs: bool) -> EnvParams {
+        EnvParams {
+            n_envs,
+            agents: self.agents,
+            map_size: self.map_size,
+            local_ratio: self.local_ratio,
+            max_cycles: Some(self.max_cycles),
+            continuous: self.continuous,
+            terminal_obs,
+        }
+    }
+
     /// Env steps gathered per update.
     pub fn steps_per_update(&self) -> u64 {
         (self.envs * self.rollout_steps) as u64
@@ -264,47 +216,19 @@ impl TrainConfig {
                 return Err(ShoalError::config(field, v, "must be a non-negative number"));
             }
         }
-        match (self.env, self.algo) {
-            (TrainEnvName::Ising, Algo::Mfq) => {
-                let side = (self.agents as f64).sqrt().round() as usize;
-                if side * side != self.agents || side % 2 == 1 || side < 2 {
-                    return Err(ShoalError::config("agents", self.agents, "ising's agents are the lattice's L² sites with L even, e.g. agents = 4096 for 64×64"));
-                }
-                if !(self.temperature > 0.0 && self.temperature.is_finite()) {
-                    return Err(ShoalError::config("temperature", self.temperature, "must be a positive number"));
-                }
-                if !(self.q_learning_rate > 0.0 && self.q_learning_rate <= 1.0) || self.gamma >= 1.0 {
-                    return Err(ShoalError::config("q_learning_rate", self.q_learning_rate, "MF-Q needs 0 < q_learning_rate ≤ 1 and gamma < 1"));
-                }
+        self.env.check_algo(self.algo)?;
+        if self.algo == Algo::Mfq {
+            if !(self.temperature > 0.0 && self.temperature.is_finite()) {
+                return Err(ShoalError::config("temperature", self.temperature, "must be a positive number"));
             }
-            (TrainEnvName::Ising, other) => {
-                return Err(ShoalError::config("algo", other.name(), "ising trains with algo = \"mfq\""))
+            if !(self.q_learning_rate > 0.0 && self.q_learning_rate <= 1.0) {
+                return Err(ShoalError::config("q_learning_rate", self.q_learning_rate, "MF-Q needs 0 < q_learning_rate ≤ 1"));
             }
-            (_, Algo::Mfq) => return Err(ShoalError::config("algo", "mfq", "MF-Q trains on env = \"ising\"")),
-            (TrainEnvName::SimpleSpread, Algo::Mfac) => {
-                return Err(ShoalError::config("algo", "mfac", "MF-AC needs a mean-field env: set env = \"swarm\" or \"battle\" (simple_spread: ippo or mappo)"))
+            if self.gamma >= 1.0 {
+                return Err(ShoalError::config("gamma", self.gamma, "MF-Q's Q-values need gamma < 1"));
             }
-            (TrainEnvName::Swarm, Algo::Mappo) => {
-                return Err(ShoalError::config("algo", "mappo", "a centralised critic over a whole swarm is not supported: use ippo or mfac on swarm"))
-            }
-            (TrainEnvName::Battle, Algo::Mappo) => {
-                return Err(ShoalError::config("algo", "mappo", "battle trains by self-play with ippo (AC without the mean action) or mfac"))
-            }
-            (TrainEnvName::Battle, _) if self.continuous || !self.shared_params => {
-                return Err(ShoalError::config("env", "battle", "battle trains discrete actions with one network for both teams (self-play)"))
-            }
-            (TrainEnvName::Battle, _) => {
-                let teams = crate::env::BattleConfig::new(1).with_map_size(self.map_size);
-                teams.validate()?;
-                if self.agents != 2 * teams.team_size() {
-                    return Err(ShoalError::config("agents", self.agents, format!("a {0}×{0} battle has {1} agents (2 × {2}); set agents = {1}", self.map_size, 2 * teams.team_size(), teams.team_size())));
-                }
-            }
-            (TrainEnvName::Swarm, _) if self.continuous || !self.shared_params || self.agents < 2 => {
-                return Err(ShoalError::config("env", "swarm", "swarm trains discrete actions, shared parameters and at least 2 agents"))
-            }
-            _ => {}
         }
+        crate::env::registry::check_params(self.env, &self.env_params(1, false))?;
         let rows = self.envs * self.rollout_steps;
         if rows < self.num_minibatches {
             return Err(ShoalError::config(

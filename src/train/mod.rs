@@ -1,30 +1,37 @@
-//! Learning on the device: advantage estimation and the PPO objective (IPPO/MAPPO building
-//! blocks). The training loop, models and checkpoints build on these.
+//! Learning on the device, by family:
+//!
+//! - [`actor_critic`]: PPO with independent (IPPO), centralised (MAPPO) or mean-field (MF-AC)
+//!   critics — the trainer, its model, GAE, the PPO objective, the fused Adam, evaluation;
+//! - [`mean_field`]: mean-field Q-learning (MF-Q) on the Ising model;
+//! - [`population`]: learning against populations of policies on two-player games — league
+//!   self-play, PSRO — and the Battle arena;
+//! - [`checkpoint`]: what every `shoal train` learner shares (metrics, progress, checkpoints, the
+//!   [`Learner`] trait), and [`run`], which picks the learner a config asks for.
+//!
+//! The configuration ([`config`], [`algo`]) names the env by its registry kind
+//! ([`crate::env::EnvKind`]); learners read everything else from the env itself.
 
-pub mod adam;
-pub mod arena;
+pub mod actor_critic;
+pub mod algo;
+pub mod checkpoint;
 pub mod config;
-pub mod envs;
-pub mod eval;
-pub mod gae;
-pub mod mfq;
-pub mod ppo;
-pub mod league;
-pub mod psro;
-pub mod selfplay;
+pub mod mean_field;
+pub mod population;
+pub mod run;
 
-pub use gae::{gae, truncation_bootstrap};
-pub use ppo::{normalize, ppo_loss, PpoCoefficients, PpoLoss};
-pub mod model;
-pub mod noise;
-pub mod policy_kernel;
-pub mod profile;
+// The families' modules, also at their earlier paths (`shoal::train::gae`, `shoal::train::psro`).
+pub use actor_critic::{adam, eval, gae, inputs, model, noise, policy_kernel, ppo, profile, trainer};
+pub use mean_field::mfq;
+pub use population::{arena, league, pool, psro, selfplay};
 
-pub use envs::{model_config, Inputs, TrainEnv};
-pub use eval::{evaluate, to_env_actions, EvalResult};
-pub use noise::PolicyNoise;
-pub use model::{actor_input, critic_input, Action, ActorCritic, ActorCriticConfig, Critic, Mlp, MlpConfig};
-pub mod trainer;
-
-pub use config::{Algo, TrainConfig, TrainEnvName};
-pub use trainer::{load_model, new_learner, resume_learner, CheckpointState, Learner, Progress, Trainer, UpdateMetrics};
+pub use actor_critic::eval::{evaluate, load_model, to_env_actions, EvalResult};
+pub use actor_critic::gae::{gae, truncation_bootstrap};
+pub use actor_critic::inputs::{model_config, Inputs};
+pub use actor_critic::model::{actor_input, critic_input, Action, ActorCritic, ActorCriticConfig, Critic, Mlp, MlpConfig};
+pub use actor_critic::noise::PolicyNoise;
+pub use actor_critic::ppo::{normalize, ppo_loss, PpoCoefficients, PpoLoss};
+pub use actor_critic::trainer::Trainer;
+pub use algo::Algo;
+pub use checkpoint::{CheckpointState, Learner, Progress, UpdateMetrics};
+pub use config::TrainConfig;
+pub use run::{new_learner, resume_learner};

@@ -199,3 +199,20 @@ pub fn check_report(path: &std::path::Path) -> Vec<String> {
     }
     promised
 }
+
+/// Runs the `shoal` binary: whether it succeeded, and its stdout then stderr.
+pub fn run_shoal(args: &[&str]) -> (bool, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_shoal"))
+        .args(args)
+        .env("XDG_RUNTIME_DIR", std::env::temp_dir())
+        .output()
+        .unwrap();
+    (out.status.success(), format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)))
+}
+
+/// Runs the `shoal` binary, requires success, returns its stdout then stderr.
+pub fn shoal_ok(args: &[&str]) -> String {
+    let (ok, text) = run_shoal(args);
+    assert!(ok, "{args:?}: {text}");
+    text
+}

@@ -11,11 +11,12 @@ use std::sync::Arc;
 
 use burn::tensor::Tensor;
 
-use super::envs::Inputs;
-use super::model::{Action, ActorCritic};
-use super::noise::PolicyNoise;
-use super::trainer::load_model;
-use super::{TrainConfig, TrainEnvName};
+use crate::env::EnvKind;
+use crate::train::actor_critic::eval::load_model;
+use crate::train::actor_critic::inputs::Inputs;
+use crate::train::actor_critic::model::{Action, ActorCritic};
+use crate::train::actor_critic::noise::PolicyNoise;
+use crate::train::config::TrainConfig;
 use crate::env::{Actions, Battle, BattleConfig, BatchedEnv};
 use crate::error::{Result, ShoalError};
 use crate::gpu::GpuContext;
@@ -37,7 +38,7 @@ pub struct ArenaResult {
     pub survivors_b: f64,
 }
 
-fn load_battle(dir: &Path, ctx: &GpuContext) -> Result<(TrainConfig, ActorCritic)> {
+fn load_battle(dir: &Path, ctx: &Arc<GpuContext>) -> Result<(TrainConfig, ActorCritic)> {
     if !dir.join("state.json").is_file() {
         return Err(ShoalError::config(
             "checkpoint",
@@ -45,8 +46,8 @@ fn load_battle(dir: &Path, ctx: &GpuContext) -> Result<(TrainConfig, ActorCritic
             "no training checkpoint there: pass the --out directory of `shoal train --env battle` (or its checkpoint/)",
         ));
     }
-    let (config, model) = load_model(dir, ctx.device())?;
-    if config.env != TrainEnvName::Battle {
+    let (config, model) = load_model(dir, ctx)?;
+    if config.env != EnvKind::Battle {
         return Err(ShoalError::config("checkpoint", dir.display(), format!("is a {} run; the arena plays battle checkpoints", config.env.name())));
     }
     Ok((config, model))
@@ -65,10 +66,10 @@ pub fn play(ctx: &Arc<GpuContext>, a: &Path, b: &Path, games: usize, seed: u64, 
     let envs = games.div_ceil(2);
     let battle = BattleConfig::new(envs).with_map_size(config_a.map_size).with_max_cycles(config_a.max_cycles);
     let n = battle.team_size();
-    let (inputs_a, inputs_b) = (Inputs::new(&config_a, ctx.device()), Inputs::new(&config_b, ctx.device()));
     let mut total = ArenaResult::default();
     for (half, a_first) in [true, false].into_iter().enumerate() {
         let mut env = Battle::new(ctx.clone(), battle.clone())?;
+        let (inputs_a, inputs_b) = (Inputs::new(&env, config_a.algo, ctx.device()), Inputs::new(&env, config_b.algo, ctx.device()));
         let action = env.spec().groups[0].action.clone();
         let mut noise = PolicyNoise::new(ctx.clone(), &action, 2 * n, envs, seed ^ (0xA7E4A + half as u64))?;
         let mut obs = env.reset(seed.wrapping_add(half as u64))?.obs.remove(0);

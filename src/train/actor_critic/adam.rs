@@ -25,8 +25,8 @@ use crate::error::Result;
 use crate::gpu::kernel::GRID_WGSL;
 use crate::gpu::{float_buffer, float_tensor, GpuContext, WgslKernel};
 
-const GRAD_NORM_WGSL: &str = include_str!("../../shaders/learn/grad_norm.wgsl");
-const ADAM_WGSL: &str = include_str!("../../shaders/learn/adam.wgsl");
+const GRAD_NORM_WGSL: &str = include_str!("../../../shaders/learn/grad_norm.wgsl");
+const ADAM_WGSL: &str = include_str!("../../../shaders/learn/adam.wgsl");
 
 /// Adam's constants, burn's defaults except ε (1e-5, as JaxMARL's PPO uses).
 #[derive(Debug, Clone, Copy)]
@@ -205,7 +205,7 @@ impl Optimizer for FusedAdam {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::train::model::MlpConfig;
+    use crate::train::actor_critic::model::MlpConfig;
     use burn::module::{Module, ModuleVisitor, Param};
     use burn::optim::AdamConfig;
 
@@ -270,7 +270,7 @@ mod tests {
             for step in 0..5 {
                 let x = Tensor::<2>::random([32, 7], burn::tensor::Distribution::Normal(0.0, 1.0), &device);
                 let lr = 0.01 / (step + 1) as f64;
-                let loss = |m: &crate::train::model::Mlp| m.forward(x.clone()).powf_scalar(2.0).mean();
+                let loss = |m: &crate::train::actor_critic::model::Mlp| m.forward(x.clone()).powf_scalar(2.0).mean();
                 let grads_a = GradientsParams::from_grads(loss(&a).backward(), &a);
                 adam.prepare(&grads_a).unwrap();
                 a = fused.step(lr, a, grads_a);

@@ -18,9 +18,8 @@ use burn::config::Config;
 use burn::tensor::activation::sigmoid;
 use burn::tensor::{Int, Tensor};
 
-use super::config::TrainConfig;
-use super::envs::TrainEnv;
-use super::trainer::{write_checkpoint, CheckpointState, Learner, Progress, UpdateMetrics};
+use crate::train::checkpoint::{write_checkpoint, CheckpointState, Learner, Progress, UpdateMetrics};
+use crate::train::config::TrainConfig;
 use crate::env::ising::{accumulate_order, OrderPoint};
 use crate::env::{ActionSpace, Actions, AgentGroup, BatchedEnv, Ising, IsingConfig, RandomActions};
 use crate::error::{Result, ShoalError};
@@ -105,7 +104,7 @@ impl IsingMfq {
         let [envs, sites, _] = obs.dims();
         let (p_up, _, _) = self.policy(&self.q, &Self::base_index(obs));
         let Actions::Continuous(u) = self.noise.sample() else {
-            return Err(ShoalError::Gpu("MF-Q noise must be continuous".into()));
+            return Err(ShoalError::Internal("MF-Q noise must be continuous".into()));
         };
         Ok(u.reshape([envs, sites]).lower(p_up).int())
     }
@@ -222,9 +221,7 @@ impl MfqTrainer {
     /// A fresh run.
     pub fn new(ctx: Arc<GpuContext>, config: TrainConfig) -> Result<MfqTrainer> {
         config.validate()?;
-        let TrainEnv::Ising(mut env) = TrainEnv::new(&ctx, &config, config.envs, false)? else {
-            return Err(ShoalError::config("env", config.env.name(), "MF-Q trains on ising"));
-        };
+        let mut env = lattices_of(&ctx, &config, config.envs)?;
         let mfq = MfqConfig::new()
             .with_learning_rate(config.q_learning_rate)
             .with_gamma(config.gamma)
@@ -325,13 +322,21 @@ pub fn load_agents(ctx: &Arc<GpuContext>, dir: &std::path::Path, lattices: usize
     Ok((config, agents))
 }
 
+/// `lattices` Ising lattices of a run (MF-Q needs the lattice itself: its magnetisation).
+fn lattices_of(ctx: &Arc<GpuContext>, config: &TrainConfig, lattices: usize) -> Result<Ising> {
+    if config.env != crate::env::EnvKind::Ising {
+        return Err(ShoalError::config("env", config.env.name(), "MF-Q trains on ising"));
+    }
+    crate::env::registry::check_params(config.env, &config.env_params(lattices, false))?;
+    let size = crate::env::ising::lattice_side(config.agents);
+    Ising::new(ctx.clone(), IsingConfig::new(lattices).with_size(size).with_max_cycles(config.max_cycles))
+}
+
 /// Plays one episode on `lattices` fresh lattices with a checkpoint's agents (acting, not
 /// learning): the mean episode return and the order parameter at the episode's last step.
 pub fn evaluate_checkpoint(ctx: &Arc<GpuContext>, dir: &std::path::Path, lattices: usize, seed: u64) -> Result<(f64, f64)> {
     let (config, mut agents) = load_agents(ctx, dir, lattices, seed)?;
-    let TrainEnv::Ising(mut env) = TrainEnv::new(ctx, &config, lattices, false)? else {
-        return Err(ShoalError::config("checkpoint", dir.display(), "is not an ising run"));
-    };
+    let mut env = lattices_of(ctx, &config, lattices)?;
     let mut obs = env.reset(seed)?.obs.remove(0);
     let mut order = Tensor::<1>::zeros([1], ctx.device());
     for step in 0..config.max_cycles {

@@ -12,85 +12,29 @@ use std::sync::Arc;
 
 use burn::module::{Module, ModuleVisitor, Param, ParamId};
 use burn::optim::{GradientsParams, ModuleOptimizer};
-use burn::tensor::{Device, Int, Tensor};
-use rand::seq::SliceRandom;
-use rand::SeedableRng;
+use burn::tensor::{Device, Tensor};
 
 use super::adam::{FusedAdam, FusedAdamConfig};
-use super::config::TrainConfig;
-use super::gae::{gae, truncation_bootstrap};
-use super::envs::{model_config, Inputs, TrainEnv};
+use crate::train::checkpoint::{write_checkpoint, CheckpointState, Learner, Progress, UpdateMetrics};
+use crate::train::config::TrainConfig;
+use super::eval::to_env_actions;
+use super::gae::truncation_bootstrap;
+use super::rollout::{Minibatches, Rollout};
+use super::inputs::{model_config, Inputs};
 use super::model::{Action, ActorCritic};
 use super::ppo::{normalize, ppo_loss, PpoCoefficients};
 use super::noise::PolicyNoise;
 use super::policy_kernel::RolloutPolicy;
 use super::profile::{PhaseClock, PhaseTime};
-use crate::env::{Actions, EnvSnapshot};
+use crate::env::BatchedEnv;
 use crate::error::{Result, ShoalError};
 use crate::gpu::GpuContext;
 
-/// What one update measured (the row of `metrics.csv`).
-#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
-pub struct UpdateMetrics {
-    /// Update index, from 1.
-    pub update: usize,
-    /// Env steps so far.
-    pub env_steps: u64,
-    /// Seconds of training so far (resumed runs include the time before the checkpoint).
-    pub wall_seconds: f64,
-    /// Mean per-agent return of the episodes completed during this update (NaN if none).
-    pub mean_episode_return: f64,
-    /// Episodes completed during this update.
-    pub episodes: f64,
-    /// PPO objective (last minibatch).
-    pub total_loss: f64,
-    /// Clipped surrogate (last minibatch).
-    pub policy_loss: f64,
-    /// Value loss (last minibatch).
-    pub value_loss: f64,
-    /// Policy entropy (last minibatch).
-    pub entropy: f64,
-    /// Approximate KL between rollout and updated policy (last minibatch).
-    pub approx_kl: f64,
-    /// Env steps per second over this update.
-    pub env_steps_per_s: f64,
-    /// Learning rate used.
-    pub lr: f64,
-}
-
-impl UpdateMetrics {
-    /// CSV header, in field order.
-    pub const CSV_HEADER: &'static str = "update,env_steps,wall_seconds,mean_episode_return,episodes,total_loss,policy_loss,value_loss,entropy,approx_kl,env_steps_per_s,lr";
-
-    /// One CSV row.
-    pub fn csv_row(&self) -> String {
-        format!(
-            "{},{},{:.3},{:.6},{},{:.6},{:.6},{:.6},{:.6},{:.6},{:.1},{:.6e}",
-            self.update, self.env_steps, self.wall_seconds, self.mean_episode_return, self.episodes,
-            self.total_loss, self.policy_loss, self.value_loss, self.entropy, self.approx_kl,
-            self.env_steps_per_s, self.lr
-        )
-    }
-}
-
-/// Where a run stands (saved in checkpoints).
-#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
-pub struct Progress {
-    /// Updates done.
-    pub update: usize,
-    /// Env steps done.
-    pub env_steps: u64,
-    /// Training seconds so far.
-    pub wall_seconds: f64,
-    /// Calls made to the action-noise source.
-    pub noise_calls: u32,
-}
-
-/// A PPO learner attached to a batch of simple_spread envs.
+/// A PPO learner attached to a batch of any registered env.
 pub struct Trainer {
     ctx: Arc<GpuContext>,
     config: TrainConfig,
-    env: TrainEnv,
+    env: Box<dyn BatchedEnv>,
     model: ActorCritic,
     optim: ModuleOptimizer,
     /// The fused optimizer behind `optim` (queues the gradient norms before each step).
@@ -121,12 +65,16 @@ impl Trainer {
     /// A fresh run: new model, envs reset with the run's seed.
     pub fn new(ctx: Arc<GpuContext>, config: TrainConfig) -> Result<Trainer> {
         config.validate()?;
-        let mut env = TrainEnv::new(&ctx, &config, config.envs, true)?;
-        let group = env.env_ref().spec().groups[0].clone();
+        let mut env = config.env.build(&ctx, &config.env_params(config.envs, true))?;
+        let group = env.spec().groups[0].clone();
+        let layout = env.obs_layout();
+        if !config.shared_params && !layout.distinct_agents {
+            return Err(ShoalError::config("shared_params", false, format!("{}'s agents are interchangeable: they share one network (shared_params = true)", config.env)));
+        }
         let device: Device = ctx.device().clone().autodiff();
         // Model initialisation draws from burn's generator: seed it for reproducible runs.
         device.seed(config.seed);
-        let model_shape = model_config(&config);
+        let model_shape = model_config(&config, env.spec(), layout);
         let model = model_shape.init(&device);
         let rollout_policy = if config.fused_rollout {
             RolloutPolicy::new(ctx.clone(), &model_shape, config.envs * config.agents)
@@ -135,9 +83,9 @@ impl Trainer {
         };
         let noise = PolicyNoise::new(ctx.clone(), &group.action, config.agents, config.envs, config.seed ^ 0x5EED_0F_AC71)?;
         let (adam, optim) = Self::optimizer(&ctx, &config, &model);
-        let obs = env.env().reset(config.seed)?.obs.remove(0);
+        let obs = env.reset(config.seed)?.obs.remove(0);
         Ok(Trainer {
-            inputs: Inputs::new(&config, ctx.device()),
+            inputs: Inputs::new(env.as_ref(), config.algo, ctx.device()),
             optim,
             adam,
             rollout_policy,
@@ -230,8 +178,9 @@ impl Trainer {
         }
         self.mark("rollout: pack parameters")?;
 
-        let (mut actor_x, mut critic_x, mut actions, mut log_probs, mut values, mut rewards, mut dones) =
-            (vec![], vec![], vec![], vec![], vec![], vec![], vec![]);
+        // The rollout's inputs and actions, beside the per-step terms every PPO learner keeps.
+        let (mut actor_x, mut critic_x, mut actions) = (vec![], vec![], vec![]);
+        let mut rollout = Rollout::default();
         for _ in 0..steps {
             let ax = self.actor_input(self.obs.clone());
             let cx = self.critic_input(self.obs.clone());
@@ -248,16 +197,9 @@ impl Trainer {
                 }
             };
             self.mark("rollout: inputs, noise, policy")?;
-            let env_actions = match &action {
-                Action::Discrete(a) => Actions::Discrete(a.clone().without_autodiff().reshape([envs, agents])),
-                Action::Continuous(a) => {
-                    let [_, dim] = a.dims();
-                    // Our Gaussian lives on ℝ; the env clips to its box, as PettingZoo does.
-                    Actions::Continuous(a.clone().reshape([envs, agents, dim]))
-                }
-            };
-            let may_end = self.env.env_ref().episodes_may_end_next_step();
-            let step = self.env.env().step(&[env_actions])?;
+            let may_end = self.env.episodes_may_end_next_step();
+            // Our Gaussian lives on ℝ; the env clips to its box, as PettingZoo does.
+            let step = self.env.step(&[to_env_actions(action.clone(), envs, agents)])?;
             let per_agent = |flag: Tensor<1>| flag.unsqueeze_dim::<2>(1).expand([envs, agents]).reshape([batch]);
             let mut reward = step.reward.reshape([batch]);
             // Only a step that can end episodes needs the critic on the terminal observations.
@@ -270,43 +212,13 @@ impl Trainer {
             actor_x.push(ax);
             critic_x.push(cx);
             actions.push(action);
-            log_probs.push(log_prob);
-            values.push(value);
-            rewards.push(reward);
-            dones.push(per_agent(step.done));
-            self.obs = step.obs.into_iter().next().ok_or_else(|| ShoalError::Gpu("env returned no observation".into()))?;
+            rollout.push(log_prob, value, reward, per_agent(step.done));
+            self.obs = step.obs.into_iter().next().ok_or_else(|| ShoalError::Internal("env returned no observation".into()))?;
             self.mark("rollout: env step, bootstrap")?;
         }
         let last_value = policy.value(self.critic_input(self.obs.clone())).without_autodiff();
-        let values = Tensor::stack::<2>(values, 0);
-        let (advantages, returns) = gae(
-            &self.ctx,
-            Tensor::stack(rewards, 0),
-            values.clone(),
-            Tensor::stack(dones, 0),
-            last_value,
-            gamma,
-            self.config.gae_lambda,
-        )?;
-
-        // Flatten time × agents into one batch of samples.
-        let samples = steps * batch;
-        let actor_x = Tensor::cat(actor_x, 0);
-        let critic_x = Tensor::cat(critic_x, 0);
-        let old_log_probs = Tensor::cat(log_probs, 0);
-        let old_values = values.reshape([samples]);
-        let advantages = advantages.reshape([samples]);
-        let returns = returns.reshape([samples]);
-        let actions = match actions.first() {
-            Some(Action::Continuous(_)) => Action::Continuous(Tensor::cat(
-                actions.into_iter().map(|a| match a { Action::Continuous(t) => t, Action::Discrete(_) => unreachable!() }).collect(),
-                0,
-            )),
-            _ => Action::Discrete(Tensor::cat(
-                actions.into_iter().map(|a| match a { Action::Discrete(t) => t, Action::Continuous(_) => unreachable!() }).collect(),
-                0,
-            )),
-        };
+        let batch = rollout.finish(&self.ctx, last_value, gamma, self.config.gae_lambda)?;
+        let (actor_x, critic_x, actions) = (Tensor::cat(actor_x, 0), Tensor::cat(critic_x, 0), Action::cat(actions));
 
         self.mark("advantages (GAE), batch assembly")?;
         let coefficients = PpoCoefficients {
@@ -316,55 +228,48 @@ impl Trainer {
             clip_value: self.config.clip_value,
         };
         let lr = self.lr();
-        // Whole (step, env) rows per minibatch.
-        let minibatch = (steps * envs / self.config.num_minibatches) * agents;
+        let minibatches = Minibatches {
+            epochs: self.config.update_epochs,
+            minibatches: self.config.num_minibatches,
+            rows: steps * envs,
+            row_width: agents,
+            seed: self.config.seed,
+            update: self.progress.update,
+        };
         let mut last_terms = None;
-        for epoch in 0..self.config.update_epochs {
-            // Minibatch order from a generator keyed by (seed, update, epoch): reproducible and
-            // resumable without saving generator state.
-            let mut rng = rand::rngs::StdRng::seed_from_u64(
-                self.config.seed ^ ((self.progress.update as u64) << 20) ^ (epoch as u64) << 8,
-            );
-            // Shuffled by (step, env) rows, agents kept together and in order, so that
-            // per-agent networks find their agent every `agents`-th sample.
-            let mut rows: Vec<i32> = (0..(steps * envs) as i32).collect();
-            rows.shuffle(&mut rng);
-            let order: Vec<i32> = rows.iter().flat_map(|&r| (0..agents as i32).map(move |a| r * agents as i32 + a)).collect();
-            let order = self.ctx.upload_i32(&order, [samples])?;
-            self.mark("update: minibatch order (upload)")?;
-            for mb in 0..self.config.num_minibatches {
-                let idx: Tensor<1, Int> = order.clone().slice([mb * minibatch..(mb + 1) * minibatch]);
-                let mb_actions = match &actions {
-                    Action::Discrete(a) => Action::Discrete(a.clone().select(0, idx.clone())),
-                    Action::Continuous(a) => Action::Continuous(a.clone().select(0, idx.clone())),
-                };
-                let mb_actor_x = actor_x.clone().select(0, idx.clone());
-                let mb_critic_x = critic_x.clone().select(0, idx.clone());
-                self.mark("update: minibatch gathers")?;
-                let (log_prob, entropy) = self.model.evaluate(mb_actor_x, &mb_actions);
-                let value = self.model.value(mb_critic_x);
-                let loss = ppo_loss(
-                    log_prob,
-                    old_log_probs.clone().select(0, idx.clone()),
-                    normalize(advantages.clone().select(0, idx.clone())),
-                    value,
-                    old_values.clone().select(0, idx.clone()),
-                    returns.clone().select(0, idx.clone()),
-                    entropy,
-                    coefficients,
-                );
-                self.mark("update: forward, loss")?;
-                let grads = GradientsParams::from_grads(loss.total.backward(), &self.model);
-                self.mark("update: backward")?;
-                self.adam.prepare(&grads)?;
-                self.model = self.optim.step(lr, self.model.clone(), grads);
-                self.mark("update: clip + Adam")?;
-                last_terms = Some(loss);
+        let ctx = self.ctx.clone();
+        minibatches.run(&ctx, |minibatch, idx| {
+            if minibatch == 0 {
+                self.mark("update: minibatch order (upload)")?;
             }
-        }
+            let mb_actions = actions.select(idx.clone());
+            let mb_actor_x = actor_x.clone().select(0, idx.clone());
+            let mb_critic_x = critic_x.clone().select(0, idx.clone());
+            self.mark("update: minibatch gathers")?;
+            let (log_prob, entropy) = self.model.evaluate(mb_actor_x, &mb_actions);
+            let value = self.model.value(mb_critic_x);
+            let loss = ppo_loss(
+                log_prob,
+                batch.old_log_probs.clone().select(0, idx.clone()),
+                normalize(batch.advantages.clone().select(0, idx.clone())),
+                value,
+                batch.old_values.clone().select(0, idx.clone()),
+                batch.returns.clone().select(0, idx),
+                entropy,
+                coefficients,
+            );
+            self.mark("update: forward, loss")?;
+            let grads = GradientsParams::from_grads(loss.total.backward(), &self.model);
+            self.mark("update: backward")?;
+            self.adam.prepare(&grads)?;
+            self.model = self.optim.step(lr, self.model.clone(), grads);
+            self.mark("update: clip + Adam")?;
+            last_terms = Some(loss);
+            Ok(())
+        })?;
 
         // The update's only reads: five loss terms in one transfer, and the episode statistics.
-        let terms = last_terms.ok_or_else(|| ShoalError::Gpu("no minibatch ran".into()))?;
+        let terms = last_terms.ok_or_else(|| ShoalError::Internal("no minibatch ran".into()))?;
         let scalars = self.ctx.read_f32(Tensor::cat(
             vec![terms.total, terms.policy, terms.value, terms.entropy, terms.approx_kl]
                 .into_iter()
@@ -372,8 +277,8 @@ impl Trainer {
                 .collect(),
             0,
         ))?;
-        let episodes = self.env.env_ref().episode_stats()?;
-        self.env.env().clear_episode_stats()?;
+        let episodes = self.env.episode_stats()?;
+        self.env.clear_episode_stats()?;
         self.mark("host reads (losses, episode statistics)")?;
         let seconds = started.elapsed().as_secs_f64();
         self.progress.update += 1;
@@ -426,63 +331,6 @@ impl Trainer {
     }
 }
 
-/// The JSON part of a checkpoint.
-#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
-pub struct CheckpointState {
-    /// The run's configuration.
-    pub config: TrainConfig,
-    /// Where the run stood.
-    pub progress: Progress,
-    /// The envs' device state.
-    pub env: EnvSnapshot,
-}
-
-impl CheckpointState {
-    /// Writes `dir/state.json` atomically.
-    pub fn write(&self, dir: &std::path::Path) -> Result<()> {
-        crate::io::write_json(&dir.join("state.json"), self)
-    }
-
-    /// Reads `dir/state.json`.
-    pub fn read(dir: &std::path::Path) -> Result<CheckpointState> {
-        crate::io::read_json(&dir.join("state.json"), "a shoal checkpoint")
-    }
-}
-
-/// Writes a checkpoint directory atomically: `fill` writes into a temporary sibling directory,
-/// which then replaces `dir` (old one aside, new one in by rename, old one removed).
-pub(crate) fn write_checkpoint(dir: &std::path::Path, fill: impl FnOnce(&std::path::Path) -> Result<()>) -> Result<()> {
-    let parent = dir.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
-    std::fs::create_dir_all(parent).map_err(|e| ShoalError::io(parent, e))?;
-    let tmp = dir.with_extension(format!("tmp-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&tmp);
-    std::fs::create_dir_all(&tmp).map_err(|e| ShoalError::io(&tmp, e))?;
-    fill(&tmp)?;
-    let old = dir.with_extension(format!("old-{}", std::process::id()));
-    if dir.exists() {
-        std::fs::rename(dir, &old).map_err(|e| ShoalError::io(dir, e))?;
-    }
-    std::fs::rename(&tmp, dir).map_err(|e| ShoalError::io(dir, e))?;
-    let _ = std::fs::remove_dir_all(&old);
-    Ok(())
-}
-
-/// What the command-line training loop drives: PPO ([`Trainer`]) or MF-Q ([`super::mfq::MfqTrainer`]).
-pub trait Learner {
-    /// The run's configuration.
-    fn config(&self) -> &TrainConfig;
-    /// Where the run stands.
-    fn progress(&self) -> &Progress;
-    /// One rollout and update.
-    fn update(&mut self) -> Result<UpdateMetrics>;
-    /// Writes a checkpoint to `dir` atomically.
-    fn save_checkpoint(&self, dir: &std::path::Path) -> Result<()>;
-    /// Whether every update of the run is done.
-    fn finished(&self) -> bool {
-        self.progress().update >= self.config().updates()
-    }
-}
-
 impl Learner for Trainer {
     fn config(&self) -> &TrainConfig {
         Trainer::config(self)
@@ -498,28 +346,3 @@ impl Learner for Trainer {
     }
 }
 
-/// A fresh run of the learner `config` asks for.
-pub fn new_learner(ctx: Arc<GpuContext>, config: TrainConfig) -> Result<Box<dyn Learner>> {
-    Ok(match config.algo {
-        super::config::Algo::Mfq => Box::new(super::mfq::MfqTrainer::new(ctx, config)?),
-        _ => Box::new(Trainer::new(ctx, config)?),
-    })
-}
-
-/// Resumes the run in a checkpoint, whichever learner wrote it.
-pub fn resume_learner(ctx: Arc<GpuContext>, dir: &std::path::Path) -> Result<Box<dyn Learner>> {
-    Ok(match CheckpointState::read(dir)?.config.algo {
-        super::config::Algo::Mfq => Box::new(super::mfq::MfqTrainer::resume(ctx, dir)?),
-        _ => Box::new(Trainer::resume(ctx, dir)?),
-    })
-}
-
-/// Loads the model of a checkpoint (for evaluation).
-pub fn load_model(dir: &std::path::Path, device: &Device) -> Result<(TrainConfig, ActorCritic)> {
-    let state = CheckpointState::read(dir)?;
-    let model = model_config(&state.config)
-        .init(device)
-        .try_load_file(dir.join("model.bpk"))
-        .map_err(|e| ShoalError::io(dir, std::io::Error::other(format!("model: {e:?}"))))?;
-    Ok((state.config, model))
-}

@@ -14,7 +14,8 @@
 
 use std::sync::Arc;
 
-use super::selfplay::{GameLearner, GameLearnerConfig, PolicyPool};
+use super::pool::PolicyPool;
+use super::selfplay::{GameLearner, GameLearnerConfig};
 use crate::env::{nash_conv, ExactGame, PolicyTable};
 use crate::error::{Result, ShoalError};
 use crate::gpu::GpuContext;
@@ -211,7 +212,7 @@ impl League {
             rows: self.rows.clone(),
             seconds: self.seconds,
         };
-        super::trainer::write_checkpoint(dir, |tmp| {
+        crate::train::checkpoint::write_checkpoint(dir, |tmp| {
             self.learner.save(tmp)?;
             crate::io::write_json(&tmp.join("league_state.json"), &state)
         })

@@ -1,13 +1,8 @@
 //! Learning against a population: the pieces that league self-play ([`super::league`]) and PSRO
 //! ([`super::psro`]) share.
 //!
-//! * [`PolicyPool`]: frozen policy snapshots on the device, one `[policies·states, actions]`
-//!   log-probability table. Any env of a batch can play any member: an opponent's action is a row
-//!   gather at `member·states + information state`, so one dispatch serves a batch in which
-//!   every env faces a different opponent.
-//! * [`TabularPolicy`]: the learner, a softmax policy and a value per information state (the
-//!   observations of these games are one-hot information states, so a linear layer on them *is*
-//!   a table), trained by PPO with burn's autodiff.
+//! * [`PolicyPool`], [`TabularPolicy`]: the pool of frozen policies and the learner's table
+//!   ([`super::pool`]).
 //! * [`GameLearner`]: PPO against a mixture over the pool. Half the envs seat the learner first,
 //!   half second; each env draws its opponent from the mixture whenever a game ends (on the
 //!   device, from the env's own uniform). Every game's result is booked per opponent on the
@@ -17,22 +12,18 @@
 
 use std::sync::Arc;
 
-use burn::module::{Module, Param};
+use burn::module::Module;
 use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
-use burn::tensor::activation::{log_softmax, softmax};
+use burn::tensor::activation::softmax;
 use burn::tensor::{Device, Int, Tensor};
-use rand::seq::SliceRandom;
-use rand::SeedableRng;
 
-use super::gae::gae;
-use super::noise::PolicyNoise;
-use super::ppo::{weighted_ppo_loss, PpoCoefficients};
-use crate::env::{ActionSpace, Actions, BatchedEnv, ExactGame, PolicyTable, TwoPlayerBatch};
+use crate::train::actor_critic::noise::PolicyNoise;
+use crate::train::actor_critic::ppo::{weighted_ppo_loss, PpoCoefficients};
+use crate::train::actor_critic::rollout::{Minibatches, Rollout};
+use super::pool::{gumbel_argmax, legal_table, PolicyPool, TabularPolicy, ILLEGAL};
+use crate::env::{ActionSpace, Actions, BatchedEnv, ExactGame, TwoPlayerBatch};
 use crate::error::{Result, ShoalError};
 use crate::gpu::GpuContext;
-
-/// Log-probability given to illegal actions (exp underflows to exactly 0).
-const ILLEGAL: f32 = -1.0e9;
 
 /// PPO settings of a learner in a two-player game.
 #[derive(burn::config::Config, Debug, PartialEq)]
@@ -93,159 +84,6 @@ impl GameLearnerConfig {
     /// Env steps (games' moves) per update.
     pub fn steps_per_update(&self) -> u64 {
         (self.envs * self.rollout_steps) as u64
-    }
-}
-
-/// `[states, actions]` 0/1 legal mask of a game's information states (the waiting state and
-/// other non-decisions allow action 0 only).
-pub fn legal_table(game: &dyn ExactGame) -> Vec<f32> {
-    let (s, n) = (game.n_infostates(), game.n_actions());
-    let mut legal = vec![0.0f32; s * n];
-    for state in 0..s {
-        legal[state * n] = 1.0;
-    }
-    for seat in 0..2 {
-        for (state, k) in game.decisions(seat) {
-            for a in 0..k {
-                legal[state * n + a] = 1.0;
-            }
-        }
-    }
-    legal
-}
-
-/// Frozen policies on the device.
-pub struct PolicyPool {
-    ctx: Arc<GpuContext>,
-    states: usize,
-    actions: usize,
-    /// `[members·states, actions]` log-probabilities (illegal = −1e9).
-    log_probs: Option<Tensor<2>>,
-    /// The same tables on the host, for exact evaluation.
-    tables: Vec<PolicyTable>,
-}
-
-impl PolicyPool {
-    /// An empty pool for `game`.
-    pub fn new(ctx: Arc<GpuContext>, game: &dyn ExactGame) -> PolicyPool {
-        PolicyPool { ctx, states: game.n_infostates(), actions: game.n_actions(), log_probs: None, tables: Vec::new() }
-    }
-
-    /// Members so far.
-    pub fn len(&self) -> usize {
-        self.tables.len()
-    }
-
-    /// Whether the pool has no member.
-    pub fn is_empty(&self) -> bool {
-        self.tables.is_empty()
-    }
-
-    /// The members' tables (host copies).
-    pub fn tables(&self) -> &[PolicyTable] {
-        &self.tables
-    }
-
-    /// Adds a member from its `[states, actions]` log-probabilities on the device (one small read
-    /// for the host copy).
-    pub fn push(&mut self, log_probs: Tensor<2>) -> Result<()> {
-        ShoalError::ensure_dims("policy table", &log_probs.dims(), &[self.states, self.actions])?;
-        let log_probs = log_probs.without_autodiff().detach();
-        let host = self.ctx.read_f32(log_probs.clone())?;
-        self.tables.push(PolicyTable { n_actions: self.actions, probs: host.iter().map(|&l| (l as f64).exp()).collect() });
-        self.log_probs = Some(match self.log_probs.take() {
-            Some(all) => Tensor::cat(vec![all, log_probs], 0),
-            None => log_probs,
-        });
-        Ok(())
-    }
-
-    /// Removes the newest member.
-    pub fn pop(&mut self) {
-        if self.tables.pop().is_some() {
-            let rows = self.tables.len() * self.states;
-            self.log_probs = self.log_probs.take().filter(|_| rows > 0).map(|t| t.slice([0..rows, 0..self.actions]));
-        }
-    }
-
-    /// Adds a member given as a host table (e.g. an exact best response).
-    pub fn push_table(&mut self, table: &PolicyTable) -> Result<()> {
-        let logs: Vec<f32> = table.probs.iter().map(|&p| if p > 0.0 { (p.ln() as f32).max(ILLEGAL) } else { ILLEGAL }).collect();
-        let tensor = self.ctx.upload_f32(&logs, [self.states, self.actions])?;
-        self.push(tensor)
-    }
-
-    /// Every member's log-probabilities, row-major `[members·states, actions]` (for checkpoints).
-    pub fn read_log_probs(&self) -> Result<Vec<f32>> {
-        match &self.log_probs {
-            Some(t) => self.ctx.read_f32(t.clone()),
-            None => Ok(Vec::new()),
-        }
-    }
-
-    /// Rebuilds a pool from [`PolicyPool::read_log_probs`].
-    pub fn from_log_probs(ctx: Arc<GpuContext>, game: &dyn ExactGame, log_probs: &[f32]) -> Result<PolicyPool> {
-        let mut pool = PolicyPool::new(ctx, game);
-        let width = pool.states * pool.actions;
-        if !log_probs.len().is_multiple_of(width) {
-            return Err(ShoalError::config("pool", log_probs.len(), format!("not a whole number of {width}-entry tables")));
-        }
-        for member in log_probs.chunks(width) {
-            let t = pool.ctx.upload_f32(member, [pool.states, pool.actions])?;
-            pool.push(t)?;
-        }
-        Ok(pool)
-    }
-
-    /// Samples actions `[E]`: env e plays member `member[e]` in information state `state[e]`,
-    /// restricted to `legal [E, A]`, with Gumbel noise from `uniform [E, A]`.
-    pub fn act(&self, member: Tensor<1, Int>, state: Tensor<1, Int>, legal: Tensor<2>, uniform: Tensor<2>) -> Result<Tensor<1, Int>> {
-        let table = self.log_probs.as_ref().ok_or_else(|| ShoalError::config("pool", "empty", "add a policy before playing the pool"))?;
-        let rows = member * self.states as i64 + state;
-        let logits = table.clone().select(0, rows) + (legal - 1.0) * -ILLEGAL;
-        let [envs, _] = logits.dims();
-        Ok(gumbel_argmax(logits, uniform).reshape([envs]))
-    }
-}
-
-/// `argmax(logits + Gumbel(uniform))`: a categorical sample, `[E, 1]`.
-fn gumbel_argmax(logits: Tensor<2>, uniform: Tensor<2>) -> Tensor<2, Int> {
-    let gumbel = uniform.clamp(1e-7, 1.0 - 1e-7).log().neg().log().neg();
-    (logits + gumbel).argmax(1)
-}
-
-/// A tabular softmax policy and value function over information states.
-#[derive(Module, Debug)]
-pub struct TabularPolicy {
-    /// `[states, actions]` logits.
-    logits: Param<Tensor<2>>,
-    /// `[states, 1]` values.
-    values: Param<Tensor<2>>,
-}
-
-impl TabularPolicy {
-    /// The uniform policy with zero values.
-    pub fn new(states: usize, actions: usize, device: &Device) -> TabularPolicy {
-        TabularPolicy {
-            logits: Param::from_tensor(Tensor::zeros([states, actions], device)),
-            values: Param::from_tensor(Tensor::zeros([states, 1], device)),
-        }
-    }
-
-    /// Masked log-probabilities `[B, A]` in information states `state [B]`.
-    pub fn log_probs(&self, state: Tensor<1, Int>, legal: Tensor<2>) -> Tensor<2> {
-        log_softmax(self.logits.val().select(0, state) + (legal - 1.0) * -ILLEGAL, 1)
-    }
-
-    /// Values `[B]`.
-    pub fn value(&self, state: Tensor<1, Int>) -> Tensor<1> {
-        let [batch] = state.dims();
-        self.values.val().select(0, state).reshape([batch])
-    }
-
-    /// The policy as a `[states, actions]` log-probability table, masked by `legal`.
-    pub fn table(&self, legal: Tensor<2>) -> Tensor<2> {
-        log_softmax(self.logits.val() + (legal - 1.0) * -ILLEGAL, 1)
     }
 }
 
@@ -310,7 +148,7 @@ impl GameLearner {
         let seats: Vec<i32> = (0..envs as i32).map(|e| e % 2).collect();
         Ok(GameLearner {
             policy: TabularPolicy::new(game.n_infostates(), n, &device),
-            optim: AdamConfig::new().with_epsilon(1e-5).init(),
+            optim: tabular_adam(),
             legal_states: ctx.upload_f32(&legal_table(game), [game.n_infostates(), n])?,
             seat: ctx.upload_i32(&seats, [envs])?,
             opponent: Tensor::zeros([envs], ctx.device()),
@@ -376,7 +214,7 @@ impl GameLearner {
         let record_error = |what: &str, e: burn::store::RecordError| ShoalError::io(dir, std::io::Error::other(format!("{what}: {e:?}")));
         learner.policy = learner.policy.clone().try_load_file(dir.join("policy.bpk")).map_err(|e| record_error("policy", e))?;
         let record = burn::optim::OptimizerRecord::load(dir.join("optimizer.bpk")).map_err(|e| record_error("optimizer", e))?;
-        learner.optim = AdamConfig::new().with_epsilon(1e-5).init().load_record(record);
+        learner.optim = tabular_adam().load_record(record);
         let out = learner.env.restore(&state.env)?;
         learner.obs = out.obs[0].clone();
         learner.legal = legal_of(&out)?;
@@ -446,8 +284,9 @@ impl GameLearner {
         let seat = self.seat.clone();
         let seat_col = seat.clone().reshape([envs, 1]);
         let other_col = seat_col.clone().neg() + 1;
-        let (mut states, mut legals, mut actions, mut log_probs, mut values, mut rewards, mut dones, mut weights_t) =
-            (vec![], vec![], vec![], vec![], vec![], vec![], vec![], vec![]);
+        // The rollout's inputs and decision weights, beside the per-step terms every PPO learner keeps.
+        let (mut states, mut legals, mut actions, mut decisions) = (vec![], vec![], vec![], vec![]);
+        let mut rollout = Rollout::default();
         let mut results = self.results.take().unwrap_or_else(|| Tensor::zeros([2, members], &device));
         if results.dims()[1] < members {
             let pad = Tensor::zeros([2, members - results.dims()[1]], &device);
@@ -478,69 +317,60 @@ impl GameLearner {
             let keep = done.clone().equal_elem(0.0).int();
             self.opponent = self.opponent.clone() * keep.clone() + fresh * (keep.neg() + 1);
 
-            weights_t.push(my_legal.clone().sum_dim(1).reshape([envs]).greater_elem(1.5).float());
-            values.push(policy.value(my_state.clone()));
-            log_probs.push(logp.gather(1, mine.clone()).reshape([envs]));
+            decisions.push(my_legal.clone().sum_dim(1).reshape([envs]).greater_elem(1.5).float());
+            rollout.push(logp.gather(1, mine.clone()).reshape([envs]), policy.value(my_state.clone()), reward, done);
             actions.push(mine.reshape([envs]));
             states.push(my_state);
             legals.push(my_legal);
-            rewards.push(reward);
-            dones.push(done);
             self.obs = step.obs[0].clone();
             self.legal = legal_of(&step)?;
         }
         self.results = Some(results);
         let info = self.obs.clone().argmax(2).reshape([envs, 2]);
         let last_value = policy.value(info.gather(1, seat_col).reshape([envs]));
-        let values = Tensor::stack::<2>(values, 0);
-        let rewards = Tensor::stack::<2>(rewards, 0);
-        let dones = Tensor::stack::<2>(dones, 0);
-        let games = dones.clone().sum();
-        let payoff = rewards.clone().sum();
         // Games are short and undiscounted: Monte-Carlo returns (γ = λ = 1).
-        let (advantages, returns) = gae(&self.ctx, rewards, values, dones, last_value, 1.0, 1.0)?;
-
+        let batch = rollout.finish(&self.ctx, last_value, 1.0, 1.0)?;
         let samples = self.config.rollout_steps * envs;
         let states = Tensor::cat(states, 0);
         let legals = Tensor::cat(legals, 0);
         let actions = Tensor::cat(actions, 0);
-        let old_log_probs = Tensor::cat(log_probs, 0);
-        let decision = Tensor::cat(weights_t, 0);
-        let advantages = advantages.reshape([samples]);
-        let returns = returns.reshape([samples]);
+        let decision = Tensor::cat(decisions, 0);
         let c = PpoCoefficients { clip_eps: self.config.clip_eps, vf_coef: self.config.vf_coef, ent_coef: self.config.ent_coef, clip_value: false };
+        let minibatches = Minibatches {
+            epochs: self.config.update_epochs,
+            minibatches: self.config.num_minibatches,
+            rows: samples,
+            row_width: 1,
+            seed: self.config.seed,
+            update: self.updates,
+        };
         let minibatch = samples / self.config.num_minibatches;
         let mut last = None;
-        for epoch in 0..self.config.update_epochs {
-            let mut rng = rand::rngs::StdRng::seed_from_u64(self.config.seed ^ ((self.updates as u64) << 20) ^ ((epoch as u64) << 8));
-            let mut order: Vec<i32> = (0..samples as i32).collect();
-            order.shuffle(&mut rng);
-            let order = self.ctx.upload_i32(&order, [samples])?;
-            for mb in 0..self.config.num_minibatches {
-                let idx: Tensor<1, Int> = order.clone().slice([mb * minibatch..(mb + 1) * minibatch]);
-                let s = states.clone().select(0, idx.clone());
-                let logp_all = self.policy.log_probs(s.clone(), legals.clone().select(0, idx.clone()));
-                let a = actions.clone().select(0, idx.clone()).reshape([minibatch, 1]);
-                let log_prob = logp_all.clone().gather(1, a).reshape([minibatch]);
-                let entropy = (softmax(logp_all.clone(), 1) * logp_all).sum_dim(1).reshape([minibatch]).neg();
-                let loss = weighted_ppo_loss(
-                    log_prob,
-                    old_log_probs.clone().select(0, idx.clone()),
-                    advantages.clone().select(0, idx.clone()),
-                    self.policy.value(s),
-                    returns.clone().select(0, idx.clone()),
-                    entropy,
-                    decision.clone().select(0, idx),
-                    c,
-                );
-                let grads = GradientsParams::from_grads(loss.total.backward(), &self.policy);
-                self.policy = self.optim.step(self.config.lr, self.policy.clone(), grads);
-                last = Some(loss);
-            }
-        }
-        let loss = last.ok_or_else(|| ShoalError::Gpu("no minibatch ran".into()))?;
+        let ctx = self.ctx.clone();
+        minibatches.run(&ctx, |_, idx| {
+            let s = states.clone().select(0, idx.clone());
+            let logp_all = self.policy.log_probs(s.clone(), legals.clone().select(0, idx.clone()));
+            let a = actions.clone().select(0, idx.clone()).reshape([minibatch, 1]);
+            let log_prob = logp_all.clone().gather(1, a).reshape([minibatch]);
+            let entropy = (softmax(logp_all.clone(), 1) * logp_all).sum_dim(1).reshape([minibatch]).neg();
+            let loss = weighted_ppo_loss(
+                log_prob,
+                batch.old_log_probs.clone().select(0, idx.clone()),
+                batch.advantages.clone().select(0, idx.clone()),
+                self.policy.value(s),
+                batch.returns.clone().select(0, idx.clone()),
+                entropy,
+                decision.clone().select(0, idx),
+                c,
+            );
+            let grads = GradientsParams::from_grads(loss.total.backward(), &self.policy);
+            self.policy = self.optim.step(self.config.lr, self.policy.clone(), grads);
+            last = Some(loss);
+            Ok(())
+        })?;
+        let loss = last.ok_or_else(|| ShoalError::Internal("no minibatch ran".into()))?;
         let scalars = self.ctx.read_f32(Tensor::cat(
-            vec![payoff, games, loss.entropy.without_autodiff().detach(), loss.approx_kl.without_autodiff().detach()],
+            vec![batch.rewards, batch.dones, loss.entropy.without_autodiff().detach(), loss.approx_kl.without_autodiff().detach()],
             0,
         ))?;
         self.updates += 1;
@@ -565,5 +395,11 @@ fn legal_of(step: &crate::env::StepOutput) -> Result<Tensor<3>> {
     step.legal_actions
         .as_ref()
         .and_then(|l| l.first().cloned())
-        .ok_or_else(|| ShoalError::Gpu("a two-player game returned no legal-action mask".into()))
+        .ok_or_else(|| ShoalError::Internal("a two-player game returned no legal-action mask".into()))
+}
+
+/// The table's optimizer: burn's Adam with ε = 1e-5, as the actor-critic learners use (no
+/// clipping: a table's gradients are bounded by the PPO ratio clip).
+fn tabular_adam() -> ModuleOptimizer {
+    AdamConfig::new().with_epsilon(1e-5).init()
 }

@@ -3,14 +3,16 @@
 
 use std::sync::Arc;
 
-use burn::module::Module;
 use serde::Serialize;
 
-use super::envs::{Inputs, TrainEnv};
-use super::model::Action;
-use super::trainer::load_model;
+use burn::module::Module as _;
+
+use super::inputs::{model_config, Inputs};
+use super::model::{Action, ActorCritic};
 use super::noise::PolicyNoise;
 use crate::env::Actions;
+use crate::train::checkpoint::CheckpointState;
+use crate::train::config::TrainConfig;
 use crate::error::{Result, ShoalError};
 use crate::gpu::GpuContext;
 
@@ -32,24 +34,24 @@ pub fn evaluate(ctx: &Arc<GpuContext>, checkpoint: &std::path::Path, episodes: u
     if episodes == 0 {
         return Err(ShoalError::config("episodes", 0, "evaluate at least 1 episode"));
     }
-    let (config, model) = load_model(checkpoint, ctx.device())?;
+    let (config, model) = load_model(checkpoint, ctx)?;
     let model = model.valid();
     let envs = episodes.min(1024);
     let rounds = episodes.div_ceil(envs);
     let mut results = Vec::new();
-    let inputs = Inputs::new(&config, ctx.device());
     for greedy in [true, false] {
-        let mut env = TrainEnv::new(ctx, &config, envs, false)?;
-        let action = env.env_ref().spec().groups[0].action.clone();
+        let mut env = config.env.build(ctx, &config.env_params(envs, false))?;
+        let inputs = Inputs::new(env.as_ref(), config.algo, ctx.device());
+        let action = env.spec().groups[0].action.clone();
         let mut noise = PolicyNoise::new(ctx.clone(), &action, config.agents, envs, seed ^ 0xE7A1)?;
-        let mut obs = env.env().reset(seed)?.obs.remove(0);
+        let mut obs = env.reset(seed)?.obs.remove(0);
         for _ in 0..rounds * config.max_cycles {
             let u = noise.sample()?;
             let out = model.act(inputs.actor(obs), (!greedy).then_some(u));
             let actions = to_env_actions(out.action, envs, config.agents);
-            obs = env.env().step(&[actions])?.obs.remove(0);
+            obs = env.step(&[actions])?.obs.remove(0);
         }
-        let stats = env.env_ref().episode_stats()?;
+        let stats = env.episode_stats()?;
         results.push(EvalResult {
             mode: if greedy { "greedy" } else { "stochastic" }.into(),
             episodes: stats.episodes as usize,
@@ -69,4 +71,16 @@ pub fn to_env_actions(action: Action, envs: usize, agents: usize) -> Actions {
             Actions::Continuous(a.without_autodiff().reshape([envs, agents, dim]))
         }
     }
+}
+
+/// Loads the model of a checkpoint (for evaluation, rendering and the arena). The network's
+/// shape comes from the run's env, built with one instance to read its spec and layout.
+pub fn load_model(dir: &std::path::Path, ctx: &Arc<GpuContext>) -> Result<(TrainConfig, ActorCritic)> {
+    let state = CheckpointState::read(dir)?;
+    let probe = state.config.env.build(ctx, &state.config.env_params(1, false))?;
+    let model = model_config(&state.config, probe.spec(), probe.obs_layout())
+        .init(ctx.device())
+        .try_load_file(dir.join("model.bpk"))
+        .map_err(|e| ShoalError::io(dir, std::io::Error::other(format!("model: {e:?}"))))?;
+    Ok((state.config, model))
 }

@@ -38,7 +38,7 @@ impl PolicyNoise {
     pub fn sample(&mut self) -> Result<Tensor<2>> {
         match self.source.sample() {
             Actions::Continuous(u) => Ok(u.reshape([self.rows, self.width])),
-            Actions::Discrete(_) => Err(ShoalError::Gpu("policy noise must be continuous".into())),
+            Actions::Discrete(_) => Err(ShoalError::Internal("policy noise must be continuous".into())),
         }
     }
 

@@ -18,7 +18,8 @@ use std::sync::Arc;
 
 use burn::tensor::{Int, Tensor};
 
-use super::selfplay::{GameLearner, GameLearnerConfig, PolicyPool};
+use super::pool::PolicyPool;
+use super::selfplay::{GameLearner, GameLearnerConfig};
 use crate::env::{nash_conv, Actions, BatchedEnv, ExactGame, KuhnPoker, MatrixGame, NashConv, TwoPlayerBatch};
 use crate::error::{Result, ShoalError};
 use crate::gpu::GpuContext;
@@ -117,9 +118,9 @@ pub fn symmetric_nash(s: &[Vec<f64>]) -> Result<Vec<f64>> {
     problem.add_constraint(&ones, ComparisonOp::Eq, 1.0);
     let solution = problem
         .solve()
-        .map_err(|e| ShoalError::Gpu(format!("meta-game LP failed ({e}); try --meta uniform")))?
+        .map_err(|e| ShoalError::Solver(format!("the LP failed ({e}); try --meta uniform")))?
         .into_solution()
-        .map_err(|_| ShoalError::Gpu("meta-game LP was interrupted; try --meta uniform".into()))?;
+        .map_err(|_| ShoalError::Solver("the LP was interrupted; try --meta uniform".into()))?;
     let weights: Vec<f64> = x.iter().map(|&xi| solution.var_value(xi).max(0.0)).collect();
     let total: f64 = weights.iter().sum();
     Ok(weights.iter().map(|w| w / total).collect())
@@ -164,13 +165,13 @@ pub fn estimate_payoffs(
     }
     let first = ctx.upload_i32(&first, [envs])?;
     let second = ctx.upload_i32(&second, [envs])?;
-    let mut noise = super::noise::PolicyNoise::new(ctx.clone(), &crate::env::ActionSpace::Discrete { n: 2 * n }, 1, envs, seed ^ 0xE7A1)?;
+    let mut noise = crate::train::actor_critic::noise::PolicyNoise::new(ctx.clone(), &crate::env::ActionSpace::Discrete { n: 2 * n }, 1, envs, seed ^ 0xE7A1)?;
     let mut out = env.reset(seed)?;
     let mut payoff = Tensor::<1>::zeros([envs], ctx.device());
     let mut games = Tensor::<1>::zeros([envs], ctx.device());
     for _ in 0..steps {
         let info: Tensor<2, Int> = out.obs[0].clone().argmax(2).reshape([envs, 2]);
-        let legal = out.legal_actions.as_ref().map(|l| l[0].clone()).ok_or_else(|| ShoalError::Gpu("no legal-action mask".into()))?;
+        let legal = out.legal_actions.as_ref().map(|l| l[0].clone()).ok_or_else(|| ShoalError::Internal("no legal-action mask".into()))?;
         let u = noise.sample()?;
         let seat = |k: usize| -> (Tensor<1, Int>, Tensor<2>) {
             (
@@ -407,7 +408,7 @@ impl Psro {
             seconds: self.seconds,
             rows: self.rows.clone(),
         };
-        super::trainer::write_checkpoint(dir, |tmp| {
+        crate::train::checkpoint::write_checkpoint(dir, |tmp| {
             crate::io::write_json(&tmp.join("psro_state.json"), &state)
         })
     }

@@ -177,11 +177,36 @@ pub struct PolicyOutput {
 }
 
 /// Actions of a batch.
+#[derive(Debug, Clone)]
 pub enum Action {
     /// `[B]` indices.
     Discrete(Tensor<1, Int>),
     /// `[B, dim]` vectors.
     Continuous(Tensor<2>),
+}
+
+impl Action {
+    /// The actions of several batches, one after the other (all of one kind).
+    pub fn cat(actions: Vec<Action>) -> Action {
+        match actions.first() {
+            Some(Action::Continuous(_)) => Action::Continuous(Tensor::cat(
+                actions.into_iter().filter_map(|a| match a { Action::Continuous(t) => Some(t), Action::Discrete(_) => None }).collect(),
+                0,
+            )),
+            _ => Action::Discrete(Tensor::cat(
+                actions.into_iter().filter_map(|a| match a { Action::Discrete(t) => Some(t), Action::Continuous(_) => None }).collect(),
+                0,
+            )),
+        }
+    }
+
+    /// The actions at `indices` (a minibatch).
+    pub fn select(&self, indices: Tensor<1, Int>) -> Action {
+        match self {
+            Action::Discrete(a) => Action::Discrete(a.clone().select(0, indices)),
+            Action::Continuous(a) => Action::Continuous(a.clone().select(0, indices)),
+        }
+    }
 }
 
 impl ActorCritic {

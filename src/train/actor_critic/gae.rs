@@ -16,7 +16,7 @@ use crate::error::Result;
 use crate::gpu::kernel::GRID_WGSL;
 use crate::gpu::{float_buffer, float_tensor, GpuContext, WgslKernel};
 
-const GAE_WGSL: &str = include_str!("../../shaders/learn/gae.wgsl");
+const GAE_WGSL: &str = include_str!("../../../shaders/learn/gae.wgsl");
 
 /// Advantages and value targets (`advantages + values`), both `[T, B]`.
 pub fn gae(

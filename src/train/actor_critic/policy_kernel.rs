@@ -18,7 +18,7 @@ use super::model::{Action, ActorCritic, ActorCriticConfig};
 use crate::error::{Result, ShoalError};
 use crate::gpu::{float_buffer, float_tensor, GpuContext, WgslKernel};
 
-const POLICY_WGSL: &str = include_str!("../../shaders/learn/policy.wgsl");
+const POLICY_WGSL: &str = include_str!("../../../shaders/learn/policy.wgsl");
 
 /// The fused rollout policy of one model shape and batch size.
 pub struct RolloutPolicy {
@@ -109,7 +109,7 @@ impl RolloutPolicy {
     pub fn load(&mut self, model: &ActorCritic) -> Result<()> {
         let packed = model
             .packed_parameters()
-            .ok_or_else(|| ShoalError::Gpu("the fused rollout policy needs shared parameters".into()))?;
+            .ok_or_else(|| ShoalError::Internal("the fused rollout policy needs shared parameters".into()))?;
         self.params = Some(float_buffer(packed)?);
         Ok(())
     }
@@ -117,7 +117,7 @@ impl RolloutPolicy {
     /// Samples actions for `actor_x` `[rows, actor_in]` with `noise` (uniforms, as
     /// [`ActorCritic::act`] takes them) and evaluates the critic on `critic_x`.
     pub fn act(&self, actor_x: Tensor<2>, critic_x: Tensor<2>, noise: Tensor<2>) -> Result<RolloutStep> {
-        let params = self.params.as_ref().ok_or_else(|| ShoalError::Gpu("RolloutPolicy::act before load".into()))?;
+        let params = self.params.as_ref().ok_or_else(|| ShoalError::Internal("RolloutPolicy::act before load".into()))?;
         let (actor_x, critic_x, noise) = (float_buffer(actor_x)?, float_buffer(critic_x)?, float_buffer(noise)?);
         let action = if self.continuous {
             self.ctx.empty(&[self.rows, self.action_dim], DType::F32)
@@ -141,7 +141,7 @@ impl RolloutPolicy {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::train::model::Critic;
+    use crate::train::actor_critic::model::Critic;
     use burn::tensor::Distribution;
 
     /// The fused kernel and the tensor-op policy agree on actions, log-probabilities and values,

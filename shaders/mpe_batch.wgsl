@@ -1,0 +1,269 @@
+// The batch skeleton every MPE scenario shares (src/env/mpe.rs is its host): bindings, the packed
+// per-env state, action decoding, integration, episode bookkeeping with automatic reset, and
+// observation stores in whole vec4s. One invocation steps ENVS_PER_INVOCATION envs.
+//
+// A scenario's file (simple_spread.wgsl, ...) supplies what differs (WGSL resolves
+// module-scope names in any order):
+//   fn spawn_world(env, seed_lo, seed_hi, episode) -> World     Scenario.reset_world
+//   fn contact_forces(world: ptr<function, World>, force: ptr<function, array<vec2<f32>, N>>)
+//   fn write_rewards(env, world) -> f32 (the mean over agents)   Scenario.reward
+//   fn observe(world, i) -> array<f32, OBS_DIM>                  Scenario.observation
+//
+// Fusing the whole step into one launch matters: a launch costs ~50 µs on a CPU adapter, more
+// than the arithmetic of thousands of envs. Memory is touched in vec4s, each invocation reading
+// and writing its own contiguous blocks: per-env state, counters and statistics are padded to
+// whole vec4s, and observations [envs, agents, obs_dim] are staged in private memory and stored
+// as vec4s (the host picks ENVS_PER_INVOCATION so that an invocation's block is whole vec4s).
+// On lavapipe every storage access is a per-lane gather or scatter, so fewer, wider accesses are
+// what makes the step fast; on GPUs they coalesce.
+//
+// Needs grid.wgsl, rng.wgsl and mpe_physics.wgsl before it.
+
+const N_ENVS: u32 = {{n_envs}}u;
+const N: u32 = {{n_agents}}u;
+const L: u32 = {{n_landmarks}}u;
+const MAX_CYCLES: u32 = {{max_cycles}}u;
+const CONTINUOUS: bool = {{continuous}};
+const WRITE_TERMINAL: bool = {{write_terminal}};
+const ENVS_PER_INVOCATION: u32 = {{envs_per_invocation}}u;
+const OBS_DIM: u32 = {{obs_dim}}u;
+
+const ACTION_DIM: u32 = 5u;
+const OBS_PER_ENV: u32 = N * OBS_DIM;
+const OBS_PER_INVOCATION: u32 = ENVS_PER_INVOCATION * OBS_PER_ENV;
+
+// Per-env state, in vec4s: agent_pos (2N floats), agent_vel (2N), landmark_pos (2L), padding.
+const STATE_VEC4: u32 = (4u * N + 2u * L + 3u) / 4u;
+const STATE_AGENT_POS: u32 = 0u;
+const STATE_AGENT_VEL: u32 = 2u * N;
+const STATE_LANDMARK_POS: u32 = 4u * N;
+// Per-env counters, two vec4<u32>: (step, episode, seed lo, seed hi), (command, -, -, -).
+const COMMAND_STEP: u32 = 0u;
+const COMMAND_RESET: u32 = 1u;
+const COMMAND_OBSERVE: u32 = 2u;
+// Restore a snapshot: observe the uploaded state, keep the uploaded counters and statistics.
+const COMMAND_RESTORE: u32 = 3u;
+// Per-env episode statistics, two vec4s (src/env/mod.rs: EpisodeStats::from_sums):
+// (running return, running length, episodes, return sum), (return² sum, length sum, invalid, -).
+
+@group(0) @binding(0) var<storage, read_write> actions: array<{{action_type}}>;
+@group(0) @binding(1) var<storage, read_write> state: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read_write> counters: array<vec4<u32>>;
+@group(0) @binding(3) var<storage, read_write> episode_stats: array<vec4<f32>>;
+// Observations as vec4s, and the same buffer as floats for a batch's odd last env.
+@group(0) @binding(4) var<storage, read_write> obs: array<vec4<f32>>;
+@group(0) @binding(5) var<storage, read_write> obs_tail: array<f32>;
+@group(0) @binding(6) var<storage, read_write> reward: array<f32>;
+@group(0) @binding(7) var<storage, read_write> done: array<f32>;
+@group(0) @binding(8) var<storage, read_write> truncated: array<f32>;
+// Observation an episode ended in (before the automatic reset), same two views; 1-float dummies
+// when disabled.
+@group(0) @binding(9) var<storage, read_write> terminal_obs: array<vec4<f32>>;
+@group(0) @binding(10) var<storage, read_write> terminal_obs_tail: array<f32>;
+
+struct World {
+    agent_pos: array<vec2<f32>, N>,
+    agent_vel: array<vec2<f32>, N>,
+    landmark_pos: array<vec2<f32>, L>,
+}
+
+// Observations of this invocation's envs, stored in one go at the end.
+var<private> obs_stage: array<f32, OBS_PER_INVOCATION>;
+var<private> terminal_stage: array<f32, OBS_PER_INVOCATION>;
+
+fn unpack(packed: ptr<function, array<vec4<f32>, STATE_VEC4>>, f: u32) -> vec2<f32> {
+    return vec2<f32>((*packed)[f / 4u][f % 4u], (*packed)[(f + 1u) / 4u][(f + 1u) % 4u]);
+}
+
+fn pack(packed: ptr<function, array<vec4<f32>, STATE_VEC4>>, f: u32, v: vec2<f32>) {
+    (*packed)[f / 4u][f % 4u] = v.x;
+    (*packed)[(f + 1u) / 4u][(f + 1u) % 4u] = v.y;
+}
+
+fn load_world(env: u32) -> World {
+    var packed: array<vec4<f32>, STATE_VEC4>;
+    for (var v = 0u; v < STATE_VEC4; v++) {
+        packed[v] = state[env * STATE_VEC4 + v];
+    }
+    var world: World;
+    for (var i = 0u; i < N; i++) {
+        world.agent_pos[i] = unpack(&packed, STATE_AGENT_POS + 2u * i);
+        world.agent_vel[i] = unpack(&packed, STATE_AGENT_VEL + 2u * i);
+    }
+    for (var l = 0u; l < L; l++) {
+        world.landmark_pos[l] = unpack(&packed, STATE_LANDMARK_POS + 2u * l);
+    }
+    return world;
+}
+
+fn store_world(env: u32, world: World) {
+    var packed: array<vec4<f32>, STATE_VEC4>;
+    for (var i = 0u; i < N; i++) {
+        pack(&packed, STATE_AGENT_POS + 2u * i, world.agent_pos[i]);
+        pack(&packed, STATE_AGENT_VEL + 2u * i, world.agent_vel[i]);
+    }
+    for (var l = 0u; l < L; l++) {
+        pack(&packed, STATE_LANDMARK_POS + 2u * l, world.landmark_pos[l]);
+    }
+    for (var v = 0u; v < STATE_VEC4; v++) {
+        state[env * STATE_VEC4 + v] = packed[v];
+    }
+}
+
+// Action force of agent i (SimpleEnv._set_action), and whether the action was valid.
+fn action_force(env: u32, i: u32) -> vec3<f32> {
+    if (CONTINUOUS) {
+        let base = (env * N + i) * ACTION_DIM;
+        let movement = mpe_continuous_move(f32(actions[base + 1u]), f32(actions[base + 2u]), f32(actions[base + 3u]), f32(actions[base + 4u]));
+        return vec3<f32>(movement * MPE_DEFAULT_SENSITIVITY, 1.0);
+    } else {
+        let action = i32(actions[env * N + i]);
+        // Out of the action space: counted, and treated as no-op (action 0).
+        let valid = action >= 0 && action < i32(ACTION_DIM);
+        let movement = mpe_discrete_move(u32(select(0, action, valid)));
+        return vec3<f32>(movement * MPE_DEFAULT_SENSITIVITY, select(0.0, 1.0, valid));
+    }
+}
+
+// World.step: action forces, the scenario's contact forces, integration (mass 1, no speed limit).
+// Returns the number of invalid actions seen.
+fn physics_step(env: u32, world: ptr<function, World>) -> f32 {
+    var force: array<vec2<f32>, N>;
+    var invalid = 0.0;
+    for (var i = 0u; i < N; i++) {
+        let applied = action_force(env, i);
+        force[i] = applied.xy;
+        invalid += 1.0 - applied.z;
+    }
+    contact_forces(world, &force);
+    for (var i = 0u; i < N; i++) {
+        let body = mpe_integrate(Body((*world).agent_pos[i], (*world).agent_vel[i]), force[i], 1.0, 0.0);
+        (*world).agent_pos[i] = body.pos;
+        (*world).agent_vel[i] = body.vel;
+    }
+    return invalid;
+}
+
+// The scenario's observation of every agent of the env in slot `slot`, into a staging array
+// (`obs_stage`, or `terminal_stage` when `terminal`).
+fn stage_observations(slot: u32, world: World, terminal: bool) {
+    for (var i = 0u; i < N; i++) {
+        let base = slot * OBS_PER_ENV + i * OBS_DIM;
+        let o = observe(world, i);
+        for (var c = 0u; c < OBS_DIM; c++) {
+            if (terminal) {
+                terminal_stage[base + c] = o[c];
+            } else {
+                obs_stage[base + c] = o[c];
+            }
+        }
+    }
+}
+
+// Stores the staged observations of `envs` envs starting at `first_env`: whole vec4s, and
+// floats for a final partial vec4 (only in a batch's last invocation).
+fn flush_observations(first_env: u32, envs: u32) {
+    let first_float = first_env * OBS_PER_ENV;
+    let floats = envs * OBS_PER_ENV;
+    let whole = floats / 4u;
+    for (var v = 0u; v < whole; v++) {
+        let staged = vec4<f32>(obs_stage[4u * v], obs_stage[4u * v + 1u], obs_stage[4u * v + 2u], obs_stage[4u * v + 3u]);
+        obs[first_float / 4u + v] = staged;
+        if (WRITE_TERMINAL) {
+            terminal_obs[first_float / 4u + v] = vec4<f32>(terminal_stage[4u * v], terminal_stage[4u * v + 1u], terminal_stage[4u * v + 2u], terminal_stage[4u * v + 3u]);
+        }
+    }
+    for (var c = 4u * whole; c < floats; c++) {
+        obs_tail[first_float + c] = obs_stage[c];
+        if (WRITE_TERMINAL) {
+            terminal_obs_tail[first_float + c] = terminal_stage[c];
+        }
+    }
+}
+
+// One env: a step with automatic reset, or a host command (reset / observe the uploaded state).
+//
+// Written without divergent work on purpose: a CPU adapter runs both sides of a branch under a
+// lane mask, so every path that could be taken is paid for. The world is observed once (twice
+// with terminal observations) and re-spawning is a select, not a second code path.
+fn run_env(env: u32, slot: u32) {
+    var header = counters[2u * env];
+    let command = counters[2u * env + 1u].x;
+    var stats_a = episode_stats[2u * env];
+    var stats_b = episode_stats[2u * env + 1u];
+    let stepping = command == COMMAND_STEP;
+    let resetting = command == COMMAND_RESET;
+
+    // The world this env would start next: episode 0 on reset, else the next episode. Drawn
+    // unconditionally (a few hashes) so that there is one spawn, not one per path.
+    let next_episode = select(header.y + 1u, 0u, resetting);
+    let spawned = spawn_world(env, header.z, header.w, next_episode);
+    var world = load_world(env);
+    if (resetting) {
+        world = spawned;
+        header.y = 0u;
+    }
+    if (!stepping) {
+        // reset(seed) / set_state(..): fresh counters and statistics, nothing to reward.
+        if (command != COMMAND_RESTORE) {
+            header.x = 0u;
+            stats_a = vec4<f32>(0.0);
+            stats_b = vec4<f32>(0.0);
+        }
+        counters[2u * env + 1u] = vec4<u32>(COMMAND_STEP, 0u, 0u, 0u);
+    }
+
+    var mean_reward = 0.0;
+    if (stepping) {
+        stats_b.z += physics_step(env, &world);
+        mean_reward = write_rewards(env, world);
+        header.x += 1u;
+    } else {
+        for (var i = 0u; i < N; i++) {
+            reward[env * N + i] = 0.0;
+        }
+    }
+    stats_a.x += mean_reward;
+    stats_a.y = f32(header.x);
+
+    // max_cycles is a time limit: the episode is truncated, never terminated.
+    let finished = stepping && header.x >= MAX_CYCLES;
+    done[env] = select(0.0, 1.0, finished);
+    truncated[env] = select(0.0, 1.0, finished);
+    if (WRITE_TERMINAL) {
+        stage_observations(slot, world, true);
+    }
+    if (finished) {
+        stats_a.z += 1.0;
+        stats_a.w += stats_a.x;
+        stats_b.x += stats_a.x * stats_a.x;
+        stats_b.y += stats_a.y;
+        stats_a.x = 0.0;
+        stats_a.y = 0.0;
+        header.x = 0u;
+        header.y = next_episode;
+        world = spawned;
+    }
+    stage_observations(slot, world, false);
+    store_world(env, world);
+    counters[2u * env] = header;
+    episode_stats[2u * env] = stats_a;
+    episode_stats[2u * env + 1u] = stats_b;
+}
+
+@compute @workgroup_size({{workgroup_size}})
+fn main(
+    @builtin(workgroup_id) workgroup_id: vec3<u32>,
+    @builtin(local_invocation_id) local_id: vec3<u32>,
+    @builtin(num_workgroups) num_workgroups: vec3<u32>,
+) {
+    let first_env = linear_index(workgroup_id, local_id, num_workgroups) * ENVS_PER_INVOCATION;
+    if (first_env >= N_ENVS) {
+        return;
+    }
+    let envs = min(ENVS_PER_INVOCATION, N_ENVS - first_env);
+    for (var slot = 0u; slot < envs; slot++) {
+        run_env(first_env + slot, slot);
+    }
+    flush_observations(first_env, envs);
+}

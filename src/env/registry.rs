@@ -1,0 +1,225 @@
+//! The env registry: every environment shoal can build by name, and what the CLI and the learners
+//! need to know about it — one [`EnvEntry`] per env, like wgpu's table of examples.
+//!
+//! Nothing outside this file matches on env names: `shoal bench`, `train`, `eval`, `render`,
+//! `report` and the trainer read an env's entry (its constructor, default sizes, the algorithms
+//! it supports) and the env itself (its spec, observation layout, snapshot and scene through
+//! [`BatchedEnv`]). Adding an environment is its own module plus one variant and one entry here
+//! (ARCHITECTURE.md, "Adding an environment").
+//!
+//! Names: the CLI and config files take PettingZoo's spelling (`simple_spread`) and the
+//! kebab-case one (`simple-spread`); configs and checkpoints are written in PettingZoo's.
+
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+
+use super::{BatchedEnv, BattleConfig, EnvParams, FromParams, IsingConfig, SimpleSpreadConfig, SwarmConfig};
+use crate::error::{Result, ShoalError};
+use crate::gpu::GpuContext;
+use crate::train::algo::Algo;
+
+/// Every environment the registry can build.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "snake_case")]
+pub enum EnvKind {
+    /// MPE cooperative navigation (PettingZoo simple_spread_v3).
+    #[value(alias = "simple_spread")]
+    #[serde(alias = "simple-spread")]
+    SimpleSpread,
+    /// Crowds heading for their goals through congestion (mean-field; up to millions of agents).
+    Swarm,
+    /// The Ising model with every lattice site an agent (Yang et al. 2018).
+    Ising,
+    /// MAgent's Battle: two teams of 64 on a 40×40 grid (the Mean Field MARL paper's game).
+    Battle,
+}
+
+/// What the size flags (`--agents`, `--size`) of the CLI mean for an env, with their defaults.
+#[derive(Debug, Clone, Copy)]
+pub enum Scale {
+    /// `--agents N`: agents per env.
+    Agents {
+        /// When not given (render, train).
+        default: usize,
+        /// `shoal bench`'s sweep.
+        bench: &'static [usize],
+    },
+    /// `--size L`: the side of a square lattice of L² agents.
+    LatticeSide {
+        /// When not given.
+        default: usize,
+        /// `shoal bench`'s sweep.
+        bench: &'static [usize],
+    },
+    /// `--size L`: the side of a square map; the env decides the agent count.
+    MapSide {
+        /// When not given.
+        default: usize,
+        /// `shoal bench`'s sweep.
+        bench: &'static [usize],
+        /// Agents per env on a map of this side.
+        agents: fn(usize) -> usize,
+    },
+}
+
+impl Scale {
+    /// The sweep `shoal bench` runs when no size is given.
+    pub fn bench(&self) -> &'static [usize] {
+        match *self {
+            Scale::Agents { bench, .. } | Scale::LatticeSide { bench, .. } | Scale::MapSide { bench, .. } => bench,
+        }
+    }
+
+    /// The size used when none is given.
+    pub fn default_size(&self) -> usize {
+        match *self {
+            Scale::Agents { default, .. } | Scale::LatticeSide { default, .. } | Scale::MapSide { default, .. } => default,
+        }
+    }
+
+    /// Whether the size is given with `--size` (a side) rather than `--agents`.
+    pub fn is_side(&self) -> bool {
+        !matches!(self, Scale::Agents { .. })
+    }
+
+    /// `n_envs` envs of size `size` (agents, or a side, as this scale reads it).
+    pub fn params(&self, n_envs: usize, size: usize) -> EnvParams {
+        match self {
+            Scale::Agents { .. } => EnvParams::new(n_envs, size),
+            Scale::LatticeSide { .. } => EnvParams::new(n_envs, size.saturating_mul(size)),
+            Scale::MapSide { agents, .. } => EnvParams { map_size: size, ..EnvParams::new(n_envs, agents(size)) },
+        }
+    }
+}
+
+/// One environment in the registry.
+#[derive(Debug, Clone, Copy)]
+pub struct EnvEntry {
+    /// The name shoal writes (PettingZoo's, for PettingZoo's envs).
+    pub name: &'static str,
+    /// One line for `--help` and the README.
+    pub about: &'static str,
+    /// What the CLI's size flags mean, and their defaults.
+    pub scale: Scale,
+    /// `shoal bench`'s batch sizes when none are given.
+    pub bench_envs: &'static [usize],
+    /// Episode length of a rendered random episode when the env's own default is not wanted.
+    pub render_cycles: Option<usize>,
+    /// The algorithms `shoal train` runs on it (the first is the default).
+    pub algos: &'static [Algo],
+    /// A `shoal train` TOML for it, when `TrainConfig`'s defaults (simple_spread's) do not fit:
+    /// what `shoal bench --learner` starts from.
+    pub example_config: Option<&'static str>,
+    /// Agents have roles of their own (as the batches' [`super::ObsLayout::distinct_agents`]):
+    /// per-agent networks apply. `false` for crowds, which share one network.
+    pub distinct_agents: bool,
+    /// Checks the parameters the env reads, without a device (a config is checked before a run
+    /// starts).
+    pub check: fn(&EnvParams) -> Result<()>,
+    /// Builds a batch (after `check`).
+    pub build: fn(&Arc<GpuContext>, &EnvParams) -> Result<Box<dyn BatchedEnv>>,
+}
+
+impl EnvKind {
+    /// The env's registry entry.
+    pub fn entry(self) -> &'static EnvEntry {
+        match self {
+            EnvKind::SimpleSpread => &EnvEntry {
+                name: "simple_spread",
+                about: "MPE cooperative navigation (PettingZoo simple_spread_v3)",
+                scale: Scale::Agents { default: 3, bench: &[3] },
+                bench_envs: &[1, 64, 1024, 16384, 65536],
+                render_cycles: None,
+                algos: &[Algo::Mappo, Algo::Ippo],
+                example_config: None,
+                distinct_agents: true,
+                check: check::<SimpleSpreadConfig>,
+                build: build::<SimpleSpreadConfig>,
+            },
+            EnvKind::Swarm => &EnvEntry {
+                name: "swarm",
+                about: "crowds heading for goals through congestion (mean-field, to 10⁶ agents)",
+                scale: Scale::Agents { default: 1000, bench: &[1000, 10_000, 100_000, 1_000_000] },
+                bench_envs: &[1],
+                render_cycles: None,
+                algos: &[Algo::Mfac, Algo::Ippo],
+                example_config: Some(include_str!("../../examples/swarm_1000.toml")),
+                distinct_agents: false,
+                check: check::<SwarmConfig>,
+                build: build::<SwarmConfig>,
+            },
+            EnvKind::Ising => &EnvEntry {
+                name: "ising",
+                about: "the Ising model, every lattice site an agent (Yang et al. 2018)",
+                scale: Scale::LatticeSide { default: 64, bench: &[64] },
+                bench_envs: &[1, 16, 64, 256],
+                render_cycles: Some(50),
+                algos: &[Algo::Mfq],
+                example_config: None,
+                distinct_agents: false,
+                check: check::<IsingConfig>,
+                build: build::<IsingConfig>,
+            },
+            EnvKind::Battle => &EnvEntry {
+                name: "battle",
+                about: "MAgent's Battle: two teams of 64 on a 40×40 grid (Mean Field MARL)",
+                scale: Scale::MapSide { default: 40, bench: &[40], agents: |side| 2 * BattleConfig::new(1).with_map_size(side).team_size() },
+                bench_envs: &[1, 16, 64, 256],
+                render_cycles: Some(200),
+                algos: &[Algo::Mfac, Algo::Ippo],
+                example_config: Some(include_str!("../../examples/battle_selfplay.toml")),
+                distinct_agents: false,
+                check: check::<BattleConfig>,
+                build: build::<BattleConfig>,
+            },
+        }
+    }
+
+    /// The name shoal writes.
+    pub fn name(self) -> &'static str {
+        self.entry().name
+    }
+
+    /// Builds a batch of this env.
+    pub fn build(self, ctx: &Arc<GpuContext>, params: &EnvParams) -> Result<Box<dyn BatchedEnv>> {
+        (self.entry().check)(params)?;
+        (self.entry().build)(ctx, params)
+    }
+
+    /// Every env, in the order of the README's table.
+    pub fn all() -> &'static [EnvKind] {
+        <EnvKind as clap::ValueEnum>::value_variants()
+    }
+
+    /// Checks that `algo` trains on this env, naming the ones that do.
+    pub fn check_algo(self, algo: Algo) -> Result<()> {
+        let algos = self.entry().algos;
+        if algos.contains(&algo) {
+            return Ok(());
+        }
+        let names: Vec<&str> = algos.iter().map(|a| a.name()).collect();
+        Err(ShoalError::config("algo", algo.name(), format!("{} trains with {}", self.name(), names.join(" or "))))
+    }
+}
+
+impl std::fmt::Display for EnvKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Checks a run's env parameters without a device (see [`EnvEntry::check`]).
+pub fn check_params(kind: EnvKind, params: &EnvParams) -> Result<()> {
+    (kind.entry().check)(params)
+}
+
+/// The registry's check of an env whose configuration is `C`.
+fn check<C: FromParams>(params: &EnvParams) -> Result<()> {
+    C::from_params(params).map(|_| ())
+}
+
+/// The registry's constructor of an env whose configuration is `C`.
+fn build<C: FromParams>(ctx: &Arc<GpuContext>, params: &EnvParams) -> Result<Box<dyn BatchedEnv>> {
+    Ok(Box::new(C::from_params(params)?.build(ctx)?))
+}

@@ -1,0 +1,14 @@
+//! Actor–critic learners: PPO with an independent (IPPO), centralised (MAPPO) or mean-field
+//! (MF-AC) critic, and the pieces they are built from — each on the device, one file a concern.
+
+pub mod adam;
+pub mod eval;
+pub mod gae;
+pub mod inputs;
+pub mod model;
+pub mod noise;
+pub mod policy_kernel;
+pub mod ppo;
+pub mod profile;
+pub mod rollout;
+pub mod trainer;

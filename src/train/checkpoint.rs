@@ -1,0 +1,123 @@
+//! What every learner of a `shoal train` run shares: the metrics row of an update, where a run
+//! stands, the JSON part of a checkpoint, the atomic checkpoint write, and the [`Learner`] trait
+//! the command-line loop drives (PPO and MF-Q implement it).
+
+use crate::error::{Result, ShoalError};
+use crate::env::EnvSnapshot;
+use super::config::TrainConfig;
+
+/// What one update measured (the row of `metrics.csv`).
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct UpdateMetrics {
+    /// Update index, from 1.
+    pub update: usize,
+    /// Env steps so far.
+    pub env_steps: u64,
+    /// Seconds of training so far (resumed runs include the time before the checkpoint).
+    pub wall_seconds: f64,
+    /// Mean per-agent return of the episodes completed during this update (NaN if none).
+    pub mean_episode_return: f64,
+    /// Episodes completed during this update.
+    pub episodes: f64,
+    /// PPO objective (last minibatch).
+    pub total_loss: f64,
+    /// Clipped surrogate (last minibatch).
+    pub policy_loss: f64,
+    /// Value loss (last minibatch).
+    pub value_loss: f64,
+    /// Policy entropy (last minibatch).
+    pub entropy: f64,
+    /// Approximate KL between rollout and updated policy (last minibatch).
+    pub approx_kl: f64,
+    /// Env steps per second over this update.
+    pub env_steps_per_s: f64,
+    /// Learning rate used.
+    pub lr: f64,
+}
+
+impl UpdateMetrics {
+    /// CSV header, in field order.
+    pub const CSV_HEADER: &'static str = "update,env_steps,wall_seconds,mean_episode_return,episodes,total_loss,policy_loss,value_loss,entropy,approx_kl,env_steps_per_s,lr";
+
+    /// One CSV row.
+    pub fn csv_row(&self) -> String {
+        format!(
+            "{},{},{:.3},{:.6},{},{:.6},{:.6},{:.6},{:.6},{:.6},{:.1},{:.6e}",
+            self.update, self.env_steps, self.wall_seconds, self.mean_episode_return, self.episodes,
+            self.total_loss, self.policy_loss, self.value_loss, self.entropy, self.approx_kl,
+            self.env_steps_per_s, self.lr
+        )
+    }
+}
+
+/// Where a run stands (saved in checkpoints).
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct Progress {
+    /// Updates done.
+    pub update: usize,
+    /// Env steps done.
+    pub env_steps: u64,
+    /// Training seconds so far.
+    pub wall_seconds: f64,
+    /// Calls made to the action-noise source.
+    pub noise_calls: u32,
+}
+
+/// The JSON part of a checkpoint.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct CheckpointState {
+    /// The run's configuration.
+    pub config: TrainConfig,
+    /// Where the run stood.
+    pub progress: Progress,
+    /// The envs' device state.
+    pub env: EnvSnapshot,
+}
+
+impl CheckpointState {
+    /// Writes `dir/state.json` atomically.
+    pub fn write(&self, dir: &std::path::Path) -> Result<()> {
+        crate::io::write_json(&dir.join("state.json"), self)
+    }
+
+    /// Reads `dir/state.json`.
+    pub fn read(dir: &std::path::Path) -> Result<CheckpointState> {
+        crate::io::read_json(&dir.join("state.json"), "a shoal checkpoint")
+    }
+}
+
+/// Writes a checkpoint directory atomically: `fill` writes into a temporary sibling directory,
+/// which then replaces `dir` (old one aside, new one in by rename, old one removed).
+pub(crate) fn write_checkpoint(dir: &std::path::Path, fill: impl FnOnce(&std::path::Path) -> Result<()>) -> Result<()> {
+    let parent = dir.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
+    std::fs::create_dir_all(parent).map_err(|e| ShoalError::io(parent, e))?;
+    let tmp = dir.with_extension(format!("tmp-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&tmp);
+    std::fs::create_dir_all(&tmp).map_err(|e| ShoalError::io(&tmp, e))?;
+    fill(&tmp)?;
+    let old = dir.with_extension(format!("old-{}", std::process::id()));
+    if dir.exists() {
+        std::fs::rename(dir, &old).map_err(|e| ShoalError::io(dir, e))?;
+    }
+    std::fs::rename(&tmp, dir).map_err(|e| ShoalError::io(dir, e))?;
+    let _ = std::fs::remove_dir_all(&old);
+    Ok(())
+}
+
+/// What the command-line training loop drives: PPO
+/// ([`super::actor_critic::trainer::Trainer`]) or MF-Q ([`super::mean_field::mfq::MfqTrainer`]).
+pub trait Learner {
+    /// The run's configuration.
+    fn config(&self) -> &TrainConfig;
+    /// Where the run stands.
+    fn progress(&self) -> &Progress;
+    /// One rollout and update.
+    fn update(&mut self) -> Result<UpdateMetrics>;
+    /// Writes a checkpoint to `dir` atomically.
+    fn save_checkpoint(&self, dir: &std::path::Path) -> Result<()>;
+    /// Whether every update of the run is done.
+    fn finished(&self) -> bool {
+        self.progress().update >= self.config().updates()
+    }
+}
+

@@ -1,0 +1,28 @@
+//! Picks the learner a run's configuration asks for.
+
+use std::sync::Arc;
+
+use super::actor_critic::trainer::Trainer;
+use super::algo::Algo;
+use super::checkpoint::{CheckpointState, Learner};
+use super::config::TrainConfig;
+use super::mean_field::mfq::MfqTrainer;
+use crate::error::Result;
+use crate::gpu::GpuContext;
+
+/// A fresh run of the learner `config` asks for.
+pub fn new_learner(ctx: Arc<GpuContext>, config: TrainConfig) -> Result<Box<dyn Learner>> {
+    Ok(match config.algo {
+        Algo::Mfq => Box::new(MfqTrainer::new(ctx, config)?),
+        _ => Box::new(Trainer::new(ctx, config)?),
+    })
+}
+
+/// Resumes the run in a checkpoint, whichever learner wrote it.
+pub fn resume_learner(ctx: Arc<GpuContext>, dir: &std::path::Path) -> Result<Box<dyn Learner>> {
+    Ok(match CheckpointState::read(dir)?.config.algo {
+        Algo::Mfq => Box::new(MfqTrainer::resume(ctx, dir)?),
+        _ => Box::new(Trainer::resume(ctx, dir)?),
+    })
+}
+
