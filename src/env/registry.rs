@@ -14,7 +14,7 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use super::{BatchedEnv, BattleConfig, EnvParams, FromParams, IsingConfig, SimpleSpreadConfig, SwarmConfig};
+use super::{BatchedEnv, BattleConfig, EnvParams, FromParams, IsingConfig, SimpleConfig, SimpleSpreadConfig, SwarmConfig};
 use crate::error::{Result, ShoalError};
 use crate::gpu::GpuContext;
 use crate::train::algo::Algo;
@@ -23,6 +23,8 @@ use crate::train::algo::Algo;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "snake_case")]
 pub enum EnvKind {
+    /// MPE's single-agent navigation (PettingZoo simple_v3).
+    Simple,
     /// MPE cooperative navigation (PettingZoo simple_spread_v3).
     #[value(alias = "simple_spread")]
     #[serde(alias = "simple-spread")]
@@ -125,6 +127,18 @@ impl EnvKind {
     /// The env's registry entry.
     pub fn entry(self) -> &'static EnvEntry {
         match self {
+            EnvKind::Simple => &EnvEntry {
+                name: "simple",
+                about: "MPE single-agent navigation (PettingZoo simple_v3)",
+                scale: Scale::Agents { default: 1, bench: &[1] },
+                bench_envs: &[1, 64, 1024, 16384, 65536],
+                render_cycles: None,
+                algos: &[Algo::Ippo, Algo::Mappo],
+                example_config: None,
+                distinct_agents: true,
+                check: check::<SimpleConfig>,
+                build: build::<SimpleConfig>,
+            },
             EnvKind::SimpleSpread => &EnvEntry {
                 name: "simple_spread",
                 about: "MPE cooperative navigation (PettingZoo simple_spread_v3)",
