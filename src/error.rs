@@ -37,8 +37,8 @@ pub enum ShoalError {
     /// The requested batch does not fit the device's buffer limits.
     #[error(
         "batch too large for this device: {what} needs {needed_bytes} bytes but the adapter allows \
-         at most {limit_bytes} bytes per storage buffer; use at most {max_envs} envs \
-         with this configuration"
+         at most {limit_bytes} bytes per storage buffer; {}",
+        batch_advice(.max_envs)
     )]
     BatchTooLarge {
         /// Which buffer overflows.
@@ -112,6 +112,15 @@ pub enum ShoalError {
         /// The OS error.
         error: std::io::Error,
     },
+}
+
+/// What to change when a batch does not fit: fewer envs, or — when not even one env fits — a
+/// smaller env.
+fn batch_advice(max_envs: &usize) -> String {
+    match max_envs {
+        0 => "not even one env of this size fits: lower the agents per env (or the map or lattice size)".into(),
+        n => format!("use at most {n} envs with this configuration"),
+    }
 }
 
 impl ShoalError {

@@ -134,6 +134,9 @@ impl Trajectory {
         {
             return Err(e);
         }
+        if self.init.obs.len() != n || self.init.obs.iter().any(|o| o.len() != obs_dim) {
+            return Err(format!("init.obs is not [{n}][{obs_dim}] (n_agents rows of 6·n_agents values)"));
+        }
         if self.actions.len() != self.steps.len() {
             return Err(format!("{} actions but {} steps", self.actions.len(), self.steps.len()));
         }

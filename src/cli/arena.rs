@@ -38,7 +38,10 @@ pub fn run(args: ArenaArgs) -> anyhow::Result<ExitCode> {
         return Err(ShoalError::config("env", args.env.name(), "the arena plays battle (two teams)").into());
     }
     let ctx = super::open_gpu()?;
-    let (a, b) = (super::checkpoint_dir(&args.a), super::checkpoint_dir(&args.b));
+    let locate = |path: &std::path::Path| {
+        super::checkpoint_dir(path).map_err(|e| anyhow::anyhow!("{e}\nthe arena plays the checkpoints of `shoal train --env battle` runs: pass their --out directories"))
+    };
+    let (a, b) = (locate(&args.a)?, locate(&args.b)?);
     let r = shoal::train::arena::play(&ctx, &a, &b, args.games, args.seed, args.greedy)?;
     println!("arena: {} vs {} on {}, {} games ({})", args.a.display(), args.b.display(), ctx.adapter_name(), r.games, if args.greedy { "greedy" } else { "sampled" });
     println!("A wins {} ({:.1}%), draws {}, losses {}", r.wins, 100.0 * r.wins / r.games.max(1.0), r.draws, r.losses);

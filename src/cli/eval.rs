@@ -22,7 +22,7 @@ pub struct EvalArgs {
 }
 
 pub fn run(args: EvalArgs) -> anyhow::Result<ExitCode> {
-    let dir = super::checkpoint_dir(&args.checkpoint);
+    let dir = super::checkpoint_dir(&args.checkpoint)?;
     let ctx = super::open_gpu()?;
     let results = shoal::train::evaluate(&ctx, &dir, args.episodes, args.seed)?;
     println!("{:<11} {:>9} {:>12} {:>10}", "policy", "episodes", "mean return", "std");

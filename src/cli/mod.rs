@@ -78,8 +78,8 @@ pub fn open_gpu() -> anyhow::Result<std::sync::Arc<shoal::GpuContext>> {
     Ok(ctx)
 }
 
-/// A run directory's `checkpoint/`, or the path itself when it is a checkpoint directory.
-pub fn checkpoint_dir(path: &std::path::Path) -> std::path::PathBuf {
-    let nested = path.join("checkpoint");
-    if nested.is_dir() { nested } else { path.to_path_buf() }
+/// A run directory's `checkpoint/`, or the path itself when it is a checkpoint directory —
+/// verified, and recovered from an interrupted write (see `shoal::train::store`).
+pub fn checkpoint_dir(path: &std::path::Path) -> anyhow::Result<std::path::PathBuf> {
+    Ok(shoal::train::locate_checkpoint(path)?)
 }

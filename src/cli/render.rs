@@ -58,7 +58,7 @@ pub fn run(args: RenderArgs) -> anyhow::Result<ExitCode> {
     let format = FrameFormat { width: args.width, height: args.height, fps: args.fps };
     format.validate()?;
     let policy = match &args.checkpoint {
-        Some(path) => EpisodePolicy::Checkpoint { dir: super::checkpoint_dir(path), greedy: !args.stochastic },
+        Some(path) => EpisodePolicy::Checkpoint { dir: super::checkpoint_dir(path)?, greedy: !args.stochastic },
         None => EpisodePolicy::Random,
     };
     let scale = args.env.entry().scale;

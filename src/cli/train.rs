@@ -10,7 +10,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use shoal::plot::{LineChart, Scale, Series};
 use shoal::report::Block;
-use shoal::train::{new_learner, resume_learner, Algo, Learner, TrainConfig, UpdateMetrics};
+use shoal::train::{new_learner, resume_learner, Algo, Learner, RunLock, TrainConfig, UpdateMetrics};
 use shoal::ShoalError;
 
 #[derive(Debug, Args)]
@@ -46,8 +46,20 @@ pub struct TrainArgs {
     #[arg(long, required_unless_present = "resume")]
     out: Option<PathBuf>,
     /// Continue the run in this output directory from its checkpoint (with its own config).
-    #[arg(long, conflicts_with_all = ["config", "algo", "envs", "steps", "seed", "agents", "lr", "set", "out"])]
+    #[arg(long, conflicts_with_all = ["config", "algo", "envs", "steps", "seed", "agents", "lr", "set", "out", "force"])]
     resume: Option<PathBuf>,
+    /// Replace the run already in --out (its checkpoints and metrics are deleted).
+    #[arg(long)]
+    force: bool,
+}
+
+/// The files of a run directory that a new run would replace.
+const RUN_FILES: [&str; 4] = ["config.toml", "metrics.csv", "checkpoint", "checkpoint.old"];
+
+/// The run directory `path` names: itself, or the run around a `checkpoint/` given by mistake.
+fn run_dir(path: &Path) -> PathBuf {
+    let inside_run = path.file_name().is_some_and(|n| n == "checkpoint") && path.parent().is_some_and(|p| p.join("config.toml").is_file());
+    if inside_run { path.parent().map(Path::to_path_buf).unwrap_or_default() } else { path.to_path_buf() }
 }
 
 impl TrainArgs {
@@ -85,22 +97,52 @@ pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
         Some(_) => None,
         None => Some(args.config()?),
     };
+    let out = match &args.resume {
+        Some(dir) => run_dir(dir),
+        None => args.out.clone().expect("clap requires --out without --resume"),
+    };
+    if args.resume.is_none() && !args.force {
+        if let Some(found) = RUN_FILES.iter().find(|f| out.join(f).exists()) {
+            return Err(ShoalError::config("out", out.display(), format!("already holds a run ({found}): continue it with --resume {0}, or replace it with --force", out.display())).into());
+        }
+    }
+    if args.resume.is_some() && !out.is_dir() {
+        return Err(ShoalError::config("resume", out.display(), "no run directory there: pass the --out directory of the run to continue").into());
+    }
     let ctx = super::open_gpu()?;
-    let (mut trainer, out) = match &args.resume {
-        Some(dir) => {
-            (resume_learner(ctx.clone(), &dir.join("checkpoint"))?, dir.clone())
+    let (mut trainer, _lock) = match &args.resume {
+        Some(_) => {
+            // One writer per run directory, for the whole run (released when this process ends).
+            let lock = RunLock::acquire(&out)?;
+            let checkpoint = shoal::train::locate_checkpoint(&out)?;
+            let trainer = resume_learner(ctx.clone(), &checkpoint)?;
+            if checkpoint != out.join("checkpoint") {
+                // Recovered from a copy a crash left: put it back where it belongs.
+                trainer.save_checkpoint(&out.join("checkpoint"))?;
+            }
+            repair_metrics(&out.join("metrics.csv"), trainer.progress().update)?;
+            (trainer, lock)
         }
         None => {
-            let out = args.out.clone().expect("clap requires --out without --resume");
             let config = config.expect("built above for a fresh run");
-            // The learner (its env and model on the device) before the run directory: a run
-            // that cannot start leaves an earlier run's files as they were.
+            // The learner (its env and model on the device) before any file or directory: a
+            // run that cannot start leaves the file system as it was.
             let learner = new_learner(ctx.clone(), config.clone())?;
-            std::fs::create_dir_all(&out).map_err(|e| ShoalError::io(&out, e))?;
+            let lock = RunLock::acquire(&out)?;
+            for file in RUN_FILES {
+                let path = out.join(file);
+                let removed = if path.is_dir() { std::fs::remove_dir_all(&path) } else { std::fs::remove_file(&path) };
+                match removed {
+                    Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(ShoalError::io(&path, e).into()),
+                    _ => {}
+                }
+            }
+            // A checkpoint of update 0 first: from here on `--resume` always has one.
+            learner.save_checkpoint(&out.join("checkpoint"))?;
             let text = toml::to_string(&config)?;
             shoal::io::write_atomic(&out.join("config.toml"), text.as_bytes())?;
             write_csv_header(&out.join("metrics.csv"))?;
-            (learner, out)
+            (learner, lock)
         }
     };
     let summary = train_loop(trainer.as_mut(), &out, true)?;
@@ -158,6 +200,33 @@ fn write_csv_header(path: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Makes `metrics.csv` agree with a checkpoint at update `done`: keeps the header and the whole
+/// rows of updates up to `done` (rows past it are about to be redone; a partial row is what a
+/// crash mid-write leaves), says what it dropped, and rewrites the file atomically if needed.
+pub fn repair_metrics(csv_path: &Path, done: usize) -> anyhow::Result<()> {
+    let text = match std::fs::read_to_string(csv_path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+        Err(e) => return Err(ShoalError::io(csv_path, e).into()),
+    };
+    let fields = UpdateMetrics::CSV_HEADER.split(',').count();
+    let whole = |line: &str| line.split(',').count() == fields && line.split(',').all(|f| f.parse::<f64>().is_ok());
+    let mut kept = vec![UpdateMetrics::CSV_HEADER.to_string()];
+    let lines: Vec<&str> = text.split('\n').collect();
+    // The text after the last newline is a row cut short, whatever it holds.
+    let complete = &lines[..lines.len().saturating_sub(1)];
+    kept.extend(complete.iter().skip(1).filter(|l| whole(l) && l.split(',').next().and_then(|u| u.parse::<usize>().ok()).is_some_and(|u| u >= 1 && u <= done)).map(|l| l.to_string()));
+    let repaired = kept.join("\n") + "\n";
+    if repaired != text {
+        let dropped = text.lines().count().saturating_sub(kept.len());
+        if !text.is_empty() {
+            eprintln!("{}: kept {} rows up to update {done} (the checkpoint), dropped {dropped} row(s) past it or cut short", csv_path.display(), kept.len() - 1);
+        }
+        shoal::io::write_atomic(csv_path, repaired.as_bytes())?;
+    }
+    Ok(())
+}
+
 /// Runs the remaining updates: progress bar, metrics.csv rows, checkpoints, learning curve.
 pub fn train_loop(trainer: &mut dyn Learner, out: &Path, show_progress: bool) -> anyhow::Result<RunSummary> {
     let updates = trainer.config().updates();
@@ -168,18 +237,7 @@ pub fn train_loop(trainer: &mut dyn Learner, out: &Path, show_progress: bool) ->
     );
     bar.set_position(trainer.progress().update as u64);
     let csv_path = out.join("metrics.csv");
-    // Rows written after the checkpoint a resumed run starts from are about to be redone.
-    let done = trainer.progress().update;
-    let text = std::fs::read_to_string(&csv_path).map_err(|e| ShoalError::io(&csv_path, e))?;
-    let kept: Vec<&str> = text
-        .lines()
-        .enumerate()
-        .filter(|(i, line)| *i == 0 || line.split(',').next().and_then(|u| u.parse::<usize>().ok()).is_some_and(|u| u <= done))
-        .map(|(_, line)| line)
-        .collect();
-    if kept.len() != text.lines().count() {
-        shoal::io::write_atomic(&csv_path, (kept.join("\n") + "\n").as_bytes())?;
-    }
+    repair_metrics(&csv_path, trainer.progress().update)?;
     let mut csv = std::fs::OpenOptions::new().append(true).open(&csv_path).map_err(|e| ShoalError::io(&csv_path, e))?;
     let checkpoint = out.join("checkpoint");
     let every = trainer.config().checkpoint_every;

@@ -441,6 +441,15 @@ pub fn accumulate_order(
         .collect())
 }
 
+/// The temperature of every env of an order-parameter batch: `replicas` lattices per
+/// temperature, in order; checks there is something to measure.
+pub fn temperature_per_env(temperatures: &[f32], replicas: usize, measurements: usize) -> Result<Vec<f32>> {
+    if replicas == 0 || measurements == 0 || temperatures.is_empty() {
+        return Err(ShoalError::config("replicas/measurements/temperatures", 0, "need at least one of each"));
+    }
+    Ok(temperatures.iter().flat_map(|&t| std::iter::repeat_n(t, replicas)).collect())
+}
+
 /// Metropolis order parameter vs temperature: `replicas` lattices of side `size` per temperature,
 /// all in one batch, `equilibration` sweeps then `measurements` sweeps (one sample each).
 /// `progress` is called after every sweep with the sweeps done.
@@ -454,10 +463,7 @@ pub fn order_parameter_curve(
     seed: u64,
     mut progress: impl FnMut(usize),
 ) -> Result<Vec<OrderPoint>> {
-    if replicas == 0 || measurements == 0 || temperatures.is_empty() {
-        return Err(ShoalError::config("replicas/measurements/temperatures", 0, "need at least one of each"));
-    }
-    let per_env: Vec<f32> = temperatures.iter().flat_map(|&t| std::iter::repeat_n(t, replicas)).collect();
+    let per_env = temperature_per_env(temperatures, replicas, measurements)?;
     // Start ordered: the chain then only has to melt, never to coarsen domains (which at L = 64
     // and T < T_c takes far more sweeps than equilibrating from the ground state).
     let mut chain = Metropolis::new(ctx.clone(), size, &per_env, 1.0, 0.0, InitialSpins::Ordered, seed)?;

@@ -12,6 +12,9 @@ use crate::error::{Result, ShoalError};
 /// The game kernel.
 pub const MATRIX_GAME_WGSL: &str = include_str!("../../shaders/matrix_game.wgsl");
 
+/// Largest |payoff| accepted: f32 on the device, with room for sums over a rollout.
+const MAX_PAYOFF: f64 = 1e9;
+
 /// A zero-sum payoff matrix (seat 0's payoffs, rows = seat 0's actions).
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct MatrixGame {
@@ -50,6 +53,9 @@ impl MatrixGame {
         }
         if payoff.iter().flatten().any(|v| !v.is_finite()) {
             return Err(ShoalError::config("payoff", "non-finite entry", "every payoff must be a finite number"));
+        }
+        if let Some(v) = payoff.iter().flatten().find(|v| v.abs() > MAX_PAYOFF) {
+            return Err(ShoalError::config("payoff", v, format!("payoffs must be within ±{MAX_PAYOFF:e}: the device plays in f32 (and PPO learns best near ±1): rescale the matrix")));
         }
         Ok(MatrixGame { name: "matrix", payoff })
     }

@@ -2,9 +2,10 @@
 //! stands, the JSON part of a checkpoint, the atomic checkpoint write, and the [`Learner`] trait
 //! the command-line loop drives (PPO and MF-Q implement it).
 
-use crate::error::{Result, ShoalError};
-use crate::env::EnvSnapshot;
+pub(crate) use super::store::write_checkpoint;
 use super::config::TrainConfig;
+use crate::env::EnvSnapshot;
+use crate::error::Result;
 
 /// What one update measured (the row of `metrics.csv`).
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
@@ -63,6 +64,15 @@ pub struct Progress {
     pub noise_calls: u32,
 }
 
+impl Progress {
+    /// Books one finished update of `env_steps` env steps that took `seconds`.
+    pub fn advance(&mut self, env_steps: u64, seconds: f64) {
+        self.update += 1;
+        self.env_steps += env_steps;
+        self.wall_seconds += seconds;
+    }
+}
+
 /// The JSON part of a checkpoint.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct CheckpointState {
@@ -80,28 +90,13 @@ impl CheckpointState {
         crate::io::write_json(&dir.join("state.json"), self)
     }
 
-    /// Reads `dir/state.json`.
+    /// Reads `dir/state.json`, after checking every file of the checkpoint against its manifest.
     pub fn read(dir: &std::path::Path) -> Result<CheckpointState> {
-        crate::io::read_json(&dir.join("state.json"), "a shoal checkpoint")
+        super::store::verify_checkpoint(dir)?;
+        let state: CheckpointState = crate::io::read_json(&dir.join("state.json"), "a shoal checkpoint")?;
+        state.config.validate()?;
+        Ok(state)
     }
-}
-
-/// Writes a checkpoint directory atomically: `fill` writes into a temporary sibling directory,
-/// which then replaces `dir` (old one aside, new one in by rename, old one removed).
-pub(crate) fn write_checkpoint(dir: &std::path::Path, fill: impl FnOnce(&std::path::Path) -> Result<()>) -> Result<()> {
-    let parent = dir.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
-    std::fs::create_dir_all(parent).map_err(|e| ShoalError::io(parent, e))?;
-    let tmp = dir.with_extension(format!("tmp-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&tmp);
-    std::fs::create_dir_all(&tmp).map_err(|e| ShoalError::io(&tmp, e))?;
-    fill(&tmp)?;
-    let old = dir.with_extension(format!("old-{}", std::process::id()));
-    if dir.exists() {
-        std::fs::rename(dir, &old).map_err(|e| ShoalError::io(dir, e))?;
-    }
-    std::fs::rename(&tmp, dir).map_err(|e| ShoalError::io(dir, e))?;
-    let _ = std::fs::remove_dir_all(&old);
-    Ok(())
 }
 
 /// What the command-line training loop drives: PPO

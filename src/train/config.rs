@@ -197,6 +197,25 @@ impl TrainConfig {
         if self.total_env_steps == 0 {
             return Err(ShoalError::config("total_env_steps", 0, "must be at least 1"));
         }
+        // Upper bounds, each with its reason: past them a run exhausts memory or never ends
+        // rather than failing clearly.
+        let at_most = |field: &'static str, v: u64, max: u64, why: &str| {
+            if v > max { Err(ShoalError::config(field, v, format!("must be at most {max}: {why}"))) } else { Ok(()) }
+        };
+        at_most("envs", self.envs as u64, 1 << 24, "a bound for sanity, far past any adapter's buffer limits (the device check names the buffer)")?;
+        at_most("agents", self.agents as u64, 1 << 24, "a bound for sanity, 16× the largest swarm tested (10⁶)")?;
+        at_most("hidden", self.hidden as u64, 4096, "a 4096×4096 layer is already 64 MiB of weights and Adam state each")?;
+        at_most("layers", self.layers as u64, 16, "deeper MLPs do not train better here and cost a launch per layer")?;
+        at_most("rollout_steps", self.rollout_steps as u64, 100_000, "longer rollouts only delay updates; use more envs")?;
+        at_most("max_cycles", self.max_cycles as u64, 1_000_000, "evaluation and rendering play whole episodes")?;
+        at_most("update_epochs", self.update_epochs as u64, 1_000, "PPO reuses a rollout a few times (JaxMARL: 4)")?;
+        at_most("total_env_steps", self.total_env_steps, 1_000_000_000_000, "10¹² env steps is months at today's speeds")?;
+        let rows = self.envs.checked_mul(self.rollout_steps).filter(|&r| r <= 1 << 30).ok_or_else(|| {
+            ShoalError::config("rollout_steps", self.rollout_steps, format!("envs × rollout_steps = {} × {} rows per update exceeds 2³⁰: lower one", self.envs, self.rollout_steps))
+        })?;
+        rows.checked_mul(self.agents).filter(|&s| s <= 1 << 32).ok_or_else(|| {
+            ShoalError::config("envs", self.envs, format!("envs × rollout_steps × agents = {rows} × {} samples per update exceeds 2³²: lower one", self.agents))
+        })?;
         let unit = |field: &'static str, v: f32| {
             if (0.0..=1.0).contains(&v) { Ok(()) } else { Err(ShoalError::config(field, v, "must be in [0, 1]")) }
         };
@@ -229,7 +248,6 @@ impl TrainConfig {
             }
         }
         crate::env::registry::check_params(self.env, &self.env_params(1, false))?;
-        let rows = self.envs * self.rollout_steps;
         if rows < self.num_minibatches {
             return Err(ShoalError::config(
                 "num_minibatches",

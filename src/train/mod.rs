@@ -18,6 +18,7 @@ pub mod config;
 pub mod mean_field;
 pub mod population;
 pub mod run;
+pub mod store;
 
 // The families' modules, also at their earlier paths (`shoal::train::gae`, `shoal::train::psro`).
 pub use actor_critic::{adam, eval, gae, inputs, model, noise, policy_kernel, ppo, profile, trainer};
@@ -35,3 +36,4 @@ pub use algo::Algo;
 pub use checkpoint::{CheckpointState, Learner, Progress, UpdateMetrics};
 pub use config::TrainConfig;
 pub use run::{new_learner, resume_learner};
+pub use store::{locate_checkpoint, verify_checkpoint, RunLock};

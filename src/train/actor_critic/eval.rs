@@ -78,9 +78,6 @@ pub fn to_env_actions(action: Action, envs: usize, agents: usize) -> Actions {
 pub fn load_model(dir: &std::path::Path, ctx: &Arc<GpuContext>) -> Result<(TrainConfig, ActorCritic)> {
     let state = CheckpointState::read(dir)?;
     let probe = state.config.env.build(ctx, &state.config.env_params(1, false))?;
-    let model = model_config(&state.config, probe.spec(), probe.obs_layout())
-        .init(ctx.device())
-        .try_load_file(dir.join("model.bpk"))
-        .map_err(|e| ShoalError::io(dir, std::io::Error::other(format!("model: {e:?}"))))?;
+    let model = crate::train::store::load_module(model_config(&state.config, probe.spec(), probe.obs_layout()).init(ctx.device()), &dir.join("model.bpk"))?;
     Ok((state.config, model))
 }

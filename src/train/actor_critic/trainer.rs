@@ -21,7 +21,7 @@ use super::eval::to_env_actions;
 use super::gae::truncation_bootstrap;
 use super::rollout::{Minibatches, Rollout};
 use super::inputs::{model_config, Inputs};
-use super::model::{Action, ActorCritic};
+use super::model::{Action, ActorCritic, ActorCriticConfig};
 use super::ppo::{normalize, ppo_loss, PpoCoefficients};
 use super::noise::PolicyNoise;
 use super::policy_kernel::RolloutPolicy;
@@ -75,6 +75,7 @@ impl Trainer {
         // Model initialisation draws from burn's generator: seed it for reproducible runs.
         device.seed(config.seed);
         let model_shape = model_config(&config, env.spec(), layout);
+        check_device_limits(&ctx, &config, &model_shape)?;
         let model = model_shape.init(&device);
         let rollout_policy = if config.fused_rollout {
             RolloutPolicy::new(ctx.clone(), &model_shape, config.envs * config.agents)
@@ -281,9 +282,7 @@ impl Trainer {
         self.env.clear_episode_stats()?;
         self.mark("host reads (losses, episode statistics)")?;
         let seconds = started.elapsed().as_secs_f64();
-        self.progress.update += 1;
-        self.progress.env_steps += self.config.steps_per_update();
-        self.progress.wall_seconds += seconds;
+        self.progress.advance(self.config.steps_per_update(), seconds);
         Ok(UpdateMetrics {
             update: self.progress.update,
             env_steps: self.progress.env_steps,
@@ -315,13 +314,10 @@ impl Trainer {
     pub fn resume(ctx: Arc<GpuContext>, dir: &std::path::Path) -> Result<Trainer> {
         let state = CheckpointState::read(dir)?;
         let mut trainer = Trainer::new(ctx, state.config.clone())?;
-        let record_error = |what: &str, e: burn::store::RecordError| {
-            ShoalError::io(dir, std::io::Error::other(format!("{what}: {e:?}")))
-        };
-        trainer.model = trainer.model.clone().try_load_file(dir.join("model.bpk")).map_err(|e| record_error("model", e))?;
+        trainer.model = crate::train::store::load_module(trainer.model.clone(), &dir.join("model.bpk"))?;
         // Loading restores the saved parameter ids (Adam's state is keyed by them): re-list them.
         let (adam, optim) = Self::optimizer(&trainer.ctx, &trainer.config, &trainer.model);
-        let record = burn::optim::OptimizerRecord::load(dir.join("optimizer.bpk")).map_err(|e| record_error("optimizer", e))?;
+        let record = crate::train::store::load_optimizer_record(&dir.join("optimizer.bpk"))?;
         trainer.adam = adam;
         trainer.optim = optim.load_record(record);
         trainer.obs = trainer.env.restore(&state.env)?.obs.remove(0);
@@ -346,3 +342,24 @@ impl Learner for Trainer {
     }
 }
 
+/// Refuses a run whose largest buffers would exceed the adapter's per-buffer limit — before any
+/// is allocated, where the runtime would otherwise fail on its own thread — naming the key to
+/// lower.
+fn check_device_limits(ctx: &GpuContext, config: &TrainConfig, shape: &ActorCriticConfig) -> Result<()> {
+    let limit = ctx.max_storage_bytes();
+    // Validated products: envs × rollout_steps × agents < 2³².
+    let samples = (config.envs * config.rollout_steps * shape.agents) as u64;
+    let networks = if config.shared_params { 1 } else { shape.agents as u64 };
+    let widest_input = shape.actor_input().max(shape.critic_input()).max(config.hidden) as u64;
+    let buffers = [
+        ("hidden", config.hidden as u64, "a layer's weights (networks × hidden × widest input)", networks * config.hidden as u64 * widest_input * 4),
+        ("rollout_steps", config.rollout_steps as u64, "the rollout's critic inputs (envs × rollout_steps × agents × critic input)", samples * shape.critic_input() as u64 * 4),
+        ("rollout_steps", config.rollout_steps as u64, "the rollout's hidden activations (envs × rollout_steps × agents × hidden)", samples * config.hidden as u64 * 4),
+    ];
+    for (key, value, what, bytes) in buffers {
+        if bytes > limit {
+            return Err(ShoalError::config(key, value, format!("{what} would take {bytes} bytes; this adapter allows {limit} per buffer: lower `{key}` (or `envs`)")));
+        }
+    }
+    Ok(())
+}

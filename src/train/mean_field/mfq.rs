@@ -165,10 +165,7 @@ pub fn order_parameter_curve(
     seed: u64,
     mut progress: impl FnMut(usize),
 ) -> Result<Vec<OrderPoint>> {
-    if replicas == 0 || measurements == 0 || temperatures.is_empty() {
-        return Err(ShoalError::config("replicas/measurements/temperatures", 0, "need at least one of each"));
-    }
-    let per_env: Vec<f32> = temperatures.iter().flat_map(|&t| std::iter::repeat_n(t, replicas)).collect();
+    let per_env = crate::env::ising::temperature_per_env(temperatures, replicas, measurements)?;
     let config = IsingConfig::new(per_env.len()).with_size(size).with_max_cycles(learning + measurements + 1);
     let mut env = Ising::new(ctx.clone(), config)?;
     let mut agents = IsingMfq::new(ctx, &per_env, size * size, MfqConfig::new(), seed)?;
@@ -277,9 +274,7 @@ impl Learner for MfqTrainer {
         let episodes = self.env.episode_stats()?;
         self.env.clear_episode_stats()?;
         let seconds = started.elapsed().as_secs_f64();
-        self.progress.update += 1;
-        self.progress.env_steps += self.config.steps_per_update();
-        self.progress.wall_seconds += seconds;
+        self.progress.advance(self.config.steps_per_update(), seconds);
         self.progress.noise_calls += self.config.rollout_steps as u32;
         Ok(UpdateMetrics {
             update: self.progress.update,

@@ -220,6 +220,7 @@ impl League {
 
     /// Continues a league saved by [`League::save_checkpoint`]; `updates` may raise the total.
     pub fn resume(ctx: Arc<GpuContext>, dir: &std::path::Path, updates: Option<usize>) -> Result<League> {
+        crate::train::store::verify_checkpoint(dir)?;
         let path = dir.join("league_state.json");
         let state: LeagueState = crate::io::read_json(&path, "a league checkpoint")?;
         let mut config = state.config;

@@ -227,6 +227,22 @@ pub struct PsroConfig {
     pub seed: u64,
 }
 
+impl PsroConfig {
+    /// Checks the run's own settings (the learner's are checked by its config); errors name the key.
+    pub fn validate(&self) -> Result<()> {
+        if self.iterations == 0 {
+            return Err(ShoalError::config("iterations", 0, "need at least one PSRO iteration"));
+        }
+        if self.eval_steps == 0 || self.eval_envs == 0 {
+            return Err(ShoalError::config("eval_steps", format!("{} steps × {} envs", self.eval_steps, self.eval_envs), "payoff estimation needs at least one step of one game"));
+        }
+        if !self.min_gain.is_finite() {
+            return Err(ShoalError::config("min_gain", self.min_gain, "must be a finite number (0 adds every best response)"));
+        }
+        Ok(())
+    }
+}
+
 /// One row of `psro.json`.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct PsroRow {
@@ -272,9 +288,7 @@ impl Psro {
     pub fn new(ctx: Arc<GpuContext>, config: PsroConfig) -> Result<Psro> {
         let game = GameName::parse(&config.game)?.exact();
         config.learner.validate()?;
-        if config.iterations == 0 {
-            return Err(ShoalError::config("iterations", 0, "need at least one PSRO iteration"));
-        }
+        config.validate()?;
         let eval_env = TwoPlayerBatch::new(ctx.clone(), game.kernel(), config.eval_envs)?;
         let mut pool = PolicyPool::new(ctx.clone(), game.as_ref());
         pool.push_table(&crate::env::PolicyTable::uniform(game.as_ref()))?;
@@ -415,6 +429,7 @@ impl Psro {
 
     /// Continues a run saved by [`Psro::save_checkpoint`]; `iterations` may raise the total.
     pub fn resume(ctx: Arc<GpuContext>, dir: &std::path::Path, iterations: Option<usize>) -> Result<Psro> {
+        crate::train::store::verify_checkpoint(dir)?;
         let path = dir.join("psro_state.json");
         let state: PsroCheckpoint = crate::io::read_json(&path, "a PSRO checkpoint")?;
         let mut config = state.config;

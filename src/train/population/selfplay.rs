@@ -211,9 +211,8 @@ impl GameLearner {
     pub fn resume(ctx: Arc<GpuContext>, game: &dyn ExactGame, dir: &std::path::Path) -> Result<GameLearner> {
         let state: LearnerState = crate::io::read_json(&dir.join("learner.json"), "a learner checkpoint")?;
         let mut learner = GameLearner::new(ctx.clone(), game, state.config.clone())?;
-        let record_error = |what: &str, e: burn::store::RecordError| ShoalError::io(dir, std::io::Error::other(format!("{what}: {e:?}")));
-        learner.policy = learner.policy.clone().try_load_file(dir.join("policy.bpk")).map_err(|e| record_error("policy", e))?;
-        let record = burn::optim::OptimizerRecord::load(dir.join("optimizer.bpk")).map_err(|e| record_error("optimizer", e))?;
+        learner.policy = crate::train::store::load_module(learner.policy.clone(), &dir.join("policy.bpk"))?;
+        let record = crate::train::store::load_optimizer_record(&dir.join("optimizer.bpk"))?;
         learner.optim = tabular_adam().load_record(record);
         let out = learner.env.restore(&state.env)?;
         learner.obs = out.obs[0].clone();
