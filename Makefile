@@ -3,12 +3,13 @@
 CARGO ?= cargo
 export XDG_RUNTIME_DIR ?= /tmp/shoal-xdg-runtime
 
-.PHONY: train bench test vulkan
+.PHONY: train bench test vulkan gpu-check
 
 ## The main job on its default configuration: MAPPO on simple_spread (N=3), 2M env steps,
-## metrics, learning curve and checkpoints in runs/mappo/.
+## metrics, learning curve and checkpoints in a new runs/mappo-<time>/ (shoal train never
+## overwrites a run: continue one with `shoal train --resume DIR`).
 train: vulkan
-	$(CARGO) run --release -- train --env simple-spread --algo mappo --out runs/mappo
+	$(CARGO) run --release -- train --env simple-spread --algo mappo --out runs/mappo-$$(date +%Y%m%d-%H%M%S)
 
 ## simple_spread throughput from 1 to 65,536 envs.
 bench: vulkan
@@ -17,6 +18,12 @@ bench: vulkan
 ## Run every test (release build: burn is slow to build twice, and GPU tests run faster).
 test: vulkan
 	$(CARGO) test --release
+
+## On a lent GPU: simple_spread up to 1M envs, the swarm at 10^6 agents and the default MAPPO
+## run, as JSON and a Markdown table for BENCHMARKS.md (.ci/gpu-check; under 8 minutes).
+gpu-check: vulkan
+	$(CARGO) build --release
+	.ci/gpu-check
 
 vulkan:
 	@mkdir -p $(XDG_RUNTIME_DIR)
