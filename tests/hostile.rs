@@ -193,3 +193,22 @@ fn copy_dir(from: &Path, to: &Path) {
         std::fs::copy(entry.path(), to.join(entry.file_name())).unwrap();
     }
 }
+
+#[test]
+fn psro_and_league_checkpoints_are_recovered_after_a_crashed_write() {
+    let dir = scratch_dir("hostile-psro");
+    let out = dir.join("psro");
+    let out_s = out.to_str().unwrap();
+    let args = ["psro", "--game", "rps", "--meta", "uniform", "--oracle", "exact", "--iterations", "1", "--eval-envs", "64", "--out", out_s];
+    let (ok, text) = shoal(&args);
+    assert!(ok, "{text}");
+    // A crash between moving the checkpoint aside and moving the new one in.
+    std::fs::rename(out.join("checkpoint-uniform"), out.join("checkpoint-uniform.old")).unwrap();
+    let mut resume = args.to_vec();
+    resume[8] = "2";
+    resume.push("--resume");
+    let (ok, text) = shoal(&resume);
+    assert!(ok && text.contains("checkpoint-uniform.old"), "{text}");
+    let rows: serde_json::Value = serde_json::from_slice(&std::fs::read(out.join("psro.json")).unwrap()).unwrap();
+    assert_eq!(rows.as_array().unwrap().last().unwrap()["iteration"], 2, "{rows}");
+}

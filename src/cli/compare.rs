@@ -64,6 +64,8 @@ pub fn run(args: CompareArgs) -> anyhow::Result<ExitCode> {
         TrainConfig { algo, ..base.clone() }.validate()?;
     }
     let ctx = super::open_gpu()?;
+    // One writer per output directory (created if needed), for the whole comparison.
+    let _lock = shoal::train::RunLock::acquire(&args.out)?;
     let mut rows = Vec::new();
     let mut curves = Vec::new();
     for &algo in &args.algos {

@@ -59,7 +59,8 @@ pub fn run(args: LeagueArgs) -> anyhow::Result<ExitCode> {
         return Err(ShoalError::config("opponents", "", "name at least one sampler (latest, uniform, pfsp)").into());
     }
     let ctx = super::open_gpu()?;
-    std::fs::create_dir_all(&args.out).map_err(|e| ShoalError::io(&args.out, e))?;
+    // One writer per output directory (created if needed), for the whole run.
+    let _lock = shoal::train::RunLock::acquire(&args.out)?;
     let mut rows: Vec<LeagueRow> = Vec::new();
     for sampler in &args.opponents {
         let opponents = match sampler {
@@ -69,9 +70,10 @@ pub fn run(args: LeagueArgs) -> anyhow::Result<ExitCode> {
         };
         let checkpoint = args.out.join(format!("checkpoint-{}", opponents.name()));
         let mut league = if args.resume {
-            if !checkpoint.join("league_state.json").is_file() {
+            let Ok(found) = shoal::train::store::recover_checkpoint(&checkpoint, "league_state.json") else {
                 return Err(ShoalError::config("resume", checkpoint.display(), "no league checkpoint there; run without --resume first (same --out)").into());
-            }
+            };
+            let checkpoint = found;
             League::resume(ctx.clone(), &checkpoint, Some(args.updates))?
         } else {
             League::new(

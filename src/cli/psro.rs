@@ -81,7 +81,8 @@ pub fn run(args: PsroArgs) -> anyhow::Result<ExitCode> {
         return Err(ShoalError::config("meta", "", "name at least one meta-solver (nash, uniform)").into());
     }
     let ctx = super::open_gpu()?;
-    std::fs::create_dir_all(&args.out).map_err(|e| ShoalError::io(&args.out, e))?;
+    // One writer per output directory (created if needed), for the whole run.
+    let _lock = shoal::train::RunLock::acquire(&args.out)?;
     let mut all_rows: Vec<PsroRow> = Vec::new();
     for &meta in &args.meta {
         let meta = match meta {
@@ -90,14 +91,15 @@ pub fn run(args: PsroArgs) -> anyhow::Result<ExitCode> {
         };
         let checkpoint = args.out.join(format!("checkpoint-{}", meta.name()));
         let mut psro = if args.resume {
-            if !checkpoint.join("psro_state.json").is_file() {
+            let Ok(found) = shoal::train::store::recover_checkpoint(&checkpoint, "psro_state.json") else {
                 return Err(ShoalError::config(
                     "resume",
                     checkpoint.display(),
                     "no PSRO checkpoint there; run without --resume first (same --out)",
                 )
                 .into());
-            }
+            };
+            let checkpoint = found;
             Psro::resume(ctx.clone(), &checkpoint, Some(args.iterations))?
         } else {
             let config = PsroConfig {

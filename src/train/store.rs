@@ -173,9 +173,17 @@ pub fn locate_checkpoint(path: &Path) -> Result<PathBuf> {
     } else {
         path.join("checkpoint")
     };
-    let missing = || ShoalError::io(dir.join("state.json"), std::io::Error::new(std::io::ErrorKind::NotFound, "no training checkpoint here (pass a run directory or its checkpoint/)"));
+    recover_checkpoint(&dir, "state.json")
+}
+
+/// The complete checkpoint meant to be at `dir`, whose main file is `marker` (`state.json`,
+/// `psro_state.json`, ...): `dir` itself if it verifies, else the newest complete temporary copy
+/// a crashed write left beside it, else the kept previous one.
+pub fn recover_checkpoint(dir: &Path, marker: &str) -> Result<PathBuf> {
+    let dir = dir.to_path_buf();
+    let missing = || ShoalError::io(dir.join(marker), std::io::Error::new(std::io::ErrorKind::NotFound, "no checkpoint here (pass a run directory or its checkpoint/)"));
     let first_error = match verify_checkpoint(&dir) {
-        Ok(()) if dir.join("state.json").is_file() => return Ok(dir),
+        Ok(()) if dir.join(marker).is_file() => return Ok(dir),
         Ok(()) => missing(),
         Err(_) if !dir.exists() => missing(),
         Err(e) => e,
@@ -195,7 +203,7 @@ pub fn locate_checkpoint(path: &Path) -> Result<PathBuf> {
     let old = sibling(&dir, OLD_SUFFIX);
     let fallbacks = candidates.into_iter().rev().map(|(_, p)| p).chain(old.join(MANIFEST).is_file().then_some(old));
     for candidate in fallbacks {
-        if verify_checkpoint(&candidate).is_ok() && candidate.join("state.json").is_file() {
+        if verify_checkpoint(&candidate).is_ok() && candidate.join(marker).is_file() {
             eprintln!("warning: {} is missing or damaged ({first_error}); using the complete copy {}", dir.display(), candidate.display());
             return Ok(candidate);
         }
