@@ -20,22 +20,27 @@
 //! - **Portability.** Kernels are plain WGSL run through wgpu: Vulkan, Metal, DX12, and Mesa's
 //!   software Vulkan driver (lavapipe) on machines without a GPU.
 //! - **Errors, not panics.** Bad configurations, actions, files and batch sizes are reported as
-//!   [`ShoalError`]s that say what was wrong and what to do.
+//!   [`ShoalError`]s that say what was wrong and what to do; sizes are bounded and checked against
+//!   the adapter's limits before anything is allocated; every parser of user files is fuzzed.
+//! - **Nothing lost.** Checkpoints are written whole or not at all, sealed with a manifest that
+//!   every load verifies, and the previous one is kept; a crashed write is recovered from the
+//!   complete copy it left; one process writes a run directory at a time ([`train::store`]).
 //!
 //! ## Layout
 //!
 //! - [`gpu`]: the device shared with burn, WGSL kernel templates and launch, transfer counting.
-//! - [`env`]: the batched-environment trait, spaces, and one module per environment
-//!   (`simple_spread`, `swarm`, `ising` with its Metropolis reference, the two-player zero-sum
-//!   games `matrix_game` and `kuhn_poker` with legal-action masks and their exact NashConv, and
-//!   MAgent's `battle`); the
-//!   grid-binned neighbourhood mean field ([`env::NeighbourField`]) that mean-field envs share.
+//! - [`env`]: the batched-environment trait, spaces, the env registry ([`env::registry`]: every
+//!   env by name, what the CLI and learners need of it), and one module per environment (MPE's
+//!   `simple` and `simple_spread` on a shared MPE host, `swarm`, `ising` with its Metropolis
+//!   reference, the two-player zero-sum games `matrix_game` and `kuhn_poker` with legal-action
+//!   masks and their exact NashConv, and MAgent's `battle`); the grid-binned neighbourhood mean
+//!   field ([`env::NeighbourField`]) that mean-field envs share.
 //! - [`replay`]: reading, replaying and checking recorded reference trajectories.
-//! - [`train`]: PPO with independent (IPPO) or centralised (MAPPO) critics: device rollouts, GAE,
-//!   clipped updates, checkpoints that resume exactly, evaluation; MF-AC on swarms; tabular MF-Q
-//!   for `ising`; league self-play and PSRO on the two-player games (a device-resident pool of
-//!   frozen policies, PPO best responses, exact NashConv after every iteration); Battle
-//!   self-play and head-to-head arenas.
+//! - [`train`], by family: actor-critic learners (PPO with IPPO, MAPPO or MF-AC critics: device
+//!   rollouts, GAE, clipped updates, evaluation), mean-field MF-Q for `ising`, population methods
+//!   (league self-play and PSRO on the two-player games with a device-resident pool of frozen
+//!   policies and exact NashConv; Battle self-play arenas), and crash-safe checkpoints that
+//!   resume exactly.
 //! - [`plot`]: PNG learning curves and benchmark charts.
 //! - [`render`]: animated GIFs and filmstrips of episodes, one frame per step of one env.
 //! - [`report`]: the self-contained `report.html` a training run leaves behind.
