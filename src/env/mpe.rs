@@ -406,7 +406,7 @@ fn check_fits<S: MpeScenario>(ctx: &GpuContext, config: &S) -> Result<()> {
 }
 
 /// Draws MPE bodies the way PettingZoo's renderer frames them: the view grows (in quarter steps,
-/// so it jitters less) to keep every entity in sight. `bodies` are (x, y, radius, fill, ring).
+/// so it jitters less) to keep every body, radius included, in sight.
 pub(crate) fn mpe_view(bodies: Vec<crate::render::scene::Body>, caption: String) -> Scene {
     let reach = bodies.iter().fold(1.0f64, |m, b| m.max(b.x.abs() + b.radius).max(b.y.abs() + b.radius));
     Scene::Bodies { half_extent: (reach * 4.0).ceil() / 4.0, bodies, caption }

@@ -30,10 +30,6 @@ pub struct RolloutBatch {
     pub advantages: Tensor<1>,
     /// Value targets (advantages + values).
     pub returns: Tensor<1>,
-    /// Sum of the rewards (what the step earned, before any bootstrap the caller added).
-    pub rewards: Tensor<1>,
-    /// Sum of the done flags: episodes that ended.
-    pub dones: Tensor<1>,
 }
 
 impl Rollout {
@@ -45,6 +41,13 @@ impl Rollout {
         self.dones.push(done);
     }
 
+    /// Sums over the rollout of the rewards booked (before any bootstrap the caller added) and
+    /// of the done flags (episodes that ended), `[1]` each, on the device. Only learners that
+    /// report them ask: the trainer reads the env's own episode statistics instead.
+    pub fn totals(&self) -> (Tensor<1>, Tensor<1>) {
+        (Tensor::cat(self.rewards.clone(), 0).sum(), Tensor::cat(self.dones.clone(), 0).sum())
+    }
+
     /// Advantages and returns by GAE(γ, λ) from the value after the last step, flattened.
     pub fn finish(self, ctx: &GpuContext, last_value: Tensor<1>, gamma: f32, lambda: f32) -> Result<RolloutBatch> {
         let values = Tensor::stack::<2>(self.values, 0);
@@ -52,15 +55,12 @@ impl Rollout {
         let dones = Tensor::stack::<2>(self.dones, 0);
         let [steps, batch] = values.dims();
         let samples = steps * batch;
-        let (reward_sum, done_sum) = (rewards.clone().sum(), dones.clone().sum());
         let (advantages, returns) = gae(ctx, rewards, values.clone(), dones, last_value, gamma, lambda)?;
         Ok(RolloutBatch {
             old_log_probs: Tensor::cat(self.log_probs, 0),
             old_values: values.reshape([samples]),
             advantages: advantages.reshape([samples]),
             returns: returns.reshape([samples]),
-            rewards: reward_sum,
-            dones: done_sum,
         })
     }
 }

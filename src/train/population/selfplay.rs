@@ -328,6 +328,7 @@ impl GameLearner {
         let info = self.obs.clone().argmax(2).reshape([envs, 2]);
         let last_value = policy.value(info.gather(1, seat_col).reshape([envs]));
         // Games are short and undiscounted: Monte-Carlo returns (γ = λ = 1).
+        let (payoff, games) = rollout.totals();
         let batch = rollout.finish(&self.ctx, last_value, 1.0, 1.0)?;
         let samples = self.config.rollout_steps * envs;
         let states = Tensor::cat(states, 0);
@@ -369,7 +370,7 @@ impl GameLearner {
         })?;
         let loss = last.ok_or_else(|| ShoalError::Internal("no minibatch ran".into()))?;
         let scalars = self.ctx.read_f32(Tensor::cat(
-            vec![batch.rewards, batch.dones, loss.entropy.without_autodiff().detach(), loss.approx_kl.without_autodiff().detach()],
+            vec![payoff, games, loss.entropy.without_autodiff().detach(), loss.approx_kl.without_autodiff().detach()],
             0,
         ))?;
         self.updates += 1;
