@@ -75,6 +75,13 @@ pub fn open_gpu() -> anyhow::Result<std::sync::Arc<shoal::GpuContext>> {
              (Debian: mesa-vulkan-drivers) for the software path"
         );
     }
+    if let Some((major, minor)) = ctx.mesa_version().filter(|&(major, _)| ctx.is_software() && major < 24) {
+        eprintln!(
+            "note: lavapipe from Mesa {major}.{minor}; shoal's learner runs ≈3× faster on Mesa 25's lavapipe \
+             (BENCHMARKS.md, \"The driver\"). Debian 12: add bookworm-backports, then \
+             `apt-get install -t bookworm-backports mesa-vulkan-drivers`"
+        );
+    }
     Ok(ctx)
 }
 

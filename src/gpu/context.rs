@@ -96,12 +96,20 @@ impl GpuContext {
         &self.adapter
     }
 
-    /// A one-line description: `llvmpipe (LLVM 15.0.6, 256 bits) [Cpu, Vulkan]`.
+    /// A one-line description with the driver's version, which decides speed on a CPU adapter:
+    /// `llvmpipe (LLVM 15.0.6, 256 bits) [Cpu, Vulkan, Mesa 25.0.7-2~bpo12+1 (LLVM 15.0.6)]`.
     pub fn adapter_name(&self) -> String {
-        format!(
-            "{} [{:?}, {:?}]",
-            self.adapter.name, self.adapter.device_type, self.adapter.backend
-        )
+        let driver = match self.adapter.driver_info.trim() {
+            "" => String::new(),
+            info => format!(", {info}"),
+        };
+        format!("{} [{:?}, {:?}{driver}]", self.adapter.name, self.adapter.device_type, self.adapter.backend)
+    }
+
+    /// The Mesa release `(major, minor)` of a Mesa driver (lavapipe included), from the
+    /// driver info it reports (`Mesa 22.3.6 (LLVM 15.0.6)`); `None` for other drivers.
+    pub fn mesa_version(&self) -> Option<(u32, u32)> {
+        mesa_release(&self.adapter.driver_info)
     }
 
     /// True when the adapter is a CPU implementation (lavapipe, WARP, SwiftShader).
@@ -147,6 +155,13 @@ pub(crate) fn float_buffer<const D: usize>(tensor: Tensor<D>) -> Result<CubeTens
     Ok(burn::backend::wgpu::into_contiguous(primitive))
 }
 
+/// `(major, minor)` of `Mesa 22.3.6 (LLVM 15.0.6)`, `Mesa 25.0.7-2~bpo12+1`, ...
+fn mesa_release(driver_info: &str) -> Option<(u32, u32)> {
+    let version = driver_info.split_whitespace().skip_while(|w| *w != "Mesa").nth(1)?;
+    let mut parts = version.split(['.', '-']);
+    Some((parts.next()?.parse().ok()?, parts.next()?.parse().ok()?))
+}
+
 /// Unwraps an int tensor to the buffer a kernel binds.
 pub(crate) fn int_buffer<const D: usize>(tensor: Tensor<D, burn::tensor::Int>) -> Result<CubeTensor> {
     let primitive = tensor
@@ -159,4 +174,19 @@ pub(crate) fn int_buffer<const D: usize>(tensor: Tensor<D, burn::tensor::Int>) -
 /// Wraps a kernel-written f32 buffer as a float tensor.
 pub(crate) fn float_tensor<const D: usize>(buffer: CubeTensor) -> Tensor<D> {
     Tensor::from_primitive::<burn::backend::Wgpu>(buffer)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::mesa_release;
+
+    #[test]
+    fn mesa_release_reads_the_driver_info_of_each_packaging() {
+        assert_eq!(mesa_release("Mesa 22.3.6 (LLVM 15.0.6)"), Some((22, 3)));
+        assert_eq!(mesa_release("Mesa 25.0.7-2~bpo12+1 (LLVM 15.0.6)"), Some((25, 0)));
+        assert_eq!(mesa_release("Mesa 24.1.0-devel"), Some((24, 1)));
+        assert_eq!(mesa_release("NVIDIA 550.54"), None);
+        assert_eq!(mesa_release(""), None);
+        assert_eq!(mesa_release("Mesa"), None);
+    }
 }
