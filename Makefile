@@ -3,7 +3,7 @@
 CARGO ?= cargo
 export XDG_RUNTIME_DIR ?= /tmp/shoal-xdg-runtime
 
-.PHONY: train bench test vulkan gpu-check
+.PHONY: train bench bench-peers test vulkan gpu-check
 
 ## The main job on its default configuration: MAPPO on simple_spread (N=3), 2M env steps,
 ## metrics, learning curve and checkpoints in a new runs/mappo-<time>/ (shoal train never
@@ -14,6 +14,11 @@ train: vulkan
 ## simple_spread throughput from 1 to 65,536 envs.
 bench: vulkan
 	$(CARGO) run --release -- bench --env simple-spread --envs 1,64,1024,16384,65536 --steps 200
+
+## shoal beside JaxMARL, VMAS and mpe2 on this machine, in one run (a pinned Python venv is
+## created on first use): OUT/peers.json and the table OUT/peers.md (.ci/bench-peers).
+bench-peers: vulkan
+	.ci/bench-peers
 
 ## Run every test (release build: burn is slow to build twice, and GPU tests run faster).
 test: vulkan

@@ -1,0 +1,129 @@
+"""simple_spread (N=3, discrete, random actions) stepping in one peer, timed the peer's fastest way.
+
+    python step.py --system jaxmarl|vmas|mpe2 --envs 1024,16384 --steps 100 --out rows.json
+
+Each system runs in its own process (`make bench-peers` calls this once per system) so JAX's and
+torch's thread pools never share the two cores. Rows: {workload, system, version, envs,
+env_steps_per_s, seconds, steps, cpu, adapter} — the format of `shoal bench --json` rows after
+`report.py` has converted them. Times exclude compilation and warm-up.
+"""
+import argparse
+import json
+import platform
+import time
+from importlib import metadata
+
+
+def cpu_model():
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def jaxmarl_rate(envs, steps):
+    """JaxMARL: vmap over envs, lax.scan over steps, all under jit (its documented fast path)."""
+    import jax
+    import jax.numpy as jnp
+    import jaxmarl
+
+    env = jaxmarl.make("MPE_simple_spread_v3")
+    agents = env.agents
+    key = jax.random.PRNGKey(0)
+    reset = jax.vmap(env.reset)
+    step = jax.vmap(env.step)
+
+    @jax.jit
+    def run(key):
+        key, k = jax.random.split(key)
+        obs, state = reset(jax.random.split(k, envs))
+
+        def body(carry, _):
+            key, state = carry
+            key, ka, ks = jax.random.split(key, 3)
+            acts = jax.random.randint(ka, (len(agents), envs), 0, 5)
+            actions = {a: acts[i] for i, a in enumerate(agents)}
+            obs, state, rew, done, info = step(jax.random.split(ks, envs), state, actions)
+            return (key, state), rew[agents[0]].sum()
+
+        (_, state), total = jax.lax.scan(body, (key, state), None, length=steps)
+        return total.sum()
+
+    run(key).block_until_ready()  # compile
+    start = time.perf_counter()
+    run(jax.random.PRNGKey(1)).block_until_ready()
+    seconds = time.perf_counter() - start
+    return seconds, f"jaxmarl {metadata.version('jaxmarl')}, jax {jax.__version__} ({jax.default_backend()})"
+
+
+def vmas_rate(envs, steps):
+    """VMAS: one vectorised torch env of `envs` instances on the CPU."""
+    import torch
+    import vmas
+
+    env = vmas.make_env("simple_spread", num_envs=envs, device="cpu", continuous_actions=False, n_agents=3, seed=0)
+    env.reset()
+    gen = torch.Generator().manual_seed(0)
+
+    def one():
+        actions = [torch.randint(0, 5, (envs,), generator=gen) for _ in env.agents]
+        env.step(actions)
+
+    for _ in range(5):
+        one()
+    start = time.perf_counter()
+    for _ in range(steps):
+        one()
+    seconds = time.perf_counter() - start
+    return seconds, f"vmas {metadata.version('vmas')}, torch {torch.__version__} ({torch.get_num_threads()} threads)"
+
+
+def mpe2_rate(envs, steps):
+    """mpe2 (PettingZoo's MPE): one env, its parallel API, auto-reset at the 25-step limit."""
+    import numpy as np
+    from mpe2 import simple_spread_v3
+
+    if envs != 1:
+        raise SystemExit("mpe2 steps one env at a time: use --envs 1")
+    env = simple_spread_v3.parallel_env(N=3, max_cycles=25, continuous_actions=False)
+    env.reset(seed=0)
+    rng = np.random.default_rng(0)
+    start = time.perf_counter()
+    for _ in range(steps):
+        if not env.agents:
+            env.reset()
+        env.step({a: int(rng.integers(5)) for a in env.agents})
+    seconds = time.perf_counter() - start
+    return seconds, f"mpe2 {metadata.version('mpe2')}, pettingzoo {metadata.version('pettingzoo')}"
+
+
+RUNNERS = {"jaxmarl": jaxmarl_rate, "vmas": vmas_rate, "mpe2": mpe2_rate}
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--system", choices=sorted(RUNNERS), required=True)
+    p.add_argument("--envs", default="1024,16384")
+    p.add_argument("--steps", type=int, default=100)
+    p.add_argument("--out", required=True)
+    args = p.parse_args()
+    rows = []
+    for envs in [int(e) for e in args.envs.split(",")]:
+        seconds, version = RUNNERS[args.system](envs, args.steps)
+        rate = envs * args.steps / seconds
+        print(f"{args.system:8} {envs:>7} envs: {rate:>12,.0f} env-steps/s  ({version})", flush=True)
+        rows.append({
+            "workload": "simple_spread_step", "system": args.system, "version": version, "envs": envs,
+            "steps": args.steps, "seconds": seconds, "env_steps_per_s": rate,
+            "cpu": cpu_model(), "adapter": "cpu",
+        })
+    with open(args.out, "w") as f:
+        json.dump(rows, f, indent=1)
+
+
+if __name__ == "__main__":
+    main()
