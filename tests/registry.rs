@@ -106,8 +106,8 @@ fn train_takes_pettingzoo_names_in_flags_and_configs() {
     }
     // Written back in PettingZoo's spelling, as earlier checkpoints have it.
     assert!(toml::to_string(&TrainConfig::default()).unwrap().contains("env = \"simple_spread\""));
-    // `--env` alone picks the env's own algorithm and size where the defaults (simple_spread's
-    // MAPPO with 3 agents) do not apply: the only complaint left is the key set to fail last.
+    // `--env` alone picks the env's own size, and its own algorithm where the default
+    // (simple_spread's MAPPO) does not apply: the only complaint left is the key set to fail last.
     for &kind in EnvKind::all() {
         let (ok, text) = shoal(&["train", "--env", kind.name(), "--set", "num_minibatches=100000000", "--out", dir.join("never").to_str().unwrap()]);
         assert!(!ok && text.contains("num_minibatches") && !text.contains("panicked"), "{kind}: {text}");

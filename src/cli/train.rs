@@ -70,13 +70,15 @@ impl TrainArgs {
         };
         if let Some(kind) = self.env.filter(|&k| k != config.env) {
             config.env = kind;
-            // Another env than the config's: its own algorithm and size where the config's do
-            // not apply (`--env swarm` alone trains MF-AC on a swarm, not MAPPO).
+            // Another env than the config's: its own size (the config's agent count was the
+            // other env's: `--env simple-formation` trains mpe2's default N = 4, not
+            // simple_spread's 3), and its own algorithm where the config's does not apply
+            // (`--env swarm` alone trains MF-AC on a swarm, not MAPPO).
             if self.algo.is_none() && kind.check_algo(config.algo).is_err() {
                 config.algo = kind.entry().algos[0];
             }
             let scale = kind.entry().scale;
-            if self.agents.is_none() && shoal::env::registry::check_params(kind, &config.env_params(1, false)).is_err() {
+            if self.agents.is_none() {
                 let side = if matches!(scale, shoal::env::Scale::MapSide { .. }) { config.map_size } else { scale.default_size() };
                 config.agents = scale.params(1, side).agents;
             }

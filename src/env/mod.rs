@@ -23,6 +23,7 @@
 //! index): env *i* behaves the same whatever the batch size and whatever the other envs do.
 
 pub mod battle;
+pub mod formation;
 pub mod ising;
 pub mod kuhn_poker;
 mod lockstep;
@@ -46,6 +47,7 @@ use crate::gpu::GpuContext;
 use crate::render::scene::Scene;
 
 pub use battle::{Battle, BattleConfig, BattleOutcomes};
+pub use formation::{FormationConfig, SimpleFormation, SimpleFormationConfig, SimpleLine, SimpleLineConfig};
 pub use ising::{InitialSpins, Ising, IsingConfig, Metropolis};
 pub use neighbours::NeighbourField;
 pub use random_actions::RandomActions;

@@ -29,6 +29,8 @@ use crate::render::scene::Scene;
 
 /// The batch skeleton every scenario's kernel is built on.
 pub const MPE_BATCH_WGSL: &str = include_str!("../../shaders/mpe_batch.wgsl");
+/// Minimum-cost agent↔target assignment (simple_line, simple_formation).
+pub const MPE_ASSIGNMENT_WGSL: &str = include_str!("../../shaders/mpe_assignment.wgsl");
 
 /// Floats of per-env episode statistics (two vec4s; see `EpisodeStats::from_sums`).
 const STAT_WIDTH: usize = 8;
@@ -46,6 +48,8 @@ pub trait MpeScenario: Clone {
     const NAME: &'static str;
     /// The scenario's WGSL (after grid.wgsl, rng.wgsl and mpe_physics.wgsl).
     const WGSL: &'static str;
+    /// Shared WGSL the scenario calls beyond the skeleton (placed between it and [`Self::WGSL`]).
+    const LIBRARIES: &'static [&'static str] = &[];
     /// Instances in the batch.
     fn n_envs(&self) -> usize;
     /// Agents per env.
@@ -153,7 +157,10 @@ impl<S: MpeScenario> Mpe<S> {
             ("envs_per_invocation", config.envs_per_invocation().to_string()),
         ];
         constants.extend(config.constants());
-        let step_kernel = WgslKernel::new(S::NAME, &[GRID_WGSL, RNG_WGSL, MPE_PHYSICS_WGSL, MPE_BATCH_WGSL, S::WGSL], &constants);
+        let mut parts = vec![GRID_WGSL, RNG_WGSL, MPE_PHYSICS_WGSL, MPE_BATCH_WGSL];
+        parts.extend(S::LIBRARIES);
+        parts.push(S::WGSL);
+        let step_kernel = WgslKernel::new(S::NAME, &parts, &constants);
 
         let device = ctx.device().clone();
         let idle_actions = if config.continuous() {

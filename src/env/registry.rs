@@ -14,7 +14,7 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use super::{BatchedEnv, BattleConfig, EnvParams, FromParams, IsingConfig, SimpleConfig, SimpleSpreadConfig, SwarmConfig};
+use super::{BatchedEnv, BattleConfig, EnvParams, FromParams, IsingConfig, SimpleConfig, SimpleFormationConfig, SimpleLineConfig, SimpleSpreadConfig, SwarmConfig};
 use crate::error::{Result, ShoalError};
 use crate::gpu::GpuContext;
 use crate::train::algo::Algo;
@@ -29,6 +29,14 @@ pub enum EnvKind {
     #[value(alias = "simple_spread")]
     #[serde(alias = "simple-spread")]
     SimpleSpread,
+    /// MPE agents spreading evenly along a segment between two landmarks (mpe2 simple_line_v1).
+    #[value(alias = "simple_line")]
+    #[serde(alias = "simple-line")]
+    SimpleLine,
+    /// MPE agents forming a circle around a landmark (mpe2 simple_formation_v1).
+    #[value(alias = "simple_formation")]
+    #[serde(alias = "simple-formation")]
+    SimpleFormation,
     /// Crowds heading for their goals through congestion (mean-field; up to millions of agents).
     Swarm,
     /// The Ising model with every lattice site an agent (Yang et al. 2018).
@@ -150,6 +158,30 @@ impl EnvKind {
                 distinct_agents: true,
                 check: check::<SimpleSpreadConfig>,
                 build: build::<SimpleSpreadConfig>,
+            },
+            EnvKind::SimpleLine => &EnvEntry {
+                name: "simple_line",
+                about: "MPE agents spreading evenly along a segment (mpe2 simple_line_v1)",
+                scale: Scale::Agents { default: 4, bench: &[4] },
+                bench_envs: &[1, 64, 1024, 16384, 65536],
+                render_cycles: None,
+                algos: &[Algo::Mappo, Algo::Ippo],
+                example_config: None,
+                distinct_agents: true,
+                check: check::<SimpleLineConfig>,
+                build: build::<SimpleLineConfig>,
+            },
+            EnvKind::SimpleFormation => &EnvEntry {
+                name: "simple_formation",
+                about: "MPE agents forming a circle around a landmark (mpe2 simple_formation_v1)",
+                scale: Scale::Agents { default: 4, bench: &[4] },
+                bench_envs: &[1, 64, 1024, 16384, 65536],
+                render_cycles: None,
+                algos: &[Algo::Mappo, Algo::Ippo],
+                example_config: None,
+                distinct_agents: true,
+                check: check::<SimpleFormationConfig>,
+                build: build::<SimpleFormationConfig>,
             },
             EnvKind::Swarm => &EnvEntry {
                 name: "swarm",

@@ -4,7 +4,7 @@
 //! the landmark and observes its velocity and the landmark relative to itself. Nothing collides.
 //! It is the smallest MPE scenario — the one to check a learner on — and the first env added
 //! through the registry (ARCHITECTURE.md, "Adding an environment"). The dynamics match mpe2
-//! 1.1.1 (`tests/data/MPE_SPEC.md` §1; `tests/mpe_simple.rs` replays its golden trajectories).
+//! 1.1.1 (`tests/data/MPE_SPEC.md` §1; `tests/mpe_suite.rs` replays its golden trajectories).
 //!
 //! The step is one launch of `shaders/simple.wgsl` on the MPE batch skeleton
 //! (`shaders/mpe_batch.wgsl`); the host side is [`super::mpe::Mpe`].
