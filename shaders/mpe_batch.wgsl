@@ -125,6 +125,18 @@ fn action_force(env: u32, i: u32) -> vec3<f32> {
     }
 }
 
+// Soft contact between every pair of agents of equal radius (World.get_collision_force for
+// agent–agent pairs): what a scenario's contact_forces calls when only agents collide.
+fn agent_contact_forces(world: ptr<function, World>, force: ptr<function, array<vec2<f32>, N>>, agent_size: f32) {
+    for (var a = 0u; a < N; a++) {
+        for (var b = a + 1u; b < N; b++) {
+            let f = mpe_contact_force((*world).agent_pos[a] - (*world).agent_pos[b], 2.0 * agent_size);
+            (*force)[a] += f;
+            (*force)[b] -= f;
+        }
+    }
+}
+
 // World.step: action forces, the scenario's contact forces, integration (mass 1, no speed limit).
 // Returns the number of invalid actions seen.
 fn physics_step(env: u32, world: ptr<function, World>) -> f32 {

@@ -25,13 +25,7 @@ fn spawn_world(env: u32, seed_lo: u32, seed_hi: u32, episode: u32) -> World {
 
 // Agent–agent contact forces (landmarks do not collide).
 fn contact_forces(world: ptr<function, World>, force: ptr<function, array<vec2<f32>, N>>) {
-    for (var a = 0u; a < N; a++) {
-        for (var b = a + 1u; b < N; b++) {
-            let f = mpe_contact_force((*world).agent_pos[a] - (*world).agent_pos[b], 2.0 * AGENT_SIZE);
-            (*force)[a] += f;
-            (*force)[b] -= f;
-        }
-    }
+    agent_contact_forces(world, force, AGENT_SIZE);
 }
 
 // Scenario.reward / global_reward on the post-step state, mixed by local_ratio.
