@@ -25,7 +25,7 @@ def cpu_model():
     return platform.processor() or "unknown"
 
 
-def jaxmarl_rate(envs, steps):
+def jaxmarl_rate(envs, steps, device):
     """JaxMARL: vmap over envs, lax.scan over steps, all under jit (its documented fast path)."""
     import jax
     import jax.numpy as jnp
@@ -60,35 +60,42 @@ def jaxmarl_rate(envs, steps):
     return seconds, f"jaxmarl {metadata.version('jaxmarl')}, jax {jax.__version__} ({jax.default_backend()})"
 
 
-def vmas_rate(envs, steps):
-    """VMAS: one vectorised torch env of `envs` instances on the CPU."""
+def vmas_rate(envs, steps, device):
+    """VMAS: one vectorised torch env of `envs` instances on `device` (torch's name: cpu, cuda)."""
     import torch
     import vmas
 
-    env = vmas.make_env("simple_spread", num_envs=envs, device="cpu", continuous_actions=False, n_agents=3, seed=0)
+    env = vmas.make_env("simple_spread", num_envs=envs, device=device, continuous_actions=False, n_agents=3, seed=0)
     env.reset()
-    gen = torch.Generator().manual_seed(0)
+    gen = torch.Generator(device=device).manual_seed(0)
 
     def one():
-        actions = [torch.randint(0, 5, (envs,), generator=gen) for _ in env.agents]
+        actions = [torch.randint(0, 5, (envs,), generator=gen, device=device) for _ in env.agents]
         env.step(actions)
+
+    def sync():
+        if device != "cpu":
+            torch.cuda.synchronize()
 
     for _ in range(5):
         one()
+    sync()
     start = time.perf_counter()
     for _ in range(steps):
         one()
+    sync()
     seconds = time.perf_counter() - start
-    return seconds, f"vmas {metadata.version('vmas')}, torch {torch.__version__} ({torch.get_num_threads()} threads)"
+    where = torch.cuda.get_device_name() if device != "cpu" else f"{torch.get_num_threads()} threads"
+    return seconds, f"vmas {metadata.version('vmas')}, torch {torch.__version__} ({where})"
 
 
-def mpe2_rate(envs, steps):
+def mpe2_rate(envs, steps, device):
     """mpe2 (PettingZoo's MPE): one env, its parallel API, auto-reset at the 25-step limit."""
     import numpy as np
     from mpe2 import simple_spread_v3
 
-    if envs != 1:
-        raise SystemExit("mpe2 steps one env at a time: use --envs 1")
+    if envs != 1 or device != "cpu":
+        raise SystemExit("mpe2 steps one env at a time on the CPU: use --envs 1 --device cpu")
     env = simple_spread_v3.parallel_env(N=3, max_cycles=25, continuous_actions=False)
     env.reset(seed=0)
     rng = np.random.default_rng(0)
@@ -101,6 +108,17 @@ def mpe2_rate(envs, steps):
     return seconds, f"mpe2 {metadata.version('mpe2')}, pettingzoo {metadata.version('pettingzoo')}"
 
 
+def adapter(system, device):
+    """The device the row ran on, by name: the GPU's when there is one, else "cpu"."""
+    if system == "jaxmarl":
+        import jax
+        return "cpu" if jax.default_backend() == "cpu" else jax.devices()[0].device_kind
+    if system == "vmas" and device != "cpu":
+        import torch
+        return torch.cuda.get_device_name()
+    return "cpu"
+
+
 RUNNERS = {"jaxmarl": jaxmarl_rate, "vmas": vmas_rate, "mpe2": mpe2_rate}
 
 
@@ -109,20 +127,21 @@ def main():
     p.add_argument("--system", choices=sorted(RUNNERS), required=True)
     p.add_argument("--envs", default="1024,16384")
     p.add_argument("--steps", type=int, default=100)
+    p.add_argument("--device", default="cpu", help="VMAS's torch device (cpu, cuda); JAX takes its default backend")
     p.add_argument("--out", required=True)
     args = p.parse_args()
     rows = []
     for envs in [int(e) for e in args.envs.split(",")]:
-        seconds, version = RUNNERS[args.system](envs, args.steps)
+        seconds, version = RUNNERS[args.system](envs, args.steps, args.device)
         rate = envs * args.steps / seconds
         print(f"{args.system:8} {envs:>7} envs: {rate:>12,.0f} env-steps/s  ({version})", flush=True)
         rows.append({
             "workload": "simple_spread_step", "system": args.system, "version": version, "envs": envs,
             "steps": args.steps, "seconds": seconds, "env_steps_per_s": rate,
-            "cpu": cpu_model(), "adapter": "cpu",
+            "cpu": cpu_model(), "adapter": adapter(args.system, args.device),
         })
-    with open(args.out, "w") as f:
-        json.dump(rows, f, indent=1)
+        with open(args.out, "w") as f:  # after every size: a run cut short keeps what it measured
+            json.dump(rows, f, indent=1)
 
 
 if __name__ == "__main__":
