@@ -14,6 +14,7 @@ use burn::tensor::{Int, Tensor};
 
 use super::{Actions, EpisodeStats, StepOutput};
 use crate::error::{Result, ShoalError};
+use crate::gpu::reduce::sum_all;
 use crate::gpu::{float_tensor, int_buffer, GpuContext};
 
 const CLOCK_WIDTH: usize = 8;
@@ -116,7 +117,7 @@ impl LockstepEpisodes {
     /// Mean and std of completed episode returns, and the invalid actions counted in `agent_acc`.
     pub(crate) fn stats(&self, agent_acc: &CubeTensor) -> Result<EpisodeStats> {
         let sums = Tensor::cat(
-            vec![self.return_sum.clone().sum().reshape([1]), self.return_sq_sum.clone().sum().reshape([1]), column(agent_acc, 1).sum().reshape([1])],
+            vec![sum_all(self.return_sum.clone()), sum_all(self.return_sq_sum.clone()), sum_all(column(agent_acc, 1).flatten(0, 1))],
             0,
         );
         let sums = self.ctx.read_f32(sums)?;

@@ -4,6 +4,7 @@
 mod context;
 mod counter;
 pub mod kernel;
+pub mod reduce;
 mod transfer;
 
 pub use context::GpuContext;

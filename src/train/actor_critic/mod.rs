@@ -2,6 +2,7 @@
 //! (MF-AC) critic, and the pieces they are built from — each on the device, one file a concern.
 
 pub mod adam;
+pub mod dense;
 pub mod eval;
 pub mod gae;
 pub mod inputs;

@@ -13,6 +13,9 @@ use burn::nn::{Linear, LinearConfig};
 use burn::tensor::activation::{log_softmax, softmax, tanh};
 use burn::tensor::{Device, Int, Tensor};
 
+use super::dense::dense;
+use crate::gpu::reduce::expand_rows;
+
 /// A tanh multi-layer perceptron.
 #[derive(Config, Debug)]
 pub struct MlpConfig {
@@ -66,9 +69,9 @@ impl Mlp {
     pub fn forward(&self, x: Tensor<2>) -> Tensor<2> {
         let mut x = x;
         for layer in &self.hidden {
-            x = tanh(layer.forward(x));
+            x = tanh(dense(layer, x));
         }
-        self.output.forward(x)
+        dense(&self.output, x)
     }
 }
 
@@ -238,7 +241,7 @@ impl ActorCritic {
             }
             Some(log_std) => {
                 let [batch, dim] = out.dims();
-                let log_std = log_std.val().unsqueeze_dim::<2>(0).expand([batch, dim]);
+                let log_std = expand_rows(log_std.val(), batch);
                 let std = log_std.clone().exp();
                 let sample = match noise {
                     Some(u) => {
@@ -258,7 +261,7 @@ impl ActorCritic {
     /// Log-probability and entropy of given actions under the current policy (for the update).
     pub fn evaluate(&self, actor_input: Tensor<2>, action: &Action) -> (Tensor<1>, Tensor<1>) {
         let out = per_agent(&self.actor, &self.agent_actors, actor_input);
-        let [batch, dim] = out.dims();
+        let [batch, _] = out.dims();
         match (action, &self.log_std) {
             (Action::Discrete(a), None) => {
                 let logp_all = log_softmax(out.clone(), 1);
@@ -267,7 +270,7 @@ impl ActorCritic {
                 (log_prob, entropy)
             }
             (Action::Continuous(a), Some(log_std)) => {
-                let log_std = log_std.val().unsqueeze_dim::<2>(0).expand([batch, dim]);
+                let log_std = expand_rows(log_std.val(), batch);
                 let o = self.continuous_output(out, log_std, a.clone());
                 (o.log_prob, o.entropy)
             }

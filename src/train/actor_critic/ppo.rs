@@ -3,6 +3,8 @@
 
 use burn::tensor::Tensor;
 
+use crate::gpu::reduce::{mean_all, sum_all};
+
 /// Coefficients of the PPO objective.
 #[derive(Debug, Clone, Copy)]
 pub struct PpoCoefficients {
@@ -33,9 +35,9 @@ pub struct PpoLoss {
 
 /// Normalises advantages to zero mean and unit variance (over the minibatch).
 pub fn normalize(advantages: Tensor<1>) -> Tensor<1> {
-    let mean = advantages.clone().mean();
+    let mean = mean_all(advantages.clone());
     let centered = advantages - mean;
-    let std = centered.clone().powf_scalar(2.0).mean().sqrt();
+    let std = mean_all(centered.clone().powf_scalar(2.0)).sqrt();
     centered / (std + 1e-8)
 }
 
@@ -55,18 +57,18 @@ pub fn ppo_loss(
     let ratio = log_ratio.clone().exp();
     let unclipped = ratio.clone() * advantages.clone();
     let clipped = ratio.clone().clamp(1.0 - c.clip_eps, 1.0 + c.clip_eps) * advantages;
-    let policy = unclipped.min_pair(clipped).mean().neg();
+    let policy = mean_all(unclipped.min_pair(clipped)).neg();
 
     let value_error = (value.clone() - returns.clone()).powf_scalar(2.0);
     let value_loss = if c.clip_value {
         let clipped_value = old_value.clone() + (value - old_value).clamp(-c.clip_eps, c.clip_eps);
         let clipped_error = (clipped_value - returns).powf_scalar(2.0);
-        value_error.max_pair(clipped_error).mean() * 0.5
+        mean_all(value_error.max_pair(clipped_error)) * 0.5
     } else {
-        value_error.mean() * 0.5
+        mean_all(value_error) * 0.5
     };
-    let entropy = entropy.mean();
-    let approx_kl = ((ratio - 1.0) - log_ratio).mean();
+    let entropy = mean_all(entropy);
+    let approx_kl = mean_all((ratio - 1.0) - log_ratio);
     let total = policy.clone() + value_loss.clone() * c.vf_coef - entropy.clone() * c.ent_coef;
     PpoLoss {
         total,
@@ -91,8 +93,8 @@ pub fn weighted_ppo_loss(
     weight: Tensor<1>,
     c: PpoCoefficients,
 ) -> PpoLoss {
-    let total_weight = weight.clone().sum().clamp_min(1e-8);
-    let mean = |x: Tensor<1>| (x * weight.clone()).sum() / total_weight.clone();
+    let total_weight = sum_all(weight.clone()).clamp_min(1e-8);
+    let mean = |x: Tensor<1>| sum_all(x * weight.clone()) / total_weight.clone();
     let centered = advantages.clone() - mean(advantages);
     let advantages = centered.clone() / (mean(centered.powf_scalar(2.0)).sqrt() + 1e-8);
     let log_ratio = log_prob - old_log_prob;

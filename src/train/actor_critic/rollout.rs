@@ -9,6 +9,7 @@ use rand::SeedableRng;
 
 use super::gae::gae;
 use crate::error::Result;
+use crate::gpu::reduce::sum_all;
 use crate::gpu::GpuContext;
 
 /// The per-step tensors of a rollout, each `[batch]` per step.
@@ -45,7 +46,7 @@ impl Rollout {
     /// of the done flags (episodes that ended), `[1]` each, on the device. Only learners that
     /// report them ask: the trainer reads the env's own episode statistics instead.
     pub fn totals(&self) -> (Tensor<1>, Tensor<1>) {
-        (Tensor::cat(self.rewards.clone(), 0).sum(), Tensor::cat(self.dones.clone(), 0).sum())
+        (sum_all(Tensor::cat(self.rewards.clone(), 0)), sum_all(Tensor::cat(self.dones.clone(), 0)))
     }
 
     /// Advantages and returns by GAE(γ, λ) from the value after the last step, flattened.
