@@ -1,10 +1,13 @@
 //! Recorded reference trajectories: read them, replay their actions on the GPU, compare.
 //!
-//! The format is PettingZoo's conformance JSON-lines (`tests/data/SIMPLE_SPREAD_SPEC.md` §8): one
-//! trajectory per line with its settings (`n_agents`, `continuous`, `local_ratio`,
-//! `max_cycles`), an initial state, the actions, and every step's observations, rewards,
-//! positions, velocities and truncation flag. Trajectories with equal settings are replayed as one
-//! batch (env *i* = trajectory *i*), from the recorded initial state.
+//! The format is PettingZoo's conformance JSON-lines (`tests/data/SIMPLE_SPREAD_SPEC.md` §8, and
+//! the MPE suite's superset in `tests/data/MPE_SPEC.md`): one trajectory per line with its
+//! scenario and settings (`n_agents`, `continuous`, `local_ratio`, `max_cycles`), an initial
+//! state, the actions, and every step's observations, rewards, positions, velocities and
+//! truncation flag. Any scenario whose registry entry can build a replay batch
+//! ([`crate::env::EnvEntry::replay`]: simple, simple_spread, simple_line, simple_formation) is
+//! replayed; trajectories with equal settings form one batch (env *i* = trajectory *i*), from the
+//! recorded initial state.
 //!
 //! Replaying writes the same format with shoal's values, so that a diff against the input is
 //! meaningful, and reports the largest absolute error per field.
@@ -15,7 +18,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use crate::env::{Actions, BatchedEnv, SimpleSpreadConfig};
+use crate::env::{Actions, EnvKind, EnvParams, MpeWorld};
 use crate::error::{Result, ShoalError};
 use crate::gpu::GpuContext;
 
@@ -43,21 +46,40 @@ pub struct StepRecord {
     pub agent_pos: Vec<[f64; 2]>,
     /// `[agents][2]`
     pub agent_vel: Vec<[f64; 2]>,
-    /// Whether the episode was truncated at this step.
+    /// Whether the episode was truncated at this step (the MPE suite's files record one flag
+    /// per agent; all agents of an MPE env end together).
+    #[serde(deserialize_with = "flag_or_per_agent")]
     pub truncated: bool,
+}
+
+/// A flag, or a list of per-agent flags (any of them set).
+fn flag_or_per_agent<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<bool, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Flag {
+        One(bool),
+        PerAgent(Vec<bool>),
+    }
+    Ok(match Flag::deserialize(d)? {
+        Flag::One(flag) => flag,
+        Flag::PerAgent(flags) => flags.iter().any(|&f| f),
+    })
 }
 
 /// One recorded trajectory (one JSON line).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Trajectory {
-    /// Environment name, `simple_spread`.
+    /// Environment name: `simple_spread`, or PettingZoo's versioned name (`simple_line_v1`).
     pub env: String,
+    /// The scenario, by shoal's registry name (the MPE suite's files; absent in simple_spread's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scenario: Option<String>,
     /// Agents (= landmarks).
     pub n_agents: usize,
     /// Continuous (`[agents][5]` floats) or discrete (`[agents]` ints) actions.
     pub continuous: bool,
-    /// Local/global reward mix.
-    pub local_ratio: f64,
+    /// Local/global reward mix (simple_spread; `null` for scenarios without one).
+    pub local_ratio: Option<f64>,
     /// Episode time limit.
     pub max_cycles: usize,
     /// Seed of the reference run (informational).
@@ -114,28 +136,58 @@ impl TrajectoryFile {
         }
         Ok(TrajectoryFile { path: shown, trajectories })
     }
+
+    /// The trajectories of `kind` alone (a file of the whole MPE suite holds every scenario's).
+    /// Errors when there are none, naming the scenarios the file has.
+    pub fn only(mut self, kind: EnvKind) -> Result<TrajectoryFile> {
+        let found: std::collections::BTreeSet<String> = self.trajectories.iter().map(|(_, t)| t.scenario_name().to_string()).collect();
+        self.trajectories.retain(|(_, t)| t.scenario_name() == kind.name());
+        if self.trajectories.is_empty() {
+            let found: Vec<String> = found.into_iter().collect();
+            return Err(ShoalError::BadInput {
+                path: self.path,
+                line: 0,
+                message: format!("no {} trajectories (the file has: {}); pass --env with one of those", kind.name(), found.join(", ")),
+            });
+        }
+        Ok(self)
+    }
 }
 
 impl Trajectory {
-    fn validate(&self) -> std::result::Result<(), String> {
-        if self.env != "simple_spread" {
-            return Err(format!("env `{}` cannot be replayed (supported: simple_spread)", self.env));
+    /// The scenario's registry name: `scenario`, else `env` without PettingZoo's `_vN` suffix.
+    pub fn scenario_name(&self) -> &str {
+        match &self.scenario {
+            Some(name) => name,
+            None => self.env.rsplit_once("_v").filter(|(_, v)| v.parse::<u32>().is_ok()).map_or(&self.env, |(name, _)| name),
         }
+    }
+
+    /// The registered env this trajectory belongs to, if shoal can replay it.
+    pub fn kind(&self) -> std::result::Result<EnvKind, String> {
+        let name = self.scenario_name();
+        let replayable: Vec<&str> = EnvKind::all().iter().filter(|k| k.entry().replay.is_some()).map(|k| k.name()).collect();
+        EnvKind::all()
+            .iter()
+            .copied()
+            .find(|k| k.name() == name && k.entry().replay.is_some())
+            .ok_or_else(|| format!("scenario `{name}` cannot be replayed (replayable: {})", replayable.join(", ")))
+    }
+
+    fn validate(&self) -> std::result::Result<(), String> {
+        let kind = self.kind()?;
         let n = self.n_agents;
-        let config = self.config(1);
-        config.validate().map_err(|e| e.to_string())?;
-        let obs_dim = config.obs_dim();
-        let pairs = |what: &str, v: &[[f64; 2]]| {
-            (v.len() != n).then(|| format!("init.{what} has {} entries, n_agents is {n}", v.len()))
+        (kind.entry().check)(&self.params(1)).map_err(|e| e.to_string())?;
+        let pairs = |what: &str, v: &[[f64; 2]], count: usize| {
+            (v.len() != count).then(|| format!("init.{what} has {} entries, expected {count}", v.len()))
         };
-        if let Some(e) = pairs("agent_pos", &self.init.agent_pos)
-            .or_else(|| pairs("agent_vel", &self.init.agent_vel))
-            .or_else(|| pairs("landmark_pos", &self.init.landmark_pos))
-        {
+        if let Some(e) = pairs("agent_pos", &self.init.agent_pos, n).or_else(|| pairs("agent_vel", &self.init.agent_vel, n)) {
             return Err(e);
         }
-        if self.init.obs.len() != n || self.init.obs.iter().any(|o| o.len() != obs_dim) {
-            return Err(format!("init.obs is not [{n}][{obs_dim}] (n_agents rows of 6·n_agents values)"));
+        // Every row as wide as the first; the env checks the width itself when it is built.
+        let obs_dim = self.init.obs.first().map_or(0, |o| o.len());
+        if self.init.obs.len() != n || obs_dim == 0 || self.init.obs.iter().any(|o| o.len() != obs_dim) {
+            return Err(format!("init.obs is not [{n}][obs_dim] (n_agents rows of equal length)"));
         }
         if self.actions.len() != self.steps.len() {
             return Err(format!("{} actions but {} steps", self.actions.len(), self.steps.len()));
@@ -154,14 +206,16 @@ impl Trajectory {
         Ok(())
     }
 
-    /// The env configuration this trajectory was recorded with, for a batch of `n_envs`.
-    pub fn config(&self, n_envs: usize) -> SimpleSpreadConfig {
-        SimpleSpreadConfig::new(n_envs)
-            .with_n_agents(self.n_agents)
-            .with_local_ratio(self.local_ratio as f32)
-            .with_max_cycles(self.max_cycles)
-            .with_continuous(self.continuous)
-            .with_terminal_obs(true)
+    /// The env parameters this trajectory was recorded with, for a batch of `n_envs` (with the
+    /// observations episodes end in, which the last step records).
+    pub fn params(&self, n_envs: usize) -> EnvParams {
+        EnvParams {
+            local_ratio: self.local_ratio.unwrap_or(0.5) as f32,
+            max_cycles: Some(self.max_cycles),
+            continuous: self.continuous,
+            terminal_obs: true,
+            ..EnvParams::new(n_envs, self.n_agents)
+        }
     }
 
     /// Actions of step `t`, flattened: `[agents]` ints or `[agents * 5]` floats (as f64).
@@ -223,10 +277,10 @@ impl ReplayReport {
 /// Replays every trajectory of `file` on the GPU, batching equal settings, and returns our
 /// trajectories (same order, same format) with the error report.
 pub fn replay(ctx: &std::sync::Arc<GpuContext>, file: &TrajectoryFile) -> Result<(Vec<Trajectory>, ReplayReport)> {
-    let mut groups: BTreeMap<(usize, bool, u64, usize), Vec<usize>> = BTreeMap::new();
+    let mut groups: BTreeMap<(String, usize, bool, Option<u64>, usize), Vec<usize>> = BTreeMap::new();
     for (i, (_, t)) in file.trajectories.iter().enumerate() {
         groups
-            .entry((t.n_agents, t.continuous, t.local_ratio.to_bits(), t.max_cycles))
+            .entry((t.scenario_name().to_string(), t.n_agents, t.continuous, t.local_ratio.map(f64::to_bits), t.max_cycles))
             .or_default()
             .push(i);
     }
@@ -253,19 +307,33 @@ fn replay_batch(
 ) -> Result<Vec<Trajectory>> {
     let first = batch[0];
     let (n, envs) = (first.n_agents, batch.len());
-    let mut env = crate::env::SimpleSpread::new(ctx.clone(), first.config(envs))?;
+    let bad = |line: usize, message: String| ShoalError::BadInput { path: path.to_string(), line, message };
+    let kind = first.kind().map_err(|e| bad(lines[0], e))?;
+    let build = kind.entry().replay.ok_or_else(|| bad(lines[0], format!("{} cannot be replayed", kind.name())))?;
+    let mut env: Box<dyn MpeWorld> = build(ctx, &first.params(envs))?;
     let group = env.spec().groups[0].clone();
     let obs_dim = group.obs_dim;
+    let landmarks = env.read_world()?.landmark_pos.len() / (2 * envs);
+    for (t, &line) in batch.iter().zip(lines) {
+        if t.init.obs[0].len() != obs_dim || t.init.landmark_pos.len() != landmarks {
+            return Err(bad(line, format!(
+                "{} with {n} agents observes {obs_dim} values and has {landmarks} landmarks; the trajectory has {} and {}",
+                kind.name(), t.init.obs[0].len(), t.init.landmark_pos.len()
+            )));
+        }
+    }
 
     let flat = |f: &dyn Fn(&Trajectory) -> &Vec<[f64; 2]>| -> Vec<f32> {
         batch.iter().flat_map(|t| f(t).iter().flat_map(|p| [p[0] as f32, p[1] as f32])).collect()
     };
-    let start = env.set_state(
+    let start = env.set_world(
         &flat(&|t| &t.init.agent_pos),
         &flat(&|t| &t.init.agent_vel),
         &flat(&|t| &t.init.landmark_pos),
     )?;
     let init_obs = ctx.read_f32(start.obs[0].clone())?;
+    // The world before each step: an episode's last position comes from it.
+    let mut before = env.read_world()?;
 
     let mut out: Vec<Trajectory> = batch
         .iter()
@@ -326,7 +394,7 @@ fn replay_batch(
         let truncated = ctx.read_f32(output.truncated)?;
         // Where an episode ended the device state already holds the next episode; the state it
         // ended in is in the terminal observation (own velocity and position lead each row).
-        let world = env.read_state()?;
+        let world = env.read_world()?;
         for (e, t) in batch.iter().enumerate() {
             if step >= t.steps.len() {
                 continue;
@@ -334,8 +402,12 @@ fn replay_batch(
             let reference = &t.steps[step];
             let ended = truncated[e] > 0.5;
             let (pos, vel) = if ended {
-                // The world was re-spawned; the terminal observation carries pos and vel.
-                state_from_obs(&obs[e * n * obs_dim..(e + 1) * n * obs_dim], n, obs_dim)
+                // The world was re-spawned: the velocity it ended with leads each terminal
+                // observation row (every MPE scenario's), and the position moved by the old
+                // velocity, as `mpe_integrate` moves it.
+                let agents = e * n * 2..(e + 1) * n * 2;
+                let pos = before.agent_pos[agents.clone()].iter().zip(&before.agent_vel[agents]).map(|(p, v)| p + v * MPE_DT).collect();
+                (pos, velocity_from_obs(&obs[e * n * obs_dim..(e + 1) * n * obs_dim], n, obs_dim))
             } else {
                 (
                     world.agent_pos[e * n * 2..(e + 1) * n * 2].to_vec(),
@@ -365,20 +437,17 @@ fn replay_batch(
             report.steps += 1;
             out[e].steps.push(record);
         }
+        before = world;
     }
     Ok(out)
 }
 
-/// Agent positions and velocities are the first four entries of each agent's observation.
-fn state_from_obs(obs: &[f32], n: usize, obs_dim: usize) -> (Vec<f32>, Vec<f32>) {
-    let mut pos = Vec::with_capacity(2 * n);
-    let mut vel = Vec::with_capacity(2 * n);
-    for a in 0..n {
-        let o = &obs[a * obs_dim..];
-        vel.extend([o[0], o[1]]);
-        pos.extend([o[2], o[3]]);
-    }
-    (pos, vel)
+/// MPE's time step (`shaders/mpe_physics.wgsl`'s `MPE_DT`, mpe2's `World.dt`).
+const MPE_DT: f32 = 0.1;
+
+/// An agent's own velocity is the first two entries of its MPE observation.
+fn velocity_from_obs(obs: &[f32], n: usize, obs_dim: usize) -> Vec<f32> {
+    (0..n).flat_map(|a| [obs[a * obs_dim], obs[a * obs_dim + 1]]).collect()
 }
 
 fn to_rows(values: &[f32], width: usize) -> Vec<Vec<f64>> {

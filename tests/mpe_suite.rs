@@ -1,105 +1,76 @@
 //! The MPE scenarios beyond simple_spread against mpe2 1.1.1: the golden trajectories of
 //! `tests/data/mpe_simple.jsonl` and `tests/data/mpe_formation.jsonl` (those scenarios' lines of
 //! the shared `mpe.jsonl`, spec in `tests/data/MPE_SPEC.md` §1 and §9) replayed from their
-//! initial states, discrete and continuous, all five seeds in one batch; and the envs built
-//! through the registry as `shoal` builds them.
+//! initial states, discrete and continuous, all five seeds in one batch, through the library
+//! and through `shoal replay --check`; and the envs built through the registry as `shoal`
+//! builds them.
 
-use serde_json::Value;
-use shoal::env::{
-    Actions, BatchedEnv, EnvKind, EnvParams, FormationConfig, Mpe, MpeScenario, SimpleConfig, SimpleFormationConfig, SimpleLineConfig,
-};
+use std::process::Command;
+
+use shoal::env::{EnvKind, EnvParams};
+use shoal::replay::{replay, TrajectoryFile};
 use shoal::GpuContext;
 
-const SIMPLE_GOLDEN: &str = include_str!("data/mpe_simple.jsonl");
-const FORMATION_GOLDEN: &str = include_str!("data/mpe_formation.jsonl");
+const SIMPLE_GOLDEN: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/mpe_simple.jsonl");
+const FORMATION_GOLDEN: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/mpe_formation.jsonl");
 /// Float32 against float64 over 25 steps (the same bound as simple_spread's replay).
 const TOL: f64 = 1e-4;
 
-fn pairs(v: &Value) -> Vec<f32> {
-    v.as_array().unwrap().iter().flat_map(|p| p.as_array().unwrap().iter().map(|x| x.as_f64().unwrap() as f32)).collect()
-}
-
-fn floats(v: &Value) -> Vec<f64> {
-    v.as_array().unwrap().iter().flat_map(|row| match row {
-        Value::Array(values) => values.iter().map(|x| x.as_f64().unwrap()).collect::<Vec<_>>(),
-        x => vec![x.as_f64().unwrap()],
-    }).collect()
-}
-
-fn max_error(ours: &[f32], reference: &[f64]) -> f64 {
-    assert_eq!(ours.len(), reference.len());
-    ours.iter().zip(reference).map(|(&a, &b)| (a as f64 - b).abs()).fold(0.0, f64::max)
-}
-
-/// Replays every golden trajectory of `scenario` in `golden` (five seeds per action kind, one
-/// batch each) from its recorded initial state, and checks observations, rewards, positions and
-/// truncation against mpe2's within [`TOL`].
-fn replay_golden<S: MpeScenario>(golden: &str, scenario: &str, config: impl Fn(usize, bool) -> S) {
-    let lines: Vec<Value> =
-        golden.lines().map(|l| serde_json::from_str::<Value>(l).unwrap()).filter(|t| t["scenario"] == scenario).collect();
+/// Replays every golden trajectory of `kind` in `golden` (five seeds per action kind, one batch
+/// each) from its recorded initial state through the library's replay — what `shoal replay
+/// --check` runs — and checks observations (the terminal ones included), rewards, positions,
+/// velocities and truncation against mpe2's within [`TOL`].
+fn replay_golden(golden: &str, kind: EnvKind) {
     let ctx = GpuContext::shared().unwrap();
-    for continuous in [false, true] {
-        let batch: Vec<&Value> = lines.iter().filter(|t| t["continuous"].as_bool() == Some(continuous)).collect();
-        assert_eq!(batch.len(), 5, "{scenario}: five seeds per action kind");
-        let envs = batch.len();
-        let mut env = Mpe::new(ctx.clone(), config(envs, continuous)).unwrap();
-        let cat = |f: &dyn Fn(&Value) -> Vec<f32>| batch.iter().flat_map(|t| f(t)).collect::<Vec<f32>>();
-        let start = env
-            .set_state(&cat(&|t| pairs(&t["init"]["agent_pos"])), &cat(&|t| pairs(&t["init"]["agent_vel"])), &cat(&|t| pairs(&t["init"]["landmark_pos"])))
-            .unwrap();
-        let init_obs: Vec<f64> = batch.iter().flat_map(|t| floats(&t["init"]["obs"])).collect();
-        assert!(max_error(&ctx.read_f32(start.obs[0].clone()).unwrap(), &init_obs) < TOL);
-        let (mut worst_obs, mut worst_rew, mut worst_pos) = (0.0f64, 0.0f64, 0.0f64);
-        for t in 0..25 {
-            let actions = if continuous {
-                let values: Vec<f32> = batch.iter().flat_map(|tr| floats(&tr["actions"][t]).into_iter().map(|x| x as f32)).collect();
-                Actions::continuous_from_host(&ctx, &env.spec().groups[0], envs, &values).unwrap()
-            } else {
-                let values: Vec<i32> = batch.iter().flat_map(|tr| floats(&tr["actions"][t]).into_iter().map(|x| x as i32)).collect();
-                Actions::discrete_from_host(&ctx, &env.spec().groups[0], envs, &values).unwrap()
-            };
-            let out = env.step(&[actions]).unwrap();
-            let step: Vec<&Value> = batch.iter().map(|tr| &tr["steps"][t]).collect();
-            let reference_obs: Vec<f64> = step.iter().flat_map(|s| floats(&s["obs"])).collect();
-            let reference_rew: Vec<f64> = step.iter().flat_map(|s| floats(&s["rew"])).collect();
-            let truncated: Vec<f32> = step.iter().map(|s| if s["truncated"][0].as_bool().unwrap() { 1.0 } else { 0.0 }).collect();
-            // The step that ends an episode returns the next episode's first observation: compare
-            // the terminal one through the positions instead.
-            if t + 1 < 25 {
-                worst_obs = worst_obs.max(max_error(&ctx.read_f32(out.obs[0].clone()).unwrap(), &reference_obs));
-                let reference_pos: Vec<f64> = step.iter().flat_map(|s| floats(&s["agent_pos"])).collect();
-                worst_pos = worst_pos.max(max_error(&env.read_state().unwrap().agent_pos, &reference_pos));
-            }
-            worst_rew = worst_rew.max(max_error(&ctx.read_f32(out.reward.clone()).unwrap(), &reference_rew));
-            assert_eq!(ctx.read_f32(out.truncated.clone()).unwrap(), truncated, "{scenario}: truncation at step {t}");
-        }
-        eprintln!("{scenario} continuous={continuous}: max |error| obs {worst_obs:.2e}, reward {worst_rew:.2e}, position {worst_pos:.2e}");
-        assert!(
-            worst_obs < TOL && worst_rew < TOL && worst_pos < TOL,
-            "{scenario} continuous={continuous}: obs {worst_obs:.2e}, reward {worst_rew:.2e}, pos {worst_pos:.2e}"
-        );
-        // A bug that zeroed everything would pass a tolerance on tiny values: the trajectories move.
-        assert!(floats(&batch[0]["steps"][24]["rew"])[0] != floats(&batch[0]["steps"][0]["rew"])[0]);
+    let file = TrajectoryFile::read(golden).unwrap().only(kind).unwrap();
+    assert_eq!(file.trajectories.len(), 10, "{kind}: five seeds per action kind");
+    assert_eq!(file.trajectories.iter().filter(|(_, t)| t.continuous).count(), 5);
+    let (ours, report) = replay(&ctx, &file).unwrap();
+    eprintln!("{kind}: {:?}", report.max_abs_error);
+    assert_eq!((report.trajectories, report.steps), (10, 250));
+    for field in ["init_obs", "obs", "rew", "agent_pos", "agent_vel"] {
+        let err = report.max_abs_error[field];
+        assert!(err < TOL, "{kind} {field}: max |error| {err:.2e}");
     }
+    assert_eq!(report.truncated_mismatches, 0);
+    assert!(ours.iter().all(|t| t.steps.last().unwrap().truncated));
+    // A bug that zeroed everything would pass a tolerance on tiny values: the trajectories move.
+    let (_, first) = &file.trajectories[0];
+    assert!(first.steps[24].rew[0] != first.steps[0].rew[0] && first.steps[24].agent_pos != first.steps[0].agent_pos);
 }
 
 #[test]
 fn simple_replays_mpe2_golden_trajectories() {
-    replay_golden(SIMPLE_GOLDEN, "simple", |envs, continuous| SimpleConfig::new(envs).with_continuous(continuous));
+    replay_golden(SIMPLE_GOLDEN, EnvKind::Simple);
 }
 
 #[test]
 fn simple_line_replays_mpe2_golden_trajectories() {
-    replay_golden(FORMATION_GOLDEN, "simple_line", |envs, continuous| {
-        SimpleLineConfig(FormationConfig::new(envs).with_continuous(continuous))
-    });
+    replay_golden(FORMATION_GOLDEN, EnvKind::SimpleLine);
 }
 
 #[test]
 fn simple_formation_replays_mpe2_golden_trajectories() {
-    replay_golden(FORMATION_GOLDEN, "simple_formation", |envs, continuous| {
-        SimpleFormationConfig(FormationConfig::new(envs).with_continuous(continuous))
-    });
+    replay_golden(FORMATION_GOLDEN, EnvKind::SimpleFormation);
+}
+
+/// `shoal replay --check` on the suite's file: every scenario it holds passes; asking for one it
+/// lacks names the ones it has.
+#[test]
+fn replay_cli_checks_each_scenario_of_a_suite_file() {
+    for (file, env) in [(FORMATION_GOLDEN, "simple-line"), (FORMATION_GOLDEN, "simple_formation"), (SIMPLE_GOLDEN, "simple")] {
+        let output = Command::new(env!("CARGO_BIN_EXE_shoal")).args(["replay", "--env", env, "--input", file, "--check"]).output().unwrap();
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert!(output.status.success(), "{env}: {stdout}\n{}", String::from_utf8_lossy(&output.stderr));
+        assert!(stdout.contains("replayed 10") && stdout.contains("check passed"), "{env}: {stdout}");
+    }
+    let output = Command::new(env!("CARGO_BIN_EXE_shoal")).args(["replay", "--input", FORMATION_GOLDEN, "--check"]).output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success());
+    assert!(stderr.contains("no simple_spread trajectories") && stderr.contains("simple_formation, simple_line"), "{stderr}");
+    let output = Command::new(env!("CARGO_BIN_EXE_shoal")).args(["replay", "--env", "swarm", "--input", FORMATION_GOLDEN]).output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success() && stderr.contains("replayable: simple, simple_spread, simple_line, simple_formation"), "{stderr}");
 }
 
 #[test]

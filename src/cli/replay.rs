@@ -11,10 +11,12 @@ use shoal::ShoalError;
 
 #[derive(Debug, Args)]
 pub struct ReplayArgs {
-    /// Environment the trajectories belong to.
+    /// The scenario to replay: the file's trajectories of it (an MPE scenario: simple,
+    /// simple-spread, simple-line, simple-formation).
     #[arg(long, value_enum, default_value = "simple-spread")]
     env: EnvKind,
-    /// Trajectories to replay (JSON lines, PettingZoo conformance format).
+    /// Trajectories to replay (JSON lines, PettingZoo conformance format; the MPE suite's file
+    /// holds every scenario's).
     #[arg(long)]
     input: PathBuf,
     /// Write our trajectories (same format) here.
@@ -32,17 +34,18 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
     if !(args.tol >= 0.0) {
         return Err(ShoalError::config("tol", args.tol, "must be a non-negative number").into());
     }
-    if args.env != EnvKind::SimpleSpread {
-        return Err(shoal::ShoalError::config("env", args.env.name(), "shoal replay reads simple_spread trajectories").into());
+    if args.env.entry().replay.is_none() {
+        let replayable: Vec<&str> = EnvKind::all().iter().filter(|k| k.entry().replay.is_some()).map(|k| k.name()).collect();
+        return Err(ShoalError::config("env", args.env.name(), format!("no recorded reference to replay; replayable: {}", replayable.join(", "))).into());
     }
-    let file = TrajectoryFile::read(&args.input)?;
+    let file = TrajectoryFile::read(&args.input)?.only(args.env)?;
     let ctx = super::open_gpu()?;
     let (ours, report) = replay(&ctx, &file)?;
     if let Some(path) = &args.output {
         write_trajectories(path, &ours)?;
         eprintln!("wrote {} trajectories to {}", ours.len(), path.display());
     }
-    println!("replayed {} trajectories, {} steps", report.trajectories, report.steps);
+    println!("replayed {} {} trajectories, {} steps", report.trajectories, args.env.name(), report.steps);
     println!("{:<12} {:>12}", "field", "max |error|");
     for (field, err) in &report.max_abs_error {
         println!("{field:<12} {err:>12.3e}");

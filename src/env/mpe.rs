@@ -315,6 +315,25 @@ impl<S: MpeScenario> Mpe<S> {
     }
 }
 
+/// What `shoal replay` needs of an MPE batch beyond [`BatchedEnv`]: to set the world to a
+/// recorded state and read it back. Every `Mpe<S>` is one; the registry hands it out for the
+/// scenarios that have recorded trajectories ([`super::EnvEntry::replay`]).
+pub trait MpeWorld: BatchedEnv {
+    /// [`Mpe::set_state`].
+    fn set_world(&mut self, agent_pos: &[f32], agent_vel: &[f32], landmark_pos: &[f32]) -> Result<StepOutput>;
+    /// [`Mpe::read_state`].
+    fn read_world(&self) -> Result<WorldState>;
+}
+
+impl<S: MpeScenario + 'static> MpeWorld for Mpe<S> {
+    fn set_world(&mut self, agent_pos: &[f32], agent_vel: &[f32], landmark_pos: &[f32]) -> Result<StepOutput> {
+        self.set_state(agent_pos, agent_vel, landmark_pos)
+    }
+    fn read_world(&self) -> Result<WorldState> {
+        self.read_state()
+    }
+}
+
 impl<S: MpeScenario> BatchedEnv for Mpe<S> {
     fn spec(&self) -> &EnvSpec {
         &self.spec

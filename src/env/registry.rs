@@ -14,7 +14,7 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use super::{BatchedEnv, BattleConfig, EnvParams, FromParams, IsingConfig, SimpleConfig, SimpleFormationConfig, SimpleLineConfig, SimpleSpreadConfig, SwarmConfig};
+use super::{BatchedEnv, BattleConfig, MpeWorld, EnvParams, FromParams, IsingConfig, SimpleConfig, SimpleFormationConfig, SimpleLineConfig, SimpleSpreadConfig, SwarmConfig};
 use crate::error::{Result, ShoalError};
 use crate::gpu::GpuContext;
 use crate::train::algo::Algo;
@@ -129,6 +129,9 @@ pub struct EnvEntry {
     pub check: fn(&EnvParams) -> Result<()>,
     /// Builds a batch (after `check`).
     pub build: fn(&Arc<GpuContext>, &EnvParams) -> Result<Box<dyn BatchedEnv>>,
+    /// Builds the batch `shoal replay` runs recorded reference trajectories on: the MPE
+    /// scenarios (`replay_world::<Config>`), `None` for envs without a recorded reference.
+    pub replay: Option<fn(&Arc<GpuContext>, &EnvParams) -> Result<Box<dyn MpeWorld>>>,
 }
 
 impl EnvKind {
@@ -146,6 +149,7 @@ impl EnvKind {
                 distinct_agents: true,
                 check: check::<SimpleConfig>,
                 build: build::<SimpleConfig>,
+                replay: Some(replay_world::<SimpleConfig>),
             },
             EnvKind::SimpleSpread => &EnvEntry {
                 name: "simple_spread",
@@ -158,6 +162,7 @@ impl EnvKind {
                 distinct_agents: true,
                 check: check::<SimpleSpreadConfig>,
                 build: build::<SimpleSpreadConfig>,
+                replay: Some(replay_world::<SimpleSpreadConfig>),
             },
             EnvKind::SimpleLine => &EnvEntry {
                 name: "simple_line",
@@ -170,6 +175,7 @@ impl EnvKind {
                 distinct_agents: true,
                 check: check::<SimpleLineConfig>,
                 build: build::<SimpleLineConfig>,
+                replay: Some(replay_world::<SimpleLineConfig>),
             },
             EnvKind::SimpleFormation => &EnvEntry {
                 name: "simple_formation",
@@ -182,6 +188,7 @@ impl EnvKind {
                 distinct_agents: true,
                 check: check::<SimpleFormationConfig>,
                 build: build::<SimpleFormationConfig>,
+                replay: Some(replay_world::<SimpleFormationConfig>),
             },
             EnvKind::Swarm => &EnvEntry {
                 name: "swarm",
@@ -194,6 +201,7 @@ impl EnvKind {
                 distinct_agents: false,
                 check: check::<SwarmConfig>,
                 build: build::<SwarmConfig>,
+                replay: None,
             },
             EnvKind::Ising => &EnvEntry {
                 name: "ising",
@@ -206,6 +214,7 @@ impl EnvKind {
                 distinct_agents: false,
                 check: check::<IsingConfig>,
                 build: build::<IsingConfig>,
+                replay: None,
             },
             EnvKind::Battle => &EnvEntry {
                 name: "battle",
@@ -218,6 +227,7 @@ impl EnvKind {
                 distinct_agents: false,
                 check: check::<BattleConfig>,
                 build: build::<BattleConfig>,
+                replay: None,
             },
         }
     }
@@ -267,5 +277,13 @@ fn check<C: FromParams>(params: &EnvParams) -> Result<()> {
 
 /// The registry's constructor of an env whose configuration is `C`.
 fn build<C: FromParams>(ctx: &Arc<GpuContext>, params: &EnvParams) -> Result<Box<dyn BatchedEnv>> {
+    Ok(Box::new(C::from_params(params)?.build(ctx)?))
+}
+
+/// The registry's constructor of an MPE batch for `shoal replay`.
+fn replay_world<C: FromParams>(ctx: &Arc<GpuContext>, params: &EnvParams) -> Result<Box<dyn MpeWorld>>
+where
+    C::Env: MpeWorld,
+{
     Ok(Box::new(C::from_params(params)?.build(ctx)?))
 }
