@@ -269,8 +269,7 @@ fn bad_battle_input_is_named() {
 
 #[test]
 fn battle_trains_by_self_play_renders_and_plays_the_arena() {
-    let dir = std::env::temp_dir().join(format!("shoal-test-{}-battle-cli", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = common::scratch_dir("battle-cli");
     let shoal = common::run_shoal;
     let run = dir.join("mfac");
     let run_s = run.to_str().unwrap();

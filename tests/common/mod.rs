@@ -137,7 +137,15 @@ impl SplitMix {
 
 /// A scratch directory unique to this test process.
 pub fn scratch_dir(name: &str) -> std::path::PathBuf {
+    static CLEARED: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
     let dir = std::env::temp_dir().join(format!("shoal-test-{}-{name}", std::process::id()));
+    // Process ids are reused: what an earlier process of the same id left there is removed the
+    // first time this process asks for the directory (a run left there makes `train` refuse).
+    let mut cleared = CLEARED.lock().unwrap();
+    if !cleared.iter().any(|n| n == name) {
+        let _ = std::fs::remove_dir_all(&dir);
+        cleared.push(name.to_string());
+    }
     std::fs::create_dir_all(&dir).unwrap();
     dir
 }
