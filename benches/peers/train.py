@@ -10,7 +10,9 @@ shoal's `shoal train` defaults, so the two systems do the same work: 512 envs ×
 update, 4 epochs × 4 minibatches, Adam 7e-4 annealed to 0, γ 0.99, λ 0.95, clip 0.2, entropy
 0.01, value 0.5 (clipped), gradient norm 0.5, tanh MLPs 64×2, one actor and one critic shared
 by the agents with an agent one-hot input; MAPPO's critic sees every agent's observation.
-`--envs 16 --rollout 128 --lr 2.5e-4` is JaxMARL's own `ippo_ff_mpe` setting.
+`--envs 16 --rollout 128 --lr 2.5e-4` is JaxMARL's own `ippo_ff_mpe` setting. Like JaxMARL's
+baselines it treats the time limit as a terminal state; `--bootstrap 1` bootstraps from the value
+of the observation the episode ended in, as `shoal train` does.
 
 The row reports compilation and training time apart (the first is paid once per process), and
 the return as shoal reports it: the mean over agents of one agent's summed episode reward,
@@ -66,6 +68,15 @@ def make_train(a):
     def stacked(d):
         return jnp.stack([d[x] for x in agents], axis=1)
 
+    def env_step(key, state, actions):
+        """JaxMARL's `step` (auto-reset at an episode's end), also returning the observation the
+        episode ended in, which its `step` replaces by the next episode's first."""
+        k_step, k_reset = jax.random.split(key)
+        obs_st, state_st, reward, done, info = env.step_env(k_step, state, actions)
+        obs_re, state_re = env.reset(k_reset)
+        pick = lambda re, st: jax.lax.select(done["__all__"], re, st)
+        return jax.tree.map(pick, obs_re, obs_st), jax.tree.map(pick, state_re, state_st), reward, done, obs_st
+
     schedule = (lambda count: a.lr * (1.0 - (count // (a.minibatches * a.epochs)) / updates)) if a.anneal else a.lr
     tx = optax.chain(optax.clip_by_global_norm(0.5), optax.adam(schedule, eps=1e-5))
 
@@ -87,12 +98,15 @@ def make_train(a):
             action = jax.random.categorical(ks, logits)
             logp = jnp.take_along_axis(jax.nn.log_softmax(logits), action[..., None], -1)[..., 0]
             step_actions = {x: action[:, i] for i, x in enumerate(agents)}
-            next_obs, env_state, reward, done, _ = jax.vmap(env.step)(jax.random.split(ke, a.envs), env_state, step_actions)
+            next_obs, env_state, reward, done, ended_obs = jax.vmap(env_step)(jax.random.split(ke, a.envs), env_state, step_actions)
             reward, done = stacked(reward), done["__all__"]
+            # simple_spread's episodes end only at the time limit: with --bootstrap 1 the value of
+            # the observation an episode ended in stands in for its future (as `shoal train` does).
+            end_value = critic.apply(params["critic"], inputs(stacked(ended_obs))[1])[..., 0] if a.bootstrap else jnp.zeros_like(value)
             episode_acc = episode_acc + reward
             ended_return = jnp.where(done, episode_acc.mean(-1), 0.0).sum()
             episode_acc = jnp.where(done[:, None], 0.0, episode_acc)
-            sample = (actor_in, critic_in, action, logp, value, reward, jnp.broadcast_to(done[:, None], (a.envs, n)))
+            sample = (actor_in, critic_in, action, logp, value, reward, jnp.broadcast_to(done[:, None], (a.envs, n)), end_value)
             return (params, env_state, stacked(next_obs), episode_acc, key), (sample, ended_return, done.sum())
 
         def loss_fn(params, mb):
@@ -113,17 +127,17 @@ def make_train(a):
             params, opt_state, env_state, obs, episode_acc, key = carry
             (params, env_state, obs, episode_acc, key), (traj, ended, count) = jax.lax.scan(
                 rollout_step, (params, env_state, obs, episode_acc, key), None, a.rollout)
-            actor_in, critic_in, action, logp, value, reward, done = traj
+            actor_in, critic_in, action, logp, value, reward, done, end_value = traj
             last_value = critic.apply(params["critic"], inputs(obs)[1])[..., 0]
 
             def gae(carry, t):
                 adv, next_value = carry
-                r, v, d = t
-                delta = r + a.gamma * next_value * (1 - d) - v
+                r, v, d, end = t
+                delta = r + a.gamma * (next_value * (1 - d) + end * d) - v
                 adv = delta + a.gamma * a.gae_lambda * (1 - d) * adv
                 return (adv, v), adv
 
-            _, advantage = jax.lax.scan(gae, (jnp.zeros_like(last_value), last_value), (reward, value, done), reverse=True)
+            _, advantage = jax.lax.scan(gae, (jnp.zeros_like(last_value), last_value), (reward, value, done, end_value), reverse=True)
             data = (actor_in, critic_in, action, logp, value, advantage, advantage + value)
             data = jax.tree.map(lambda x: x.reshape((batch,) + x.shape[3:]), data)
 
@@ -167,6 +181,8 @@ def main():
     p.add_argument("--gamma", type=float, default=0.99)
     p.add_argument("--gae-lambda", type=float, default=0.95)
     p.add_argument("--clip", type=float, default=0.2)
+    p.add_argument("--bootstrap", type=int, default=0,
+                   help="treat the time limit as terminal, as JaxMARL's baselines do (0), or bootstrap from the value of the last observation, as shoal does (1)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", required=True)
     a = p.parse_args()
@@ -190,7 +206,7 @@ def main():
           f"+ {compile_seconds:.1f} s compiling; return {float(returns[0]):.2f} → {final:.2f}  ({version})", flush=True)
     row = {
         "workload": f"{a.algo}_simple_spread_train", "system": "jaxmarl", "version": version,
-        "envs": a.envs, "rollout": a.rollout, "lr": a.lr, "env_steps": env_steps, "seconds": seconds,
+        "envs": a.envs, "rollout": a.rollout, "lr": a.lr, "bootstrap": bool(a.bootstrap), "env_steps": env_steps, "seconds": seconds,
         "compile_seconds": compile_seconds, "env_steps_per_s": env_steps / seconds,
         "first_return": float(returns[0]), "final_return": final, "returns": [float(r) for r in returns],
         "cpu": cpu_model(), "adapter": jax.devices()[0].device_kind,
