@@ -6,10 +6,11 @@
 //! default MAPPO update, 153,600 at 8,192 envs) into a 64 × 64 output. A matmul kernel tiles the
 //! *output*, so that product occupies one or a few workgroups, each looping over all the rows: on
 //! an H100 the backward pass was 75% of a default update and 94% at 8,192 envs (6.0 s of 6.3 s;
-//! BENCHMARKS.md, "A real GPU"), with 130 of its 132 multiprocessors idle.
+//! BENCHMARKS.md, "A real GPU"), most of its 132 multiprocessors idle.
 //!
-//! Here the rows are cut into `chunks` of 128 to 256 rows ([`stage_split`]) and the layer is a batched matmul
-//! `[chunks, rows/chunks, d_in] · [1, d_in, d_out]` with the weight broadcast over the chunks.
+//! Here the rows are cut into `chunks` of 128 to 256 rows ([`stage_split`]) and the layer is a
+//! batched matmul `[chunks, rows/chunks, d_in] · [1, d_in, d_out]` with the weight broadcast over
+//! the chunks.
 //! burn's autodiff then forms the weight gradient as `chunks` independent products
 //! `[d_in, chunk] · [chunk, d_out]` (one workgroup tile each, all running at once) and sums them
 //! over the broadcast dimension — split-K, from nothing but burn's own ops and gradients. The
@@ -52,8 +53,8 @@ pub fn dense_with(layer: &Linear, x: Tensor<2>, split: bool) -> Tensor<2> {
     let y = x.reshape([chunks, chunk, d_in]).matmul(weight.unsqueeze::<3>());
     // The bias is expanded explicitly rather than broadcast by `+`: burn reduces a broadcast's
     // gradient over all broadcast dimensions in one `sum_dims` (one invocation per column over
-    // every row: 14 ms per layer on an H100 at 153,600 rows), an `expand` one dimension at a
-    // time (chunks, then rows within a chunk).
+    // every row: ≈14 ms per layer in cubecl's profile of an H100 update at 153,600 rows), an
+    // `expand` one dimension at a time (chunks, then rows within a chunk).
     let y = match &layer.bias {
         Some(bias) => y + bias.val().reshape([1, 1, d_out]).expand([chunks, chunk, d_out]),
         None => y,
