@@ -79,12 +79,17 @@ fn assigned_distances(agent_pos: array<vec2<f32>, N>, slot: array<vec2<f32>, N>)
     return assigned;
 }
 
-// mpe2's shared formation reward: −mean(clip(d, 0, 2)) over the assigned distances.
-fn formation_reward(agent_pos: array<vec2<f32>, N>, slot: array<vec2<f32>, N>) -> f32 {
+// mpe2's shared formation reward, −mean(clip(d, 0, 2)) over the assigned distances, written
+// for every agent of `env` (the formation tasks' `write_rewards`) and returned.
+fn write_formation_reward(env: u32, agent_pos: array<vec2<f32>, N>, slot: array<vec2<f32>, N>) -> f32 {
     let d = assigned_distances(agent_pos, slot);
     var total = 0.0;
     for (var i = 0u; i < N; i++) {
         total += clamp(d[i], 0.0, 2.0);
     }
-    return -total / f32(N);
+    let r = -total / f32(N);
+    for (var i = 0u; i < N; i++) {
+        reward[env * N + i] = r;
+    }
+    return r;
 }

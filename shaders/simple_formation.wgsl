@@ -45,11 +45,7 @@ fn write_rewards(env: u32, world: World) -> f32 {
         let angle = theta_min + f32(k) * (TWO_PI / f32(N));
         slots[k] = centre + RADIUS * vec2<f32>(cos(angle), sin(angle));
     }
-    let r = formation_reward(world.agent_pos, slots);
-    for (var i = 0u; i < N; i++) {
-        reward[env * N + i] = r;
-    }
-    return r;
+    return write_formation_reward(env, world.agent_pos, slots);
 }
 
 // Scenario.observation: [v, p, l0 - p].

@@ -42,11 +42,7 @@ fn write_rewards(env: u32, world: World) -> f32 {
     for (var k = 0u; k < N; k++) {
         slots[k] = world.landmark_pos[0] + (world.landmark_pos[1] - world.landmark_pos[0]) * (f32(k) / f32(N - 1u));
     }
-    let r = formation_reward(world.agent_pos, slots);
-    for (var i = 0u; i < N; i++) {
-        reward[env * N + i] = r;
-    }
-    return r;
+    return write_formation_reward(env, world.agent_pos, slots);
 }
 
 // Scenario.observation: [v, p, l0 - p, l1 - p].

@@ -166,12 +166,11 @@ impl Trajectory {
     /// The registered env this trajectory belongs to, if shoal can replay it.
     pub fn kind(&self) -> std::result::Result<EnvKind, String> {
         let name = self.scenario_name();
-        let replayable: Vec<&str> = EnvKind::all().iter().filter(|k| k.entry().replay.is_some()).map(|k| k.name()).collect();
         EnvKind::all()
             .iter()
             .copied()
             .find(|k| k.name() == name && k.entry().replay.is_some())
-            .ok_or_else(|| format!("scenario `{name}` cannot be replayed (replayable: {})", replayable.join(", ")))
+            .ok_or_else(|| format!("scenario `{name}` cannot be replayed (replayable: {})", EnvKind::replayable_names()))
     }
 
     fn validate(&self) -> std::result::Result<(), String> {

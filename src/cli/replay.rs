@@ -35,8 +35,7 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
         return Err(ShoalError::config("tol", args.tol, "must be a non-negative number").into());
     }
     if args.env.entry().replay.is_none() {
-        let replayable: Vec<&str> = EnvKind::all().iter().filter(|k| k.entry().replay.is_some()).map(|k| k.name()).collect();
-        return Err(ShoalError::config("env", args.env.name(), format!("no recorded reference to replay; replayable: {}", replayable.join(", "))).into());
+        return Err(ShoalError::config("env", args.env.name(), format!("no recorded reference to replay; replayable: {}", EnvKind::replayable_names())).into());
     }
     let file = TrajectoryFile::read(&args.input)?.only(args.env)?;
     let ctx = super::open_gpu()?;

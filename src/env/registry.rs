@@ -248,6 +248,13 @@ impl EnvKind {
         <EnvKind as clap::ValueEnum>::value_variants()
     }
 
+    /// The names of the envs `shoal replay` can replay (those with a [`EnvEntry::replay`]),
+    /// comma-separated, for error messages.
+    pub fn replayable_names() -> String {
+        let names: Vec<&str> = Self::all().iter().filter(|k| k.entry().replay.is_some()).map(|k| k.name()).collect();
+        names.join(", ")
+    }
+
     /// Checks that `algo` trains on this env, naming the ones that do.
     pub fn check_algo(self, algo: Algo) -> Result<()> {
         let algos = self.entry().algos;
