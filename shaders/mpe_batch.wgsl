@@ -8,6 +8,16 @@
 //   fn contact_forces(world: ptr<function, World>, force: ptr<function, array<vec2<f32>, N>>)
 //   fn write_rewards(env, world) -> f32 (the mean over agents)   Scenario.reward
 //   fn observe(world, i) -> array<f32, OBS_DIM>                  Scenario.observation
+//   fn is_terminal(world) -> bool (optional; the host adds `false`)  Scenario.is_terminal
+// and the host generates `agent_body(i) -> AgentBody` from the scenario's agent groups (which
+// agents move, speak, their accel, mass and speed limit).
+//
+// Agent groups of different kinds share one layout: observations are [envs, agents, OBS_DIM]
+// with OBS_DIM the largest group's (a shorter observation is zero-padded; the host hands each
+// group its slice), discrete actions [envs, agents], continuous ones [envs, agents, ACTION_DIM]
+// (a group with fewer components reads the first ones). Communication (`c`, DIM_C floats per
+// agent) and the scenario's hidden per-env variables (goals, keys: HIDDEN floats) are part of
+// the packed state, after the positions.
 //
 // Fusing the whole step into one launch matters: a launch costs ~50 µs on a CPU adapter, more
 // than the arithmetic of thousands of envs. Memory is touched in vec4s, each invocation reading
@@ -27,16 +37,30 @@ const CONTINUOUS: bool = {{continuous}};
 const WRITE_TERMINAL: bool = {{write_terminal}};
 const ENVS_PER_INVOCATION: u32 = {{envs_per_invocation}}u;
 const OBS_DIM: u32 = {{obs_dim}}u;
-
-const ACTION_DIM: u32 = 5u;
+// Components of a continuous action: 5 movement ones for a movable agent, then DIM_C for one
+// that speaks; the widest group's.
+const ACTION_DIM: u32 = {{action_dim}}u;
+// Length of an agent's utterance (World.dim_c); 0 where nobody speaks.
+const DIM_C: u32 = {{dim_c}}u;
+// Per-env variables of the scenario's own (goal indices, ...), stored as floats.
+const HIDDEN: u32 = {{hidden}}u;
+// Whether an env whose episode ended starts the next one (off only for `shoal replay`, which
+// reads the state an episode ended in).
+const AUTO_RESET: bool = {{auto_reset}};
+// WGSL has no empty arrays: at least one slot each.
+const COMM_SLOTS: u32 = max(1u, N * DIM_C);
+const HIDDEN_SLOTS: u32 = max(1u, HIDDEN);
 const OBS_PER_ENV: u32 = N * OBS_DIM;
 const OBS_PER_INVOCATION: u32 = ENVS_PER_INVOCATION * OBS_PER_ENV;
 
-// Per-env state, in vec4s: agent_pos (2N floats), agent_vel (2N), landmark_pos (2L), padding.
-const STATE_VEC4: u32 = (4u * N + 2u * L + 3u) / 4u;
+// Per-env state, in vec4s: agent_pos (2N floats), agent_vel (2N), landmark_pos (2L),
+// agent_comm (N·DIM_C), hidden (HIDDEN), padding.
+const STATE_VEC4: u32 = (4u * N + 2u * L + N * DIM_C + HIDDEN + 3u) / 4u;
 const STATE_AGENT_POS: u32 = 0u;
 const STATE_AGENT_VEL: u32 = 2u * N;
 const STATE_LANDMARK_POS: u32 = 4u * N;
+const STATE_COMM: u32 = 4u * N + 2u * L;
+const STATE_HIDDEN: u32 = STATE_COMM + N * DIM_C;
 // Per-env counters, two vec4<u32>: (step, episode, seed lo, seed hi), (command, -, -, -).
 const COMMAND_STEP: u32 = 0u;
 const COMMAND_RESET: u32 = 1u;
@@ -65,7 +89,25 @@ struct World {
     agent_pos: array<vec2<f32>, N>,
     agent_vel: array<vec2<f32>, N>,
     landmark_pos: array<vec2<f32>, L>,
+    // Agent i's utterance is comm[i * DIM_C ..][..DIM_C] (zeros for silent agents).
+    comm: array<f32, COMM_SLOTS>,
+    hidden: array<f32, HIDDEN_SLOTS>,
 }
+
+// What an agent is physically (mpe2's Agent attributes); `agent_body(i)` is generated.
+struct AgentBody {
+    movable: bool,
+    speaks: bool,
+    // Action force per unit of action (`accel`, 5 when mpe2's is None).
+    accel: f32,
+    mass: f32,
+    // <= 0: no speed limit (mpe2's `max_speed = None`).
+    max_speed: f32,
+    // Size of the discrete action space (5 · words, 5, or words).
+    n_actions: u32,
+}
+
+{{agent_body}}
 
 // Observations of this invocation's envs, stored in one go at the end.
 var<private> obs_stage: array<f32, OBS_PER_INVOCATION>;
@@ -78,6 +120,14 @@ fn unpack(packed: ptr<function, array<vec4<f32>, STATE_VEC4>>, f: u32) -> vec2<f
 fn pack(packed: ptr<function, array<vec4<f32>, STATE_VEC4>>, f: u32, v: vec2<f32>) {
     (*packed)[f / 4u][f % 4u] = v.x;
     (*packed)[(f + 1u) / 4u][(f + 1u) % 4u] = v.y;
+}
+
+fn unpack1(packed: ptr<function, array<vec4<f32>, STATE_VEC4>>, f: u32) -> f32 {
+    return (*packed)[f / 4u][f % 4u];
+}
+
+fn pack1(packed: ptr<function, array<vec4<f32>, STATE_VEC4>>, f: u32, v: f32) {
+    (*packed)[f / 4u][f % 4u] = v;
 }
 
 fn load_world(env: u32) -> World {
@@ -93,6 +143,12 @@ fn load_world(env: u32) -> World {
     for (var l = 0u; l < L; l++) {
         world.landmark_pos[l] = unpack(&packed, STATE_LANDMARK_POS + 2u * l);
     }
+    for (var k = 0u; k < N * DIM_C; k++) {
+        world.comm[k] = unpack1(&packed, STATE_COMM + k);
+    }
+    for (var k = 0u; k < HIDDEN; k++) {
+        world.hidden[k] = unpack1(&packed, STATE_HIDDEN + k);
+    }
     return world;
 }
 
@@ -105,23 +161,49 @@ fn store_world(env: u32, world: World) {
     for (var l = 0u; l < L; l++) {
         pack(&packed, STATE_LANDMARK_POS + 2u * l, world.landmark_pos[l]);
     }
+    for (var k = 0u; k < N * DIM_C; k++) {
+        pack1(&packed, STATE_COMM + k, world.comm[k]);
+    }
+    for (var k = 0u; k < HIDDEN; k++) {
+        pack1(&packed, STATE_HIDDEN + k, world.hidden[k]);
+    }
     for (var v = 0u; v < STATE_VEC4; v++) {
         state[env * STATE_VEC4 + v] = packed[v];
     }
 }
 
-// Action force of agent i (SimpleEnv._set_action), and whether the action was valid.
-fn action_force(env: u32, i: u32) -> vec3<f32> {
+// Agent i's action (SimpleEnv._set_action): its movement force, written to `force`, and its
+// utterance, written to the world's comm (update_agent_state: silent agents say zeros). Returns
+// 1 for a valid action, 0 for one out of the space (counted, and read as action 0).
+fn apply_action(env: u32, i: u32, world: ptr<function, World>, force: ptr<function, array<vec2<f32>, N>>) -> f32 {
+    let body = agent_body(i);
     if (CONTINUOUS) {
         let base = (env * N + i) * ACTION_DIM;
-        let movement = mpe_continuous_move(f32(actions[base + 1u]), f32(actions[base + 2u]), f32(actions[base + 3u]), f32(actions[base + 4u]));
-        return vec3<f32>(movement * MPE_DEFAULT_SENSITIVITY, 1.0);
+        var first_word = 0u;
+        if (body.movable) {
+            let movement = mpe_continuous_move(f32(actions[base + 1u]), f32(actions[base + 2u]), f32(actions[base + 3u]), f32(actions[base + 4u]));
+            (*force)[i] = movement * body.accel;
+            first_word = 5u;
+        }
+        // `c = action[5:]` (the whole action for a non-movable speaker), clipped as the movement
+        // part is.
+        for (var k = 0u; k < DIM_C; k++) {
+            (*world).comm[i * DIM_C + k] = select(0.0, clamp(f32(actions[base + first_word + k]), 0.0, 1.0), body.speaks);
+        }
+        return 1.0;
     } else {
         let action = i32(actions[env * N + i]);
-        // Out of the action space: counted, and treated as no-op (action 0).
-        let valid = action >= 0 && action < i32(ACTION_DIM);
-        let movement = mpe_discrete_move(u32(select(0, action, valid)));
-        return vec3<f32>(movement * MPE_DEFAULT_SENSITIVITY, select(0.0, 1.0, valid));
+        let valid = action >= 0 && action < i32(body.n_actions);
+        var a = u32(select(0, action, valid));
+        if (body.movable) {
+            (*force)[i] = mpe_discrete_move(a) * body.accel;
+            a = a / 5u;
+        }
+        // `5·word + move`, or the word alone for a non-movable speaker: c = one_hot(word).
+        for (var k = 0u; k < DIM_C; k++) {
+            (*world).comm[i * DIM_C + k] = select(0.0, 1.0, body.speaks && k == a);
+        }
+        return select(0.0, 1.0, valid);
     }
 }
 
@@ -137,21 +219,22 @@ fn agent_contact_forces(world: ptr<function, World>, force: ptr<function, array<
     }
 }
 
-// World.step: action forces, the scenario's contact forces, integration (mass 1, no speed limit).
-// Returns the number of invalid actions seen.
+// World.step: action forces, the scenario's contact forces, integration of the movable agents
+// (landmarks never move), then the utterances. Returns the number of invalid actions seen.
 fn physics_step(env: u32, world: ptr<function, World>) -> f32 {
     var force: array<vec2<f32>, N>;
     var invalid = 0.0;
     for (var i = 0u; i < N; i++) {
-        let applied = action_force(env, i);
-        force[i] = applied.xy;
-        invalid += 1.0 - applied.z;
+        invalid += 1.0 - apply_action(env, i, world, &force);
     }
     contact_forces(world, &force);
     for (var i = 0u; i < N; i++) {
-        let body = mpe_integrate(Body((*world).agent_pos[i], (*world).agent_vel[i]), force[i], 1.0, 0.0);
-        (*world).agent_pos[i] = body.pos;
-        (*world).agent_vel[i] = body.vel;
+        let agent = agent_body(i);
+        if (agent.movable) {
+            let body = mpe_integrate(Body((*world).agent_pos[i], (*world).agent_vel[i]), force[i], agent.mass, agent.max_speed);
+            (*world).agent_pos[i] = body.pos;
+            (*world).agent_vel[i] = body.vel;
+        }
     }
     return invalid;
 }
@@ -238,10 +321,12 @@ fn run_env(env: u32, slot: u32) {
     stats_a.x += mean_reward;
     stats_a.y = f32(header.x);
 
-    // max_cycles is a time limit: the episode is truncated, never terminated.
-    let finished = stepping && header.x >= MAX_CYCLES;
+    // max_cycles is a time limit (truncation); before it, a scenario may end the episode
+    // (termination, for all agents at once, as SimpleEnv.step decides).
+    let truncating = stepping && header.x >= MAX_CYCLES;
+    let finished = truncating || (stepping && is_terminal(world));
     done[env] = select(0.0, 1.0, finished);
-    truncated[env] = select(0.0, 1.0, finished);
+    truncated[env] = select(0.0, 1.0, truncating);
     if (WRITE_TERMINAL) {
         stage_observations(slot, world, true);
     }
@@ -254,7 +339,9 @@ fn run_env(env: u32, slot: u32) {
         stats_a.y = 0.0;
         header.x = 0u;
         header.y = next_episode;
-        world = spawned;
+        if (AUTO_RESET) {
+            world = spawned;
+        }
     }
     stage_observations(slot, world, false);
     store_world(env, world);

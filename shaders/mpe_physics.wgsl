@@ -6,8 +6,6 @@ const MPE_DT: f32 = 0.1;
 const MPE_DAMPING: f32 = 0.25;
 const MPE_CONTACT_FORCE: f32 = 100.0;
 const MPE_CONTACT_MARGIN: f32 = 0.001;
-// `agent.accel is None` → actions are scaled by 5.
-const MPE_DEFAULT_SENSITIVITY: f32 = 5.0;
 
 // log(1 + e) accurate for tiny e (WGSL has no log1p): the ratio cancels log's rounding.
 // A select, not a branch: CPU adapters run both sides of a divergent branch anyway.

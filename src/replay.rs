@@ -1,13 +1,15 @@
 //! Recorded reference trajectories: read them, replay their actions on the GPU, compare.
 //!
 //! The format is PettingZoo's conformance JSON-lines (`tests/data/SIMPLE_SPREAD_SPEC.md` §8, and
-//! the MPE suite's superset in `tests/data/MPE_SPEC.md`): one trajectory per line with its
+//! the MPE suite's superset in `tests/data/MPE_SPEC.md` §10): one trajectory per line with its
 //! scenario and settings (`n_agents`, `continuous`, `local_ratio`, `max_cycles`), an initial
-//! state, the actions, and every step's observations, rewards, positions, velocities and
-//! truncation flag. Any scenario whose registry entry can build a replay batch
-//! ([`crate::env::EnvEntry::replay`]: simple, simple_spread, simple_line, simple_formation) is
+//! state (with utterances and the scenario's hidden goals where it has them), the actions, and
+//! every step's observations, rewards, positions, velocities, utterances and end flags. Any
+//! scenario whose registry entry can build a replay batch ([`crate::env::EnvEntry::replay`]) is
 //! replayed; trajectories with equal settings form one batch (env *i* = trajectory *i*), from the
-//! recorded initial state.
+//! recorded initial state. Agents of different kinds observe and act with different widths: rows
+//! are per agent, in PettingZoo's agent order. The batch does not start a new episode when one
+//! ends, so the world an episode ended in is read back as it is.
 //!
 //! Replaying writes the same format with shoal's values, so that a diff against the input is
 //! meaningful, and reports the largest absolute error per field.
@@ -18,7 +20,9 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use crate::env::{Actions, EnvKind, EnvParams, MpeWorld};
+use burn::tensor::Tensor;
+
+use crate::env::{Actions, AgentGroup, EnvKind, EnvParams, MpeWorld, WorldState};
 use crate::error::{Result, ShoalError};
 use crate::gpu::GpuContext;
 
@@ -31,14 +35,20 @@ pub struct InitialState {
     pub agent_vel: Vec<[f64; 2]>,
     /// `[landmarks][2]`
     pub landmark_pos: Vec<[f64; 2]>,
-    /// `[agents][obs_dim]`
+    /// `[agents][dim_c]` (the MPE suite's files; zeros when absent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agent_c: Option<Vec<Vec<f64>>>,
+    /// `[agents][obs_dim of the agent]`
     pub obs: Vec<Vec<f64>>,
+    /// The scenario's hidden variables (goals, keys), as mpe2 names them (MPE_SPEC.md §10).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hidden: Option<serde_json::Value>,
 }
 
 /// What one step produced.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct StepRecord {
-    /// `[agents][obs_dim]`
+    /// `[agents][obs_dim of the agent]`
     pub obs: Vec<Vec<f64>>,
     /// `[agents]`
     pub rew: Vec<f64>,
@@ -46,10 +56,16 @@ pub struct StepRecord {
     pub agent_pos: Vec<[f64; 2]>,
     /// `[agents][2]`
     pub agent_vel: Vec<[f64; 2]>,
+    /// `[agents][dim_c]`: what each agent said (the MPE suite's files).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agent_c: Option<Vec<Vec<f64>>>,
     /// Whether the episode was truncated at this step (the MPE suite's files record one flag
     /// per agent; all agents of an MPE env end together).
     #[serde(deserialize_with = "flag_or_per_agent")]
     pub truncated: bool,
+    /// Whether the scenario ended the episode at this step (before the time limit).
+    #[serde(default, deserialize_with = "flag_or_per_agent")]
+    pub terminated: bool,
 }
 
 /// A flag, or a list of per-agent flags (any of them set).
@@ -90,7 +106,7 @@ pub struct Trajectory {
     pub source: Option<String>,
     /// Initial state and observation.
     pub init: InitialState,
-    /// Actions per step: `[agents]` (discrete) or `[agents][5]` (continuous).
+    /// Actions per step: `[agents]` ints (discrete) or `[agents][width of the agent]` floats.
     pub actions: Vec<serde_json::Value>,
     /// What each step produced.
     pub steps: Vec<StepRecord>,
@@ -183,17 +199,17 @@ impl Trajectory {
         if let Some(e) = pairs("agent_pos", &self.init.agent_pos, n).or_else(|| pairs("agent_vel", &self.init.agent_vel, n)) {
             return Err(e);
         }
-        // Every row as wide as the first; the env checks the width itself when it is built.
-        let obs_dim = self.init.obs.first().map_or(0, |o| o.len());
-        if self.init.obs.len() != n || obs_dim == 0 || self.init.obs.iter().any(|o| o.len() != obs_dim) {
-            return Err(format!("init.obs is not [{n}][obs_dim] (n_agents rows of equal length)"));
+        // Every step's rows as wide as the initial ones; the env checks the widths itself.
+        let obs_dims: Vec<usize> = self.init.obs.iter().map(Vec::len).collect();
+        if obs_dims.len() != n || obs_dims.contains(&0) {
+            return Err(format!("init.obs is not [{n}][obs_dim] (one non-empty row per agent)"));
         }
         if self.actions.len() != self.steps.len() {
             return Err(format!("{} actions but {} steps", self.actions.len(), self.steps.len()));
         }
         for (t, step) in self.steps.iter().enumerate() {
-            if step.obs.len() != n || step.obs.iter().any(|o| o.len() != obs_dim) {
-                return Err(format!("steps[{t}].obs is not [{n}][{obs_dim}]"));
+            if step.obs.len() != n || step.obs.iter().map(Vec::len).ne(obs_dims.iter().copied()) {
+                return Err(format!("steps[{t}].obs does not have init.obs's shape {obs_dims:?}"));
             }
             if step.rew.len() != n || step.agent_pos.len() != n || step.agent_vel.len() != n {
                 return Err(format!("steps[{t}] rew/agent_pos/agent_vel do not have {n} entries"));
@@ -217,25 +233,23 @@ impl Trajectory {
         }
     }
 
-    /// Actions of step `t`, flattened: `[agents]` ints or `[agents * 5]` floats (as f64).
-    fn step_actions(&self, t: usize) -> std::result::Result<Vec<f64>, String> {
+    /// Actions of step `t`, one row per agent: `[action]` (discrete) or its vector.
+    fn step_actions(&self, t: usize) -> std::result::Result<Vec<Vec<f64>>, String> {
         let n = self.n_agents;
         let row = self.actions[t].as_array().ok_or("not a list")?;
         if row.len() != n {
             return Err(format!("{} entries for {n} agents", row.len()));
         }
-        let mut out = Vec::with_capacity(n * 5);
-        for value in row {
-            if self.continuous {
-                let vector = value.as_array().filter(|v| v.len() == 5).ok_or("expected 5 floats per agent")?;
-                for x in vector {
-                    out.push(x.as_f64().ok_or("expected a number")?);
+        row.iter()
+            .map(|value| {
+                if self.continuous {
+                    let vector = value.as_array().filter(|v| !v.is_empty()).ok_or("expected a list of floats per agent")?;
+                    vector.iter().map(|x| x.as_f64().ok_or_else(|| "expected a number".to_string())).collect()
+                } else {
+                    Ok(vec![value.as_i64().ok_or("expected an integer action")? as f64])
                 }
-            } else {
-                out.push(value.as_i64().ok_or("expected an integer action")? as f64);
-            }
-        }
-        Ok(out)
+            })
+            .collect()
     }
 }
 
@@ -246,10 +260,13 @@ pub struct ReplayReport {
     pub trajectories: usize,
     /// Steps replayed over all trajectories.
     pub steps: usize,
-    /// Max abs error per field: `init_obs`, `obs`, `rew`, `agent_pos`, `agent_vel`.
+    /// Max abs error per field: `init_obs`, `obs`, `rew`, `agent_pos`, `agent_vel`, and
+    /// `agent_c` where agents speak.
     pub max_abs_error: BTreeMap<String, f64>,
     /// Steps whose truncation flag differs.
     pub truncated_mismatches: usize,
+    /// Steps whose termination flag differs.
+    pub terminated_mismatches: usize,
 }
 
 impl ReplayReport {
@@ -267,9 +284,9 @@ impl ReplayReport {
         self.max_abs_error.values().cloned().fold(0.0, f64::max)
     }
 
-    /// True when every field is within `tol` and every truncation flag agrees.
+    /// True when every field is within `tol` and every end flag agrees.
     pub fn passes(&self, tol: f64) -> bool {
-        self.worst() <= tol && self.truncated_mismatches == 0
+        self.worst() <= tol && self.truncated_mismatches == 0 && self.terminated_mismatches == 0
     }
 }
 
@@ -310,29 +327,36 @@ fn replay_batch(
     let kind = first.kind().map_err(|e| bad(lines[0], e))?;
     let build = kind.entry().replay.ok_or_else(|| bad(lines[0], format!("{} cannot be replayed", kind.name())))?;
     let mut env: Box<dyn MpeWorld> = build(ctx, &first.params(envs))?;
-    let group = env.spec().groups[0].clone();
-    let obs_dim = group.obs_dim;
-    let landmarks = env.read_world()?.landmark_pos.len() / (2 * envs);
+    let groups = env.spec().groups.clone();
+    let agent_groups: Vec<&AgentGroup> = groups.iter().flat_map(|g| std::iter::repeat_n(g, g.agents)).collect();
+    let obs_dims: Vec<usize> = agent_groups.iter().map(|g| g.obs_dim).collect();
+    let (landmarks, dim_c) = (env.landmarks(), env.dim_c());
+
+    let mut world = WorldState::default();
     for (t, &line) in batch.iter().zip(lines) {
-        if t.init.obs[0].len() != obs_dim || t.init.landmark_pos.len() != landmarks {
+        let dims: Vec<usize> = t.init.obs.iter().map(Vec::len).collect();
+        if dims != obs_dims || t.init.landmark_pos.len() != landmarks {
             return Err(bad(line, format!(
-                "{} with {n} agents observes {obs_dim} values and has {landmarks} landmarks; the trajectory has {} and {}",
-                kind.name(), t.init.obs[0].len(), t.init.landmark_pos.len()
+                "{} with {n} agents observes {obs_dims:?} values per agent and has {landmarks} landmarks; the trajectory has {dims:?} and {}",
+                kind.name(), t.init.landmark_pos.len()
             )));
         }
+        let comm = match &t.init.agent_c {
+            Some(rows) if rows.len() != n || rows.iter().any(|c| c.len() != dim_c) => {
+                return Err(bad(line, format!("init.agent_c is not [{n}][{dim_c}]")));
+            }
+            Some(rows) => rows.iter().flatten().map(|&c| c as f32).collect(),
+            None => vec![0.0; n * dim_c],
+        };
+        let hidden = env.hidden_from_reference(t.init.hidden.as_ref().unwrap_or(&serde_json::Value::Null)).map_err(|e| bad(line, format!("init.hidden: {e}")))?;
+        world.agent_pos.extend(t.init.agent_pos.iter().flat_map(|p| [p[0] as f32, p[1] as f32]));
+        world.agent_vel.extend(t.init.agent_vel.iter().flat_map(|p| [p[0] as f32, p[1] as f32]));
+        world.landmark_pos.extend(t.init.landmark_pos.iter().flat_map(|p| [p[0] as f32, p[1] as f32]));
+        world.agent_comm.extend(comm);
+        world.hidden.extend(hidden);
     }
-
-    let flat = |f: &dyn Fn(&Trajectory) -> &Vec<[f64; 2]>| -> Vec<f32> {
-        batch.iter().flat_map(|t| f(t).iter().flat_map(|p| [p[0] as f32, p[1] as f32])).collect()
-    };
-    let start = env.set_world(
-        &flat(&|t| &t.init.agent_pos),
-        &flat(&|t| &t.init.agent_vel),
-        &flat(&|t| &t.init.landmark_pos),
-    )?;
-    let init_obs = ctx.read_f32(start.obs[0].clone())?;
-    // The world before each step: an episode's last position comes from it.
-    let mut before = env.read_world()?;
+    let start = env.set_world(&world)?;
+    let init_obs = read_obs(ctx, &groups, &start.obs, envs)?;
 
     let mut out: Vec<Trajectory> = batch
         .iter()
@@ -340,7 +364,7 @@ fn replay_batch(
         .map(|(e, t)| {
             let mut mine = (*t).clone();
             mine.source = Some(format!("shoal {} on {}", env!("CARGO_PKG_VERSION"), ctx.adapter_name()));
-            mine.init.obs = to_rows(&init_obs[e * n * obs_dim..(e + 1) * n * obs_dim], obs_dim);
+            mine.init.obs = to_rows(&init_obs[e]);
             for (a, row) in mine.init.obs.iter().enumerate() {
                 for (k, &v) in row.iter().enumerate() {
                     report.record("init_obs", v as f32, t.init.obs[a][k]);
@@ -353,104 +377,120 @@ fn replay_batch(
 
     let steps = batch.iter().map(|t| t.steps.len()).max().unwrap_or(0);
     for step in 0..steps {
-        // Trajectories that already ended idle on no-op actions; their outputs are ignored.
-        let mut flat_actions = Vec::with_capacity(envs * n * 5);
-        for t in batch.iter() {
-            if step < t.actions.len() {
-                let row = t.step_actions(step).map_err(|message| ShoalError::BadInput {
-                    path: path.to_string(),
-                    line: lines[flat_actions.len() / (n * group.action.width())],
-                    message: format!("actions[{step}]: {message}"),
-                })?;
-                flat_actions.extend(row);
+        // Trajectories that already ended idle on action 0; their outputs are ignored.
+        let mut rows: Vec<Vec<Vec<f64>>> = Vec::with_capacity(envs);
+        for (t, &line) in batch.iter().zip(lines) {
+            let row = if step < t.actions.len() {
+                t.step_actions(step).map_err(|message| bad(line, format!("actions[{step}]: {message}")))?
             } else {
-                flat_actions.extend(std::iter::repeat_n(0.0, n * group.action.width()));
-            }
-        }
-        let actions = if first.continuous {
-            let values: Vec<f32> = flat_actions.iter().map(|&a| a as f32).collect();
-            Actions::continuous_from_host(ctx, &group, envs, &values)
-        } else {
-            let values: Vec<i32> = flat_actions.iter().map(|&a| a as i32).collect();
-            Actions::discrete_from_host(ctx, &group, envs, &values)
-        };
-        let actions = actions.map_err(|e| {
-            let env_index = match &e {
-                ShoalError::InvalidAction { env, .. } => *env,
-                _ => 0,
+                agent_groups.iter().map(|g| vec![0.0; g.action.width()]).collect()
             };
-            ShoalError::BadInput {
-                path: path.to_string(),
-                line: lines[env_index],
-                message: format!("actions[{step}]: {e}"),
+            if let Some(a) = (0..n).find(|&a| row[a].len() != agent_groups[a].action.width()) {
+                return Err(bad(line, format!("actions[{step}]: agent {a} ({}) takes {} numbers, got {}", agent_groups[a].name, agent_groups[a].action.width(), row[a].len())));
             }
-        })?;
-        let output = env.step(&[actions])?;
-        // The observation the step ended in, before any automatic reset.
-        let terminal = output.terminal_obs.unwrap_or(output.obs);
-        let obs = ctx.read_f32(terminal[0].clone())?;
+            rows.push(row);
+        }
+        let actions = group_actions(ctx, &groups, &rows, first.continuous).map_err(|(env_index, e)| bad(lines[env_index], format!("actions[{step}]: {e}")))?;
+        let output = env.step(&actions)?;
+        // The batch keeps the world an episode ended in: these are the step's own results.
+        let obs = read_obs(ctx, &groups, &output.obs, envs)?;
         let rew = ctx.read_f32(output.reward)?;
         let truncated = ctx.read_f32(output.truncated)?;
-        // Where an episode ended the device state already holds the next episode; the state it
-        // ended in is in the terminal observation (own velocity and position lead each row).
+        let done = ctx.read_f32(output.done)?;
         let world = env.read_world()?;
         for (e, t) in batch.iter().enumerate() {
             if step >= t.steps.len() {
                 continue;
             }
             let reference = &t.steps[step];
-            let ended = truncated[e] > 0.5;
-            let (pos, vel) = if ended {
-                // The world was re-spawned: the velocity it ended with leads each terminal
-                // observation row (every MPE scenario's), and the position moved by the old
-                // velocity, as `mpe_integrate` moves it.
-                let agents = e * n * 2..(e + 1) * n * 2;
-                let pos = before.agent_pos[agents.clone()].iter().zip(&before.agent_vel[agents]).map(|(p, v)| p + v * MPE_DT).collect();
-                (pos, velocity_from_obs(&obs[e * n * obs_dim..(e + 1) * n * obs_dim], n, obs_dim))
-            } else {
-                (
-                    world.agent_pos[e * n * 2..(e + 1) * n * 2].to_vec(),
-                    world.agent_vel[e * n * 2..(e + 1) * n * 2].to_vec(),
-                )
-            };
+            let pairs = |values: &[f32]| to_pairs(&values[e * n * 2..(e + 1) * n * 2]);
             let record = StepRecord {
-                obs: to_rows(&obs[e * n * obs_dim..(e + 1) * n * obs_dim], obs_dim),
+                obs: to_rows(&obs[e]),
                 rew: rew[e * n..(e + 1) * n].iter().map(|&r| r as f64).collect(),
-                agent_pos: to_pairs(&pos),
-                agent_vel: to_pairs(&vel),
-                truncated: ended,
+                agent_pos: pairs(&world.agent_pos),
+                agent_vel: pairs(&world.agent_vel),
+                agent_c: reference.agent_c.as_ref().map(|_| {
+                    world.agent_comm[e * n * dim_c..(e + 1) * n * dim_c].chunks(dim_c.max(1)).map(|c| c.iter().map(|&v| v as f64).collect()).collect()
+                }),
+                truncated: truncated[e] > 0.5,
+                terminated: done[e] > 0.5 && truncated[e] < 0.5,
             };
-            for a in 0..n {
-                for k in 0..obs_dim {
-                    report.record("obs", record.obs[a][k] as f32, reference.obs[a][k]);
-                }
-                report.record("rew", record.rew[a] as f32, reference.rew[a]);
-                for c in 0..2 {
-                    report.record("agent_pos", pos[a * 2 + c], reference.agent_pos[a][c]);
-                    report.record("agent_vel", vel[a * 2 + c], reference.agent_vel[a][c]);
-                }
-            }
-            if record.truncated != reference.truncated {
-                report.truncated_mismatches += 1;
-            }
+            record.compare(reference, report);
             report.steps += 1;
             out[e].steps.push(record);
         }
-        before = world;
     }
     Ok(out)
 }
 
-/// MPE's time step (`shaders/mpe_physics.wgsl`'s `MPE_DT`, mpe2's `World.dt`).
-const MPE_DT: f32 = 0.1;
-
-/// An agent's own velocity is the first two entries of its MPE observation.
-fn velocity_from_obs(obs: &[f32], n: usize, obs_dim: usize) -> Vec<f32> {
-    (0..n).flat_map(|a| [obs[a * obs_dim], obs[a * obs_dim + 1]]).collect()
+impl StepRecord {
+    /// Adds this step's differences from `reference` to `report`.
+    fn compare(&self, reference: &StepRecord, report: &mut ReplayReport) {
+        for (ours, theirs) in self.obs.iter().zip(&reference.obs) {
+            for (&o, &r) in ours.iter().zip(theirs) {
+                report.record("obs", o as f32, r);
+            }
+        }
+        for (a, &r) in reference.rew.iter().enumerate() {
+            report.record("rew", self.rew[a] as f32, r);
+            for c in 0..2 {
+                report.record("agent_pos", self.agent_pos[a][c] as f32, reference.agent_pos[a][c]);
+                report.record("agent_vel", self.agent_vel[a][c] as f32, reference.agent_vel[a][c]);
+            }
+        }
+        if let (Some(ours), Some(theirs)) = (&self.agent_c, &reference.agent_c) {
+            for (o, r) in ours.iter().flatten().zip(theirs.iter().flatten()) {
+                report.record("agent_c", *o as f32, *r);
+            }
+        }
+        report.truncated_mismatches += usize::from(self.truncated != reference.truncated);
+        report.terminated_mismatches += usize::from(self.terminated != reference.terminated);
+    }
 }
 
-fn to_rows(values: &[f32], width: usize) -> Vec<Vec<f64>> {
-    values.chunks(width).map(|row| row.iter().map(|&v| v as f64).collect()).collect()
+/// Observations `[envs][agents][the agent's obs_dim]` out of the per-group tensors.
+fn read_obs(ctx: &GpuContext, groups: &[AgentGroup], obs: &[Tensor<3>], envs: usize) -> Result<Vec<Vec<Vec<f32>>>> {
+    let mut rows = vec![Vec::new(); envs];
+    for (group, tensor) in groups.iter().zip(obs) {
+        let values = ctx.read_f32(tensor.clone())?;
+        for (e, env_rows) in rows.iter_mut().enumerate() {
+            for a in 0..group.agents {
+                let at = (e * group.agents + a) * group.obs_dim;
+                env_rows.push(values[at..at + group.obs_dim].to_vec());
+            }
+        }
+    }
+    Ok(rows)
+}
+
+/// One [`Actions`] per group from per-env, per-agent rows (widths already checked); an invalid
+/// value's error comes with the env (trajectory) it is in.
+fn group_actions(ctx: &GpuContext, groups: &[AgentGroup], rows: &[Vec<Vec<f64>>], continuous: bool) -> std::result::Result<Vec<Actions>, (usize, ShoalError)> {
+    let envs = rows.len();
+    let mut first = 0;
+    let mut out = Vec::with_capacity(groups.len());
+    for group in groups {
+        let agents = first..first + group.agents;
+        first += group.agents;
+        let values = rows.iter().flat_map(|row| row[agents.clone()].iter().flatten().copied());
+        let actions = if continuous {
+            Actions::continuous_from_host(ctx, group, envs, &values.map(|a| a as f32).collect::<Vec<_>>())
+        } else {
+            Actions::discrete_from_host(ctx, group, envs, &values.map(|a| a as i32).collect::<Vec<_>>())
+        };
+        out.push(actions.map_err(|e| {
+            let env = match &e {
+                ShoalError::InvalidAction { env, .. } => *env,
+                _ => 0,
+            };
+            (env, e)
+        })?);
+    }
+    Ok(out)
+}
+
+fn to_rows(rows: &[Vec<f32>]) -> Vec<Vec<f64>> {
+    rows.iter().map(|row| row.iter().map(|&v| v as f64).collect()).collect()
 }
 
 fn to_pairs(values: &[f32]) -> Vec<[f64; 2]> {

@@ -49,7 +49,7 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
     for (field, err) in &report.max_abs_error {
         println!("{field:<12} {err:>12.3e}");
     }
-    println!("truncation mismatches: {}", report.truncated_mismatches);
+    println!("truncation mismatches: {}, termination mismatches: {}", report.truncated_mismatches, report.terminated_mismatches);
     if args.check {
         if report.passes(args.tol) {
             println!("check passed (tol {:.1e})", args.tol);

@@ -54,7 +54,7 @@ pub use random_actions::RandomActions;
 pub use kuhn_poker::KuhnPoker;
 pub use matrix_game::MatrixGame;
 pub use swarm::{Swarm, SwarmConfig, SwarmState};
-pub use mpe::{Mpe, MpeScenario, MpeWorld, WorldState};
+pub use mpe::{AgentBody, Mpe, MpeGroup, MpeScenario, MpeWorld, WorldState};
 pub use registry::{EnvEntry, EnvKind, Scale};
 pub use simple::{Simple, SimpleConfig};
 pub use simple_spread::{SimpleSpread, SimpleSpreadConfig};

@@ -14,7 +14,7 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use super::{BatchedEnv, BattleConfig, MpeWorld, EnvParams, FromParams, IsingConfig, SimpleConfig, SimpleFormationConfig, SimpleLineConfig, SimpleSpreadConfig, SwarmConfig};
+use super::{BatchedEnv, BattleConfig, Mpe, MpeScenario, MpeWorld, EnvParams, FromParams, IsingConfig, SimpleConfig, SimpleFormationConfig, SimpleLineConfig, SimpleSpreadConfig, SwarmConfig};
 use crate::error::{Result, ShoalError};
 use crate::gpu::GpuContext;
 use crate::train::algo::Algo;
@@ -287,10 +287,11 @@ fn build<C: FromParams>(ctx: &Arc<GpuContext>, params: &EnvParams) -> Result<Box
     Ok(Box::new(C::from_params(params)?.build(ctx)?))
 }
 
-/// The registry's constructor of an MPE batch for `shoal replay`.
-fn replay_world<C: FromParams>(ctx: &Arc<GpuContext>, params: &EnvParams) -> Result<Box<dyn MpeWorld>>
+/// The registry's constructor of an MPE batch for `shoal replay`: one that keeps the world an
+/// episode ended in, for the replay to read.
+fn replay_world<C>(ctx: &Arc<GpuContext>, params: &EnvParams) -> Result<Box<dyn MpeWorld>>
 where
-    C::Env: MpeWorld,
+    C: FromParams<Env = Mpe<C>> + MpeScenario + 'static,
 {
-    Ok(Box::new(C::from_params(params)?.build(ctx)?))
+    Ok(Box::new(C::from_params(params)?.build(ctx)?.without_auto_reset()))
 }

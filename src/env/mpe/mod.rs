@@ -7,30 +7,38 @@
 //! (`reset`, `set_state`, `restore`) that leave a command for the step kernel to act on, so there
 //! is a single code path that writes observations, the checkpoint snapshot, and the checks on
 //! actions and buffer sizes. A scenario is an [`MpeScenario`] (its configuration type) and a
-//! kernel; `Mpe<ItsConfig>` is the env.
+//! kernel; `Mpe<ItsConfig>` is the env. Scenarios with agents of several kinds (adversaries,
+//! speakers, leaders) declare their groups ([`MpeGroup`]); [`groups`] says how one padded
+//! buffer serves them all.
 //!
 //! **Kernel contract** (`shaders/mpe_batch.wgsl`, which every scenario's
 //! file completes): bindings in the order actions, state,
 //! counters, episode statistics, obs (vec4s), obs (floats), reward, done, truncated, terminal
 //! obs (vec4s), terminal obs (floats); per-env state is agent_pos (2A), agent_vel (2A),
-//! landmark_pos (2L), padded to whole vec4s; counters are two vec4<u32> (step, episode, seed lo,
-//! seed hi), (command, -, -, -); statistics two vec4s as `EpisodeStats::from_sums` reads them.
+//! landmark_pos (2L), agent_comm (A·dim_c), hidden (the scenario's per-env variables), padded to
+//! whole vec4s; counters are two vec4<u32> (step, episode, seed lo, seed hi), (command, -, -, -);
+//! statistics two vec4s as `EpisodeStats::from_sums` reads them.
+
+pub mod groups;
 
 use std::sync::Arc;
 
 use burn::backend::wgpu::CubeTensor;
 use burn::tensor::{DType, Int, Tensor};
 
-use super::{check_int_dtype, ActionSpace, Actions, AgentGroup, BatchedEnv, EnvSnapshot, EnvSpec, EpisodeStats, ObsLayout, StepOutput};
+pub use groups::{AgentBody, MpeGroup};
+use groups::{agent_body_wgsl, join_actions, split_obs, JoinedActions, MOVE_DIM};
+
+use super::{check_int_dtype, Actions, BatchedEnv, EnvSnapshot, EnvSpec, EpisodeStats, ObsLayout, StepOutput};
 use crate::error::{Result, ShoalError};
 use crate::gpu::kernel::{GRID_WGSL, MPE_PHYSICS_WGSL, RNG_WGSL};
 use crate::gpu::{float_buffer, float_tensor, int_buffer, GpuContext, WgslKernel};
 use crate::render::scene::Scene;
 
 /// The batch skeleton every scenario's kernel is built on.
-pub const MPE_BATCH_WGSL: &str = include_str!("../../shaders/mpe_batch.wgsl");
+pub const MPE_BATCH_WGSL: &str = include_str!("../../../shaders/mpe_batch.wgsl");
 /// Minimum-cost agent↔target assignment (simple_line, simple_formation).
-pub const MPE_ASSIGNMENT_WGSL: &str = include_str!("../../shaders/mpe_assignment.wgsl");
+pub const MPE_ASSIGNMENT_WGSL: &str = include_str!("../../../shaders/mpe_assignment.wgsl");
 
 /// Floats of per-env episode statistics (two vec4s; see `EpisodeStats::from_sums`).
 const STAT_WIDTH: usize = 8;
@@ -39,8 +47,6 @@ const COUNTER_WIDTH: usize = 8;
 const COMMAND_RESET: u32 = 1;
 const COMMAND_OBSERVE: u32 = 2;
 const COMMAND_RESTORE: u32 = 3;
-/// Length of a continuous MPE action for a movable, silent agent (`[no-op, -x, +x, -y, +y]`).
-const MOVE_DIM: usize = 5;
 
 /// One MPE scenario: its configuration type says everything the shared host needs.
 pub trait MpeScenario: Clone {
@@ -52,12 +58,35 @@ pub trait MpeScenario: Clone {
     const LIBRARIES: &'static [&'static str] = &[];
     /// Instances in the batch.
     fn n_envs(&self) -> usize;
-    /// Agents per env.
+    /// Agents per env (over all groups).
     fn agents(&self) -> usize;
     /// Landmarks per env.
     fn landmarks(&self) -> usize;
-    /// Observation length per agent.
+    /// Observation length per agent: the widest group's.
     fn obs_dim(&self) -> usize;
+    /// The kinds of agents, in PettingZoo's agent order. Default: one group of `agent`s that
+    /// move and never speak.
+    fn groups(&self) -> Vec<MpeGroup> {
+        vec![MpeGroup::movers("agent", self.agents(), self.obs_dim())]
+    }
+    /// Length of an utterance (mpe2's `World.dim_c` where someone speaks; else 0).
+    fn dim_c(&self) -> usize {
+        0
+    }
+    /// Floats of per-env variables the scenario keeps in the state (goal indices, keys, ...).
+    fn hidden(&self) -> usize {
+        0
+    }
+    /// Whether episodes can end before the time limit (the kernel then defines `is_terminal`).
+    fn may_terminate(&self) -> bool {
+        false
+    }
+    /// The hidden floats of a recorded world (`init.hidden` of the MPE suite's golden files:
+    /// per-agent `goal_a`/`goal_b`, keys, ...), for `shoal replay`.
+    fn hidden_from_reference(&self, hidden: &serde_json::Value) -> std::result::Result<Vec<f32>, String> {
+        let _ = hidden;
+        Ok(Vec::new())
+    }
     /// Episode length.
     fn max_cycles(&self) -> usize;
     /// `Box(0, 1, (5,))` actions instead of `Discrete(5)`.
@@ -75,10 +104,15 @@ pub trait MpeScenario: Clone {
     /// Env 0's world (positions `[agents, 2]` etc.) as a picture.
     fn scene(&self, world: &WorldState) -> Scene;
 
-    /// Floats of per-env state: agent positions and velocities, landmark positions, padded to
-    /// whole vec4s.
+    /// Floats of per-env state: agent positions and velocities, landmark positions, utterances
+    /// and hidden variables, padded to whole vec4s.
     fn state_width(&self) -> usize {
-        (4 * self.agents() + 2 * self.landmarks()).div_ceil(4) * 4
+        (4 * self.agents() + 2 * self.landmarks() + self.agents() * self.dim_c() + self.hidden()).div_ceil(4) * 4
+    }
+
+    /// Components of a continuous action in the kernel's layout: the widest group's.
+    fn action_dim(&self) -> usize {
+        self.groups().iter().map(|g| g.body.action_width(self.dim_c())).max().unwrap_or(MOVE_DIM)
     }
 
     /// Envs one invocation steps: enough that their observations fill whole vec4s, so that
@@ -93,9 +127,10 @@ fn gcd(a: usize, b: usize) -> usize {
     if b == 0 { a } else { gcd(b, a % b) }
 }
 
-/// Positions and velocities read back from the device, row-major `[envs, agents, 2]` (landmarks
-/// `[envs, landmarks, 2]`).
-#[derive(Debug, Clone, PartialEq)]
+/// An MPE world on the host, row-major over envs: positions and velocities `[envs, agents, 2]`
+/// (landmarks `[envs, landmarks, 2]`), utterances `[envs, agents, dim_c]`, and the scenario's
+/// hidden variables `[envs, hidden]`.
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct WorldState {
     /// Agent positions.
     pub agent_pos: Vec<f32>,
@@ -103,6 +138,10 @@ pub struct WorldState {
     pub agent_vel: Vec<f32>,
     /// Landmark positions.
     pub landmark_pos: Vec<f32>,
+    /// What each agent said at the last step (zeros for silent agents and after a reset).
+    pub agent_comm: Vec<f32>,
+    /// The scenario's per-env variables (goals, keys).
+    pub hidden: Vec<f32>,
 }
 
 /// A batch of one MPE scenario's envs on the GPU.
@@ -110,6 +149,8 @@ pub struct Mpe<S: MpeScenario> {
     ctx: Arc<GpuContext>,
     config: S,
     spec: EnvSpec,
+    /// The scenario's agent groups (`spec.groups` with their bodies).
+    groups: Vec<MpeGroup>,
     step_kernel: WgslKernel,
     /// Positions and velocities, `[envs, state_width]`: agent_pos, agent_vel, landmark_pos, padding.
     state: CubeTensor,
@@ -133,38 +174,19 @@ impl<S: MpeScenario> Mpe<S> {
     pub fn new(ctx: Arc<GpuContext>, config: S) -> Result<Mpe<S>> {
         config.validate()?;
         let (n, envs) = (config.agents(), config.n_envs());
+        let groups = config.groups();
+        debug_assert_eq!(groups.iter().map(|g| g.agents).sum::<usize>(), n, "{}: groups and agents() disagree", S::NAME);
+        debug_assert_eq!(groups.iter().map(|g| g.obs_dim).max(), Some(config.obs_dim()), "{}: obs_dim() is not the widest group's", S::NAME);
         check_fits(&ctx, &config)?;
-        let action = if config.continuous() {
-            ActionSpace::Continuous { dim: MOVE_DIM, low: 0.0, high: 1.0 }
-        } else {
-            ActionSpace::Discrete { n: MOVE_DIM }
-        };
         let spec = EnvSpec {
             name: S::NAME,
             n_envs: envs,
-            groups: vec![AgentGroup { name: "agent".into(), agents: n, obs_dim: config.obs_dim(), action }],
+            groups: groups.iter().map(|g| g.agent_group(config.dim_c(), config.continuous())).collect(),
             max_cycles: config.max_cycles(),
         };
-        let mut constants = vec![
-            ("n_envs", envs.to_string()),
-            ("n_agents", n.to_string()),
-            ("n_landmarks", config.landmarks().to_string()),
-            ("obs_dim", config.obs_dim().to_string()),
-            ("max_cycles", config.max_cycles().to_string()),
-            ("continuous", config.continuous().to_string()),
-            ("write_terminal", config.terminal_obs().to_string()),
-            ("action_type", if config.continuous() { "f32" } else { "i32" }.to_string()),
-            ("envs_per_invocation", config.envs_per_invocation().to_string()),
-        ];
-        constants.extend(config.constants());
-        let mut parts = vec![GRID_WGSL, RNG_WGSL, MPE_PHYSICS_WGSL, MPE_BATCH_WGSL];
-        parts.extend(S::LIBRARIES);
-        parts.push(S::WGSL);
-        let step_kernel = WgslKernel::new(S::NAME, &parts, &constants);
-
         let device = ctx.device().clone();
         let idle_actions = if config.continuous() {
-            float_buffer(Tensor::<3>::zeros([envs, n, MOVE_DIM], &device))?
+            float_buffer(Tensor::<3>::zeros([envs, n, config.action_dim()], &device))?
         } else {
             let zeros = int_buffer(Tensor::<2, Int>::zeros([envs, n], &device))?;
             check_int_dtype(&zeros)?;
@@ -179,11 +201,20 @@ impl<S: MpeScenario> Mpe<S> {
             idle_actions,
             ready: false,
             lockstep: None,
-            step_kernel,
+            step_kernel: step_kernel(&config, &groups, true),
+            groups,
             spec,
             config,
             ctx,
         })
+    }
+
+    /// The same batch, except that an env whose episode ends keeps the world it ended in
+    /// instead of starting the next episode (`shoal replay` reads that world; `done` and
+    /// `truncated` are still reported).
+    pub fn without_auto_reset(mut self) -> Mpe<S> {
+        self.step_kernel = step_kernel(&self.config, &self.groups, false);
+        self
     }
 
     /// The configuration this batch was built with.
@@ -191,27 +222,36 @@ impl<S: MpeScenario> Mpe<S> {
         &self.config
     }
 
-    /// Sets every env's state (e.g. a recorded initial state) and returns its observations.
-    /// Slices are row-major `[envs, agents, 2]` (landmarks `[envs, landmarks, 2]`); the step
-    /// counter restarts at 0.
-    pub fn set_state(&mut self, agent_pos: &[f32], agent_vel: &[f32], landmark_pos: &[f32]) -> Result<StepOutput> {
-        let (n, l, envs) = (self.config.agents(), self.config.landmarks(), self.config.n_envs());
-        for (what, values, count) in [("agent_pos", agent_pos, n), ("agent_vel", agent_vel, n), ("landmark_pos", landmark_pos, l)] {
-            if values.len() != envs * count * 2 {
+    /// Sets every env's world (e.g. a recorded initial state) and returns its observations.
+    /// Every field of `world` is row-major over envs ([`WorldState`]); the step counter
+    /// restarts at 0.
+    pub fn set_state(&mut self, world: &WorldState) -> Result<StepOutput> {
+        let c = &self.config;
+        let (n, l, envs, dim_c, hidden) = (c.agents(), c.landmarks(), c.n_envs(), c.dim_c(), c.hidden());
+        let fields: [(&str, &[f32], usize); 5] = [
+            ("agent_pos", &world.agent_pos, 2 * n),
+            ("agent_vel", &world.agent_vel, 2 * n),
+            ("landmark_pos", &world.landmark_pos, 2 * l),
+            ("agent_comm", &world.agent_comm, n * dim_c),
+            ("hidden", &world.hidden, hidden),
+        ];
+        let width = c.state_width();
+        let mut packed = vec![0f32; width * envs];
+        for (what, values, per_env) in fields.iter().copied() {
+            if values.len() != envs * per_env {
                 return Err(ShoalError::Shape {
                     what: "set_state",
-                    expected: format!("{what}: {} values ([{envs}, {count}, 2])", envs * count * 2),
+                    expected: format!("{what}: {} values ({per_env} per env)", envs * per_env),
                     got: format!("{} values", values.len()),
                 });
             }
         }
-        let width = self.config.state_width();
-        let mut packed = vec![0f32; width * envs];
         for (env, row) in packed.chunks_mut(width).enumerate() {
-            let agents = env * n * 2..(env + 1) * n * 2;
-            row[..2 * n].copy_from_slice(&agent_pos[agents.clone()]);
-            row[2 * n..4 * n].copy_from_slice(&agent_vel[agents]);
-            row[4 * n..4 * n + 2 * l].copy_from_slice(&landmark_pos[env * l * 2..(env + 1) * l * 2]);
+            let mut offset = 0;
+            for (_, values, per_env) in fields.iter().copied() {
+                row[offset..offset + per_env].copy_from_slice(&values[env * per_env..(env + 1) * per_env]);
+                offset += per_env;
+            }
         }
         self.state = self.ctx.upload_raw(&packed, &[envs, width], DType::F32)?;
         self.upload_counters(0, COMMAND_OBSERVE)?;
@@ -220,22 +260,29 @@ impl<S: MpeScenario> Mpe<S> {
         Ok(self.launch(self.idle_actions.clone()))
     }
 
-    /// Agent positions, velocities and landmark positions of the first `envs` envs. Reads the
-    /// state back (for replay, tests and rendering; never in a training loop).
+    /// The world of every env. Reads the state back (for replay, tests and rendering; never in
+    /// a training loop).
     pub fn read_state(&self) -> Result<WorldState> {
         self.read_envs(self.config.n_envs())
     }
 
     fn read_envs(&self, envs: usize) -> Result<WorldState> {
-        let (n, l) = (self.config.agents(), self.config.landmarks());
-        let width = self.config.state_width();
+        let c = &self.config;
+        let (n, l, dim_c, hidden) = (c.agents(), c.landmarks(), c.dim_c(), c.hidden());
+        let width = c.state_width();
         let state = float_tensor::<2>(self.state.clone());
-        let state = if envs == self.config.n_envs() { state } else { state.slice([0..envs, 0..width]) };
+        let state = if envs == c.n_envs() { state } else { state.slice([0..envs, 0..width]) };
         let packed = self.ctx.read_f32(state)?;
         let gather = |offset: usize, count: usize| -> Vec<f32> {
-            (0..envs).flat_map(|env| packed[env * width + offset..env * width + offset + 2 * count].iter().copied()).collect()
+            (0..envs).flat_map(|env| packed[env * width + offset..env * width + offset + count].iter().copied()).collect()
         };
-        Ok(WorldState { agent_pos: gather(0, n), agent_vel: gather(2 * n, n), landmark_pos: gather(4 * n, l) })
+        Ok(WorldState {
+            agent_pos: gather(0, 2 * n),
+            agent_vel: gather(2 * n, 2 * n),
+            landmark_pos: gather(4 * n, 2 * l),
+            agent_comm: gather(4 * n + 2 * l, n * dim_c),
+            hidden: gather(4 * n + 2 * l + n * dim_c, hidden),
+        })
     }
 
     /// Step and episode counters per env (reads back; for tests).
@@ -277,42 +324,55 @@ impl<S: MpeScenario> Mpe<S> {
             &[&actions, &self.state, &self.counters, &self.episode_stats, &obs, &obs, &reward, &done, &truncated, &terminal, &terminal],
         );
         StepOutput {
-            obs: vec![float_tensor(obs)],
+            obs: split_obs(float_tensor(obs), &self.groups),
             reward: float_tensor(reward),
             done: float_tensor(done),
             truncated: float_tensor(truncated),
-            terminal_obs: self.config.terminal_obs().then(|| vec![float_tensor(terminal)]),
+            terminal_obs: self.config.terminal_obs().then(|| split_obs(float_tensor(terminal), &self.groups)),
             legal_actions: None,
         }
     }
 
     fn action_buffer(&self, actions: &[Actions]) -> Result<CubeTensor> {
-        let (n, envs) = (self.config.agents(), self.config.n_envs());
-        let [actions] = actions else {
-            return Err(ShoalError::Shape {
-                what: "actions",
-                expected: format!("one Actions ({} has one agent group)", S::NAME),
-                got: format!("{} groups", actions.len()),
-            });
-        };
-        match (actions, self.config.continuous()) {
-            (Actions::Discrete(t), false) => {
-                ShoalError::ensure_dims("actions", &t.dims(), &[envs, n])?;
-                let buffer = int_buffer(t.clone())?;
+        let c = &self.config;
+        match join_actions(S::NAME, &self.spec.groups, c.n_envs(), c.action_dim(), actions)? {
+            JoinedActions::Discrete(t) => {
+                let buffer = int_buffer(t)?;
                 check_int_dtype(&buffer)?;
                 Ok(buffer)
             }
-            (Actions::Continuous(t), true) => {
-                ShoalError::ensure_dims("actions", &t.dims(), &[envs, n, MOVE_DIM])?;
-                float_buffer(t.clone())
-            }
-            (_, continuous) => Err(ShoalError::config(
-                "actions",
-                if continuous { "discrete" } else { "continuous" },
-                format!("this {} batch takes {} actions", S::NAME, if continuous { "continuous" } else { "discrete" }),
-            )),
+            JoinedActions::Continuous(t) => float_buffer(t),
         }
     }
+}
+
+/// The step kernel of `config`'s scenario (see the kernel contract above).
+fn step_kernel<S: MpeScenario>(config: &S, groups: &[MpeGroup], auto_reset: bool) -> WgslKernel {
+    let mut constants = vec![
+        ("n_envs", config.n_envs().to_string()),
+        ("n_agents", config.agents().to_string()),
+        ("n_landmarks", config.landmarks().to_string()),
+        ("obs_dim", config.obs_dim().to_string()),
+        ("action_dim", config.action_dim().to_string()),
+        ("dim_c", config.dim_c().to_string()),
+        ("hidden", config.hidden().to_string()),
+        ("auto_reset", auto_reset.to_string()),
+        ("agent_body", agent_body_wgsl(groups, config.dim_c())),
+        ("max_cycles", config.max_cycles().to_string()),
+        ("continuous", config.continuous().to_string()),
+        ("write_terminal", config.terminal_obs().to_string()),
+        ("action_type", if config.continuous() { "f32" } else { "i32" }.to_string()),
+        ("envs_per_invocation", config.envs_per_invocation().to_string()),
+    ];
+    constants.extend(config.constants());
+    let mut parts = vec![GRID_WGSL, RNG_WGSL, MPE_PHYSICS_WGSL, MPE_BATCH_WGSL];
+    parts.extend(S::LIBRARIES);
+    parts.push(S::WGSL);
+    // Scenarios without early termination leave `is_terminal` to the skeleton.
+    if !config.may_terminate() {
+        parts.push("fn is_terminal(world: World) -> bool {\n    return false;\n}\n");
+    }
+    WgslKernel::new(S::NAME, &parts, &constants)
 }
 
 /// What `shoal replay` needs of an MPE batch beyond [`BatchedEnv`]: to set the world to a
@@ -320,17 +380,32 @@ impl<S: MpeScenario> Mpe<S> {
 /// scenarios that have recorded trajectories ([`super::EnvEntry::replay`]).
 pub trait MpeWorld: BatchedEnv {
     /// [`Mpe::set_state`].
-    fn set_world(&mut self, agent_pos: &[f32], agent_vel: &[f32], landmark_pos: &[f32]) -> Result<StepOutput>;
+    fn set_world(&mut self, world: &WorldState) -> Result<StepOutput>;
     /// [`Mpe::read_state`].
     fn read_world(&self) -> Result<WorldState>;
+    /// Landmarks per env.
+    fn landmarks(&self) -> usize;
+    /// Floats of each agent's utterance.
+    fn dim_c(&self) -> usize;
+    /// [`MpeScenario::hidden_from_reference`].
+    fn hidden_from_reference(&self, hidden: &serde_json::Value) -> std::result::Result<Vec<f32>, String>;
 }
 
 impl<S: MpeScenario + 'static> MpeWorld for Mpe<S> {
-    fn set_world(&mut self, agent_pos: &[f32], agent_vel: &[f32], landmark_pos: &[f32]) -> Result<StepOutput> {
-        self.set_state(agent_pos, agent_vel, landmark_pos)
+    fn set_world(&mut self, world: &WorldState) -> Result<StepOutput> {
+        self.set_state(world)
     }
     fn read_world(&self) -> Result<WorldState> {
         self.read_state()
+    }
+    fn landmarks(&self) -> usize {
+        self.config.landmarks()
+    }
+    fn dim_c(&self) -> usize {
+        self.config.dim_c()
+    }
+    fn hidden_from_reference(&self, hidden: &serde_json::Value) -> std::result::Result<Vec<f32>, String> {
+        self.config.hidden_from_reference(hidden)
     }
 }
 
@@ -360,7 +435,7 @@ impl<S: MpeScenario> BatchedEnv for Mpe<S> {
     }
 
     fn episodes_may_end_next_step(&self) -> bool {
-        self.lockstep.is_none_or(|s| s + 1 >= self.config.max_cycles())
+        self.config.may_terminate() || self.lockstep.is_none_or(|s| s + 1 >= self.config.max_cycles())
     }
 
     fn episode_stats(&self) -> Result<EpisodeStats> {
@@ -415,7 +490,7 @@ fn check_fits<S: MpeScenario>(ctx: &GpuContext, config: &S) -> Result<()> {
     let per_env = [
         ("observations", n * config.obs_dim() as u64 * 4),
         ("state", config.state_width() as u64 * 4),
-        ("actions", n * if config.continuous() { MOVE_DIM as u64 } else { 1 } * 4),
+        ("actions", n * if config.continuous() { config.action_dim() as u64 } else { 1 } * 4),
     ];
     for (what, bytes_per_env) in per_env {
         let needed = bytes_per_env * config.n_envs() as u64;
