@@ -47,3 +47,8 @@ fn unit_f32(bits: vec4<u32>) -> vec4<f32> {
 fn rng_uniform4(rng: ptr<function, Rng>, lo: f32, hi: f32) -> vec4<f32> {
     return vec4<f32>(lo) + (hi - lo) * unit_f32(rng_next4(rng));
 }
+
+// An integer uniform in [0, n) (numpy's `integers(n)` in distribution), from one draw; n ≥ 1.
+fn rng_below(rng: ptr<function, Rng>, n: u32) -> u32 {
+    return min(u32(unit_f32(rng_next4(rng)).x * f32(n)), n - 1u);
+}

@@ -75,7 +75,7 @@ impl TrainArgs {
             // simple_spread's 3), and its own algorithm where the config's does not apply
             // (`--env swarm` alone trains MF-AC on a swarm, not MAPPO).
             if self.algo.is_none() && kind.check_algo(config.algo).is_err() {
-                config.algo = kind.entry().algos[0];
+                config.algo = kind.default_algo()?;
             }
             let scale = kind.entry().scale;
             if self.agents.is_none() {

@@ -14,7 +14,7 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use super::{BatchedEnv, BattleConfig, Mpe, MpeScenario, MpeWorld, EnvParams, FromParams, IsingConfig, SimpleConfig, SimpleFormationConfig, SimpleLineConfig, SimpleSpreadConfig, SwarmConfig};
+use super::{BatchedEnv, BattleConfig, Mpe, MpeScenario, MpeWorld, EnvParams, FromParams, IsingConfig, SimpleConfig, SimpleFormationConfig, SimpleLineConfig, SimpleSpeakerListenerConfig, SimpleSpreadConfig, SwarmConfig};
 use crate::error::{Result, ShoalError};
 use crate::gpu::GpuContext;
 use crate::train::algo::Algo;
@@ -37,6 +37,10 @@ pub enum EnvKind {
     #[value(alias = "simple_formation")]
     #[serde(alias = "simple-formation")]
     SimpleFormation,
+    /// MPE cooperative communication: a speaker guides a listener (mpe2 simple_speaker_listener_v4).
+    #[value(alias = "simple_speaker_listener")]
+    #[serde(alias = "simple-speaker-listener")]
+    SimpleSpeakerListener,
     /// Crowds heading for their goals through congestion (mean-field; up to millions of agents).
     Swarm,
     /// The Ising model with every lattice site an agent (Yang et al. 2018).
@@ -116,7 +120,8 @@ pub struct EnvEntry {
     pub bench_envs: &'static [usize],
     /// Episode length of a rendered random episode when the env's own default is not wanted.
     pub render_cycles: Option<usize>,
-    /// The algorithms `shoal train` runs on it (the first is the default).
+    /// The algorithms `shoal train` runs on it (the first is the default); empty for envs no
+    /// learner trains yet (agent groups of several kinds).
     pub algos: &'static [Algo],
     /// A `shoal train` TOML for it, when `TrainConfig`'s defaults (simple_spread's) do not fit:
     /// what `shoal bench --learner` starts from.
@@ -190,6 +195,19 @@ impl EnvKind {
                 build: build::<SimpleFormationConfig>,
                 replay: Some(replay_world::<SimpleFormationConfig>),
             },
+            EnvKind::SimpleSpeakerListener => &EnvEntry {
+                name: "simple_speaker_listener",
+                about: "MPE cooperative communication: a speaker guides a listener (mpe2 simple_speaker_listener_v4)",
+                scale: Scale::Agents { default: 2, bench: &[2] },
+                bench_envs: &[1, 64, 1024, 16384, 65536],
+                render_cycles: None,
+                algos: &[],
+                example_config: None,
+                distinct_agents: true,
+                check: check::<SimpleSpeakerListenerConfig>,
+                build: build::<SimpleSpeakerListenerConfig>,
+                replay: Some(replay_world::<SimpleSpeakerListenerConfig>),
+            },
             EnvKind::Swarm => &EnvEntry {
                 name: "swarm",
                 about: "crowds heading for goals through congestion (mean-field, to 10⁶ agents)",
@@ -255,14 +273,32 @@ impl EnvKind {
         names.join(", ")
     }
 
+    /// The algorithm `shoal train` runs when none is given.
+    pub fn default_algo(self) -> Result<Algo> {
+        self.entry().algos.first().copied().ok_or_else(|| self.untrainable())
+    }
+
     /// Checks that `algo` trains on this env, naming the ones that do.
     pub fn check_algo(self, algo: Algo) -> Result<()> {
         let algos = self.entry().algos;
         if algos.contains(&algo) {
             return Ok(());
         }
+        if algos.is_empty() {
+            return Err(self.untrainable());
+        }
         let names: Vec<&str> = algos.iter().map(|a| a.name()).collect();
         Err(ShoalError::config("algo", algo.name(), format!("{} trains with {}", self.name(), names.join(" or "))))
+    }
+}
+
+impl EnvKind {
+    fn untrainable(self) -> ShoalError {
+        ShoalError::config(
+            "env",
+            self.name(),
+            "its agents come in groups of different kinds, and shoal's learners train one group so far: step, bench, render and replay it, or train a single-group env",
+        )
     }
 }
 

@@ -19,6 +19,7 @@
 //! whole vec4s; counters are two vec4<u32> (step, episode, seed lo, seed hi), (command, -, -, -);
 //! statistics two vec4s as `EpisodeStats::from_sums` reads them.
 
+pub mod fixed;
 pub mod groups;
 
 use std::sync::Arc;
