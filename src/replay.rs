@@ -341,11 +341,14 @@ fn replay_batch(
                 kind.name(), t.init.landmark_pos.len()
             )));
         }
+        // mpe2 records a `dim_c`-wide zero utterance for silent agents even where nobody
+        // speaks (shoal's state then has none): zeros of any width are silence.
+        let silent = |c: &Vec<f64>| c.iter().all(|&v| v == 0.0);
         let comm = match &t.init.agent_c {
-            Some(rows) if rows.len() != n || rows.iter().any(|c| c.len() != dim_c) => {
+            Some(rows) if rows.len() != n || rows.iter().any(|c| c.len() != dim_c && !silent(c)) => {
                 return Err(bad(line, format!("init.agent_c is not [{n}][{dim_c}]")));
             }
-            Some(rows) => rows.iter().flatten().map(|&c| c as f32).collect(),
+            Some(rows) => rows.iter().flat_map(|c| (0..dim_c).map(|k| c.get(k).copied().unwrap_or(0.0) as f32)).collect(),
             None => vec![0.0; n * dim_c],
         };
         let hidden = env.hidden_from_reference(t.init.hidden.as_ref().unwrap_or(&serde_json::Value::Null)).map_err(|e| bad(line, format!("init.hidden: {e}")))?;
@@ -410,7 +413,8 @@ fn replay_batch(
                 agent_pos: pairs(&world.agent_pos),
                 agent_vel: pairs(&world.agent_vel),
                 agent_c: reference.agent_c.as_ref().map(|_| {
-                    world.agent_comm[e * n * dim_c..(e + 1) * n * dim_c].chunks(dim_c.max(1)).map(|c| c.iter().map(|&v| v as f64).collect()).collect()
+                    let comm = &world.agent_comm[e * n * dim_c..(e + 1) * n * dim_c];
+                    (0..n).map(|a| comm[a * dim_c..(a + 1) * dim_c].iter().map(|&v| v as f64).collect()).collect()
                 }),
                 truncated: truncated[e] > 0.5,
                 terminated: done[e] > 0.5 && truncated[e] < 0.5,
@@ -439,8 +443,11 @@ impl StepRecord {
             }
         }
         if let (Some(ours), Some(theirs)) = (&self.agent_c, &reference.agent_c) {
-            for (o, r) in ours.iter().flatten().zip(theirs.iter().flatten()) {
-                report.record("agent_c", *o as f32, *r);
+            // A silent agent's utterance is zeros, however wide mpe2 records it.
+            for (o, r) in ours.iter().zip(theirs) {
+                for (k, &value) in r.iter().enumerate() {
+                    report.record("agent_c", o.get(k).copied().unwrap_or(0.0) as f32, value);
+                }
             }
         }
         report.truncated_mismatches += usize::from(self.truncated != reference.truncated);

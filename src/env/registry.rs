@@ -14,7 +14,7 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use super::{BatchedEnv, BattleConfig, Mpe, MpeScenario, MpeWorld, EnvParams, FromParams, IsingConfig, SimpleConfig, SimpleFormationConfig, SimpleLineConfig, SimpleSpeakerListenerConfig, SimpleSpreadConfig, SwarmConfig};
+use super::{BatchedEnv, BattleConfig, Mpe, MpeScenario, MpeWorld, EnvParams, FromParams, IsingConfig, SimpleConfig, SimpleFormationConfig, SimpleLineConfig, SimpleAdversaryConfig, SimpleCryptoConfig, SimplePushConfig, SimpleReferenceConfig, SimpleTagConfig, SimpleSpeakerListenerConfig, SimpleSpreadConfig, SwarmConfig};
 use crate::error::{Result, ShoalError};
 use crate::gpu::GpuContext;
 use crate::train::algo::Algo;
@@ -37,6 +37,26 @@ pub enum EnvKind {
     #[value(alias = "simple_formation")]
     #[serde(alias = "simple-formation")]
     SimpleFormation,
+    /// MPE physical deception: good agents hide the target from an adversary (mpe2 simple_adversary_v3).
+    #[value(alias = "simple_adversary")]
+    #[serde(alias = "simple-adversary")]
+    SimpleAdversary,
+    /// MPE covert communication: Alice and Bob share a key, Eve listens (mpe2 simple_crypto_v3).
+    #[value(alias = "simple_crypto")]
+    #[serde(alias = "simple-crypto")]
+    SimpleCrypto,
+    /// MPE keep-away: an adversary pushes a good agent off its goal (mpe2 simple_push_v3).
+    #[value(alias = "simple_push")]
+    #[serde(alias = "simple-push")]
+    SimplePush,
+    /// MPE referential communication: two agents tell each other where to go (mpe2 simple_reference_v3).
+    #[value(alias = "simple_reference")]
+    #[serde(alias = "simple-reference")]
+    SimpleReference,
+    /// MPE predator-prey: three predators chase a faster prey among obstacles (mpe2 simple_tag_v3).
+    #[value(alias = "simple_tag")]
+    #[serde(alias = "simple-tag")]
+    SimpleTag,
     /// MPE cooperative communication: a speaker guides a listener (mpe2 simple_speaker_listener_v4).
     #[value(alias = "simple_speaker_listener")]
     #[serde(alias = "simple-speaker-listener")]
@@ -194,6 +214,71 @@ impl EnvKind {
                 check: check::<SimpleFormationConfig>,
                 build: build::<SimpleFormationConfig>,
                 replay: Some(replay_world::<SimpleFormationConfig>),
+            },
+            EnvKind::SimpleAdversary => &EnvEntry {
+                name: "simple_adversary",
+                about: "MPE physical deception: good agents hide the target from an adversary (mpe2 simple_adversary_v3)",
+                scale: Scale::Agents { default: 3, bench: &[3] },
+                bench_envs: &[1, 64, 1024, 16384, 65536],
+                render_cycles: None,
+                algos: &[],
+                example_config: None,
+                distinct_agents: true,
+                check: check::<SimpleAdversaryConfig>,
+                build: build::<SimpleAdversaryConfig>,
+                replay: Some(replay_world::<SimpleAdversaryConfig>),
+            },
+            EnvKind::SimpleCrypto => &EnvEntry {
+                name: "simple_crypto",
+                about: "MPE covert communication: Alice and Bob share a key, Eve listens (mpe2 simple_crypto_v3)",
+                scale: Scale::Agents { default: 3, bench: &[3] },
+                bench_envs: &[1, 64, 1024, 16384, 65536],
+                render_cycles: None,
+                algos: &[],
+                example_config: None,
+                distinct_agents: true,
+                check: check::<SimpleCryptoConfig>,
+                build: build::<SimpleCryptoConfig>,
+                replay: Some(replay_world::<SimpleCryptoConfig>),
+            },
+            EnvKind::SimplePush => &EnvEntry {
+                name: "simple_push",
+                about: "MPE keep-away: an adversary pushes a good agent off its goal (mpe2 simple_push_v3)",
+                scale: Scale::Agents { default: 2, bench: &[2] },
+                bench_envs: &[1, 64, 1024, 16384, 65536],
+                render_cycles: None,
+                algos: &[],
+                example_config: None,
+                distinct_agents: true,
+                check: check::<SimplePushConfig>,
+                build: build::<SimplePushConfig>,
+                replay: Some(replay_world::<SimplePushConfig>),
+            },
+            EnvKind::SimpleReference => &EnvEntry {
+                name: "simple_reference",
+                about: "MPE referential communication: two agents tell each other where to go (mpe2 simple_reference_v3)",
+                scale: Scale::Agents { default: 2, bench: &[2] },
+                bench_envs: &[1, 64, 1024, 16384, 65536],
+                render_cycles: None,
+                algos: &[],
+                example_config: None,
+                distinct_agents: true,
+                check: check::<SimpleReferenceConfig>,
+                build: build::<SimpleReferenceConfig>,
+                replay: Some(replay_world::<SimpleReferenceConfig>),
+            },
+            EnvKind::SimpleTag => &EnvEntry {
+                name: "simple_tag",
+                about: "MPE predator-prey: three predators chase a faster prey among obstacles (mpe2 simple_tag_v3)",
+                scale: Scale::Agents { default: 4, bench: &[4] },
+                bench_envs: &[1, 64, 1024, 16384, 65536],
+                render_cycles: None,
+                algos: &[],
+                example_config: None,
+                distinct_agents: true,
+                check: check::<SimpleTagConfig>,
+                build: build::<SimpleTagConfig>,
+                replay: Some(replay_world::<SimpleTagConfig>),
             },
             EnvKind::SimpleSpeakerListener => &EnvEntry {
                 name: "simple_speaker_listener",

@@ -59,10 +59,15 @@ impl MpeOptions {
     }
 }
 
-/// `impl MpeScenario` and `impl FromParams` for `$config(pub MpeOptions)`: the options' methods
-/// and `agents()` (the sum of the groups), plus the scenario's own items.
+/// `impl MpeScenario` and `impl FromParams` for a scenario whose field `.0` is its
+/// [`MpeOptions`]: the options' methods, `agents()` and `obs_dim()` (the widest group's), plus the
+/// scenario's own items. `$new` builds the config from the run's parameters and the checked
+/// options (default: `$config(options)`).
 macro_rules! fixed_scenario {
     ($config:ident, $name:literal, $wgsl:literal, $agents:expr, { $($items:tt)* }) => {
+        $crate::env::mpe::fixed::fixed_scenario!($config, $name, $wgsl, $agents, |_params, options| Ok($config(options)), { $($items)* });
+    };
+    ($config:ident, $name:literal, $wgsl:literal, $agents:expr, $new:expr, { $($items:tt)* }) => {
         impl $crate::env::MpeScenario for $config {
             const NAME: &'static str = $name;
             const WGSL: &'static str = include_str!($wgsl);
@@ -96,7 +101,9 @@ macro_rules! fixed_scenario {
 
             /// The batch a run's parameters describe (`agents` must be the scenario's count).
             fn from_params(params: &$crate::env::EnvParams) -> $crate::error::Result<$config> {
-                Ok($config($crate::env::mpe::fixed::MpeOptions::from_run(params, $name, $agents)?))
+                let options = $crate::env::mpe::fixed::MpeOptions::from_run(params, $name, $agents)?;
+                let new: fn(&$crate::env::EnvParams, $crate::env::mpe::fixed::MpeOptions) -> $crate::error::Result<$config> = $new;
+                new(params, options)
             }
 
             fn build(self, ctx: &std::sync::Arc<$crate::gpu::GpuContext>) -> $crate::error::Result<$crate::env::Mpe<$config>> {

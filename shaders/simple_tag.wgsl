@@ -1,0 +1,124 @@
+// simple_tag (MPE predator–prey): the scenario's part of the step kernel; the batch skeleton is
+// mpe_batch.wgsl (needs it, and what it needs, before this file).
+//
+// Faithful to mpe2 1.1.1's simple_tag_v3 with its defaults (tests/data/MPE_SPEC.md §7): agents
+// 0..ADVERSARIES are the predators, the rest the prey; the landmarks are obstacles of size 0.2.
+// Everything collides (agent–agent and agent–obstacle); rewards are unshaped (mpe2's default).
+
+const ADVERSARIES: u32 = 3u;
+const ADVERSARY_SIZE: f32 = 0.075;
+const GOOD_SIZE: f32 = 0.05;
+const OBSTACLE_SIZE: f32 = 0.2;
+
+fn agent_size(i: u32) -> f32 {
+    return select(GOOD_SIZE, ADVERSARY_SIZE, i < ADVERSARIES);
+}
+
+// Scenario.reset_world: agents uniform in [-1, 1]², then obstacles in [-0.9, 0.9]².
+fn spawn_world(env: u32, seed_lo: u32, seed_hi: u32, episode: u32) -> World {
+    var rng = rng_stream(seed_lo, seed_hi, env, episode);
+    var world: World;
+    for (var i = 0u; i < N; i += 2u) {
+        let draw = rng_uniform4(&rng, -1.0, 1.0);
+        world.agent_pos[i] = draw.xy;
+        if (i + 1u < N) {
+            world.agent_pos[i + 1u] = draw.zw;
+        }
+    }
+    for (var l = 0u; l < L; l += 2u) {
+        let draw = rng_uniform4(&rng, -0.9, 0.9);
+        world.landmark_pos[l] = draw.xy;
+        if (l + 1u < L) {
+            world.landmark_pos[l + 1u] = draw.zw;
+        }
+    }
+    return world;
+}
+
+// Every agent pair pushes both ways; an obstacle pushes an agent and is not pushed back
+// (World.apply_environment_force drops the force on a fixed entity).
+fn contact_forces(world: ptr<function, World>, force: ptr<function, array<vec2<f32>, N>>) {
+    for (var a = 0u; a < N; a++) {
+        for (var b = a + 1u; b < N; b++) {
+            let f = mpe_contact_force((*world).agent_pos[a] - (*world).agent_pos[b], agent_size(a) + agent_size(b));
+            (*force)[a] += f;
+            (*force)[b] -= f;
+        }
+        for (var l = 0u; l < L; l++) {
+            (*force)[a] += mpe_contact_force((*world).agent_pos[a] - (*world).landmark_pos[l], agent_size(a) + OBSTACLE_SIZE);
+        }
+    }
+}
+
+// Scenario.is_collision on the post-step state.
+fn touching(world: World, a: u32, b: u32) -> bool {
+    return distance(world.agent_pos[a], world.agent_pos[b]) < agent_size(a) + agent_size(b);
+}
+
+// The prey's penalty for leaving the unit square, per axis.
+fn bound_penalty(x: f32) -> f32 {
+    if (x < 0.9) {
+        return 0.0;
+    }
+    if (x < 1.0) {
+        return (x - 0.9) * 10.0;
+    }
+    return min(exp(2.0 * x - 2.0), 10.0);
+}
+
+// Scenario.agent_reward / adversary_reward: the prey loses 10 per predator touching it and pays
+// for leaving the square; every predator gets 10 per (prey, predator) touch, its own or not.
+fn write_rewards(env: u32, world: World) -> f32 {
+    var touches = 0.0;
+    var sum = 0.0;
+    for (var i = ADVERSARIES; i < N; i++) {
+        var r = 0.0;
+        for (var a = 0u; a < ADVERSARIES; a++) {
+            if (touching(world, a, i)) {
+                r -= 10.0;
+                touches += 1.0;
+            }
+        }
+        let p = world.agent_pos[i];
+        r -= bound_penalty(abs(p.x)) + bound_penalty(abs(p.y));
+        reward[env * N + i] = r;
+        sum += r;
+    }
+    for (var a = 0u; a < ADVERSARIES; a++) {
+        reward[env * N + a] = 10.0 * touches;
+    }
+    return (sum + f32(ADVERSARIES) * 10.0 * touches) / f32(N);
+}
+
+// Scenario.observation: [v, p, obstacles - p, others - p, velocities of the other prey].
+fn observe(world: World, i: u32) -> array<f32, OBS_DIM> {
+    var o: array<f32, OBS_DIM>;
+    let own = world.agent_pos[i];
+    o[0] = world.agent_vel[i].x;
+    o[1] = world.agent_vel[i].y;
+    o[2] = own.x;
+    o[3] = own.y;
+    var c = 4u;
+    for (var l = 0u; l < L; l++) {
+        let rel = world.landmark_pos[l] - own;
+        o[c] = rel.x;
+        o[c + 1u] = rel.y;
+        c += 2u;
+    }
+    for (var j = 0u; j < N; j++) {
+        if (j != i) {
+            let rel = world.agent_pos[j] - own;
+            o[c] = rel.x;
+            o[c + 1u] = rel.y;
+            c += 2u;
+        }
+    }
+    for (var j = ADVERSARIES; j < N; j++) {
+        if (j != i) {
+            o[c] = world.agent_vel[j].x;
+            o[c + 1u] = world.agent_vel[j].y;
+            c += 2u;
+        }
+    }
+    return o;
+}
