@@ -14,7 +14,7 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use super::{BatchedEnv, BattleConfig, Mpe, MpeScenario, MpeWorld, EnvParams, FromParams, IsingConfig, SimpleConfig, SimpleFormationConfig, SimpleLineConfig, SimpleAdversaryConfig, SimpleCryptoConfig, SimplePushConfig, SimpleReferenceConfig, SimpleTagConfig, SimpleSpeakerListenerConfig, SimpleSpreadConfig, SwarmConfig};
+use super::{BatchedEnv, BattleConfig, Mpe, MpeScenario, MpeWorld, EnvParams, FromParams, IsingConfig, SimpleConfig, SimpleFormationConfig, SimpleLineConfig, SimpleAdversaryConfig, SimpleCryptoConfig, SimplePushConfig, SimpleReferenceConfig, SimpleTagConfig, SimpleWorldCommConfig, SimpleSpeakerListenerConfig, SimpleSpreadConfig, SwarmConfig};
 use crate::error::{Result, ShoalError};
 use crate::gpu::GpuContext;
 use crate::train::algo::Algo;
@@ -57,6 +57,10 @@ pub enum EnvKind {
     #[value(alias = "simple_tag")]
     #[serde(alias = "simple-tag")]
     SimpleTag,
+    /// MPE predator-prey with a speaking leader, food and forests (mpe2 simple_world_comm_v3).
+    #[value(alias = "simple_world_comm")]
+    #[serde(alias = "simple-world-comm")]
+    SimpleWorldComm,
     /// MPE cooperative communication: a speaker guides a listener (mpe2 simple_speaker_listener_v4).
     #[value(alias = "simple_speaker_listener")]
     #[serde(alias = "simple-speaker-listener")]
@@ -279,6 +283,19 @@ impl EnvKind {
                 check: check::<SimpleTagConfig>,
                 build: build::<SimpleTagConfig>,
                 replay: Some(replay_world::<SimpleTagConfig>),
+            },
+            EnvKind::SimpleWorldComm => &EnvEntry {
+                name: "simple_world_comm",
+                about: "MPE predator-prey with a speaking leader, food and forests (mpe2 simple_world_comm_v3)",
+                scale: Scale::Agents { default: 6, bench: &[6] },
+                bench_envs: &[1, 64, 1024, 16384, 65536],
+                render_cycles: None,
+                algos: &[],
+                example_config: None,
+                distinct_agents: true,
+                check: check::<SimpleWorldCommConfig>,
+                build: build::<SimpleWorldCommConfig>,
+                replay: Some(replay_world::<SimpleWorldCommConfig>),
             },
             EnvKind::SimpleSpeakerListener => &EnvEntry {
                 name: "simple_speaker_listener",
