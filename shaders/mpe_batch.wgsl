@@ -9,6 +9,7 @@
 //   fn write_rewards(env, world) -> f32 (the mean over agents)   Scenario.reward
 //   fn observe(world, i) -> array<f32, OBS_DIM>                  Scenario.observation
 //   fn is_terminal(world) -> bool (optional; the host adds `false`)  Scenario.is_terminal
+//   fn post_step(env, header, world: ptr<function, World>) (optional)  collect_treasure's post_step
 // and the host generates `agent_body(i) -> AgentBody` from the scenario's agent groups (which
 // agents move, speak, their accel, mass and speed limit).
 //
@@ -311,6 +312,7 @@ fn run_env(env: u32, slot: u32) {
     var mean_reward = 0.0;
     if (stepping) {
         stats_b.z += physics_step(env, &world);
+        post_step(env, header, &world);
         mean_reward = write_rewards(env, world);
         header.x += 1u;
     } else {

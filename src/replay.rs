@@ -59,6 +59,12 @@ pub struct StepRecord {
     /// `[agents][dim_c]`: what each agent said (the MPE suite's files).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub agent_c: Option<Vec<Vec<f64>>>,
+    /// `[landmarks][2]`, where landmarks move during an episode (collect_treasure's treasures).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub landmark_pos: Option<Vec<[f64; 2]>>,
+    /// The scenario's hidden variables after the step, where they change (collect_treasure).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hidden: Option<serde_json::Value>,
     /// Whether the episode was truncated at this step (the MPE suite's files record one flag
     /// per agent; all agents of an MPE env end together).
     #[serde(deserialize_with = "flag_or_per_agent")]
@@ -360,6 +366,7 @@ fn replay_batch(
     }
     let start = env.set_world(&world)?;
     let init_obs = read_obs(ctx, &groups, &start.obs, envs)?;
+    let mut current = env.read_world()?;
 
     let mut out: Vec<Trajectory> = batch
         .iter()
@@ -394,6 +401,16 @@ fn replay_batch(
             rows.push(row);
         }
         let actions = group_actions(ctx, &groups, &rows, first.continuous).map_err(|(env_index, e)| bad(lines[env_index], format!("actions[{step}]: {e}")))?;
+        // Where the scenario draws during a step (respawns), the recorded draw is put in place.
+        let mut steered = false;
+        for (e, t) in batch.iter().enumerate() {
+            if let Some(next) = t.steps.get(step) {
+                steered |= env.steer_replay(&mut current, e, next);
+            }
+        }
+        if steered {
+            env.patch_world(&current)?;
+        }
         let output = env.step(&actions)?;
         // The batch keeps the world an episode ended in: these are the step's own results.
         let obs = read_obs(ctx, &groups, &output.obs, envs)?;
@@ -401,6 +418,7 @@ fn replay_batch(
         let truncated = ctx.read_f32(output.truncated)?;
         let done = ctx.read_f32(output.done)?;
         let world = env.read_world()?;
+        let landmarks_per_env = landmarks * 2;
         for (e, t) in batch.iter().enumerate() {
             if step >= t.steps.len() {
                 continue;
@@ -416,6 +434,8 @@ fn replay_batch(
                     let comm = &world.agent_comm[e * n * dim_c..(e + 1) * n * dim_c];
                     (0..n).map(|a| comm[a * dim_c..(a + 1) * dim_c].iter().map(|&v| v as f64).collect()).collect()
                 }),
+                landmark_pos: reference.landmark_pos.as_ref().map(|_| to_pairs(&world.landmark_pos[e * landmarks_per_env..(e + 1) * landmarks_per_env])),
+                hidden: None,
                 truncated: truncated[e] > 0.5,
                 terminated: done[e] > 0.5 && truncated[e] < 0.5,
             };
@@ -423,6 +443,7 @@ fn replay_batch(
             report.steps += 1;
             out[e].steps.push(record);
         }
+        current = world;
     }
     Ok(out)
 }
@@ -440,6 +461,12 @@ impl StepRecord {
             for c in 0..2 {
                 report.record("agent_pos", self.agent_pos[a][c] as f32, reference.agent_pos[a][c]);
                 report.record("agent_vel", self.agent_vel[a][c] as f32, reference.agent_vel[a][c]);
+            }
+        }
+        if let (Some(ours), Some(theirs)) = (&self.landmark_pos, &reference.landmark_pos) {
+            for (o, r) in ours.iter().zip(theirs) {
+                report.record("landmark_pos", o[0] as f32, r[0]);
+                report.record("landmark_pos", o[1] as f32, r[1]);
             }
         }
         if let (Some(ours), Some(theirs)) = (&self.agent_c, &reference.agent_c) {

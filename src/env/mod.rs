@@ -23,6 +23,7 @@
 //! index): env *i* behaves the same whatever the batch size and whatever the other envs do.
 
 pub mod battle;
+pub mod collect_treasure;
 pub mod formation;
 pub mod ising;
 pub mod kuhn_poker;
@@ -54,6 +55,7 @@ use crate::gpu::GpuContext;
 use crate::render::scene::Scene;
 
 pub use battle::{Battle, BattleConfig, BattleOutcomes};
+pub use collect_treasure::{CollectTreasure, CollectTreasureConfig};
 pub use formation::{FormationConfig, SimpleFormation, SimpleFormationConfig, SimpleLine, SimpleLineConfig};
 pub use ising::{InitialSpins, Ising, IsingConfig, Metropolis};
 pub use neighbours::NeighbourField;

@@ -14,7 +14,7 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use super::{BatchedEnv, BattleConfig, Mpe, MpeScenario, MpeWorld, EnvParams, FromParams, IsingConfig, SimpleConfig, SimpleFormationConfig, SimpleLineConfig, SimpleAdversaryConfig, SimpleCryptoConfig, SimplePushConfig, SimpleReferenceConfig, SimpleTagConfig, SimpleWorldCommConfig, SimpleSpeakerListenerConfig, SimpleSpreadConfig, SwarmConfig};
+use super::{BatchedEnv, BattleConfig, Mpe, MpeScenario, MpeWorld, EnvParams, FromParams, IsingConfig, SimpleConfig, SimpleFormationConfig, SimpleLineConfig, SimpleAdversaryConfig, SimpleCryptoConfig, SimplePushConfig, SimpleReferenceConfig, SimpleTagConfig, SimpleWorldCommConfig, CollectTreasureConfig, SimpleSpeakerListenerConfig, SimpleSpreadConfig, SwarmConfig};
 use crate::error::{Result, ShoalError};
 use crate::gpu::GpuContext;
 use crate::train::algo::Algo;
@@ -65,6 +65,10 @@ pub enum EnvKind {
     #[value(alias = "simple_speaker_listener")]
     #[serde(alias = "simple-speaker-listener")]
     SimpleSpeakerListener,
+    /// MPE collectors gather treasures and bring them to deposits (mpe2 collect_treasure_v1).
+    #[value(alias = "collect_treasure")]
+    #[serde(alias = "collect-treasure")]
+    CollectTreasure,
     /// Crowds heading for their goals through congestion (mean-field; up to millions of agents).
     Swarm,
     /// The Ising model with every lattice site an agent (Yang et al. 2018).
@@ -309,6 +313,19 @@ impl EnvKind {
                 check: check::<SimpleSpeakerListenerConfig>,
                 build: build::<SimpleSpeakerListenerConfig>,
                 replay: Some(replay_world::<SimpleSpeakerListenerConfig>),
+            },
+            EnvKind::CollectTreasure => &EnvEntry {
+                name: "collect_treasure",
+                about: "MPE collectors gather treasures and bring them to deposits (mpe2 collect_treasure_v1)",
+                scale: Scale::Agents { default: 8, bench: &[8] },
+                bench_envs: &[1, 64, 1024, 16384, 65536],
+                render_cycles: None,
+                algos: &[],
+                example_config: None,
+                distinct_agents: true,
+                check: check::<CollectTreasureConfig>,
+                build: build::<CollectTreasureConfig>,
+                replay: Some(replay_world::<CollectTreasureConfig>),
             },
             EnvKind::Swarm => &EnvEntry {
                 name: "swarm",

@@ -82,6 +82,17 @@ pub trait MpeScenario: Clone {
     fn may_terminate(&self) -> bool {
         false
     }
+    /// Whether the kernel defines `post_step` (world changes after physics, before rewards).
+    fn has_post_step(&self) -> bool {
+        false
+    }
+    /// Sets the hidden variables of one env (`hidden`) so that the step after this one does
+    /// what the recorded `next` step did where the scenario draws during a step (a respawn);
+    /// `shoal replay` calls it before every step. Returns whether anything changed.
+    fn steer_replay(&self, hidden: &mut [f32], next: &crate::replay::StepRecord) -> bool {
+        let _ = (hidden, next);
+        false
+    }
     /// The hidden floats of a recorded world (`init.hidden` of the MPE suite's golden files:
     /// per-agent `goal_a`/`goal_b`, keys, ...), for `shoal replay`.
     fn hidden_from_reference(&self, hidden: &serde_json::Value) -> std::result::Result<Vec<f32>, String> {
@@ -227,33 +238,8 @@ impl<S: MpeScenario> Mpe<S> {
     /// Every field of `world` is row-major over envs ([`WorldState`]); the step counter
     /// restarts at 0.
     pub fn set_state(&mut self, world: &WorldState) -> Result<StepOutput> {
-        let c = &self.config;
-        let (n, l, envs, dim_c, hidden) = (c.agents(), c.landmarks(), c.n_envs(), c.dim_c(), c.hidden());
-        let fields: [(&str, &[f32], usize); 5] = [
-            ("agent_pos", &world.agent_pos, 2 * n),
-            ("agent_vel", &world.agent_vel, 2 * n),
-            ("landmark_pos", &world.landmark_pos, 2 * l),
-            ("agent_comm", &world.agent_comm, n * dim_c),
-            ("hidden", &world.hidden, hidden),
-        ];
-        let width = c.state_width();
-        let mut packed = vec![0f32; width * envs];
-        for (what, values, per_env) in fields.iter().copied() {
-            if values.len() != envs * per_env {
-                return Err(ShoalError::Shape {
-                    what: "set_state",
-                    expected: format!("{what}: {} values ({per_env} per env)", envs * per_env),
-                    got: format!("{} values", values.len()),
-                });
-            }
-        }
-        for (env, row) in packed.chunks_mut(width).enumerate() {
-            let mut offset = 0;
-            for (_, values, per_env) in fields.iter().copied() {
-                row[offset..offset + per_env].copy_from_slice(&values[env * per_env..(env + 1) * per_env]);
-                offset += per_env;
-            }
-        }
+        let (envs, width) = (self.config.n_envs(), self.config.state_width());
+        let packed = pack_state(&self.config, world)?;
         self.state = self.ctx.upload_raw(&packed, &[envs, width], DType::F32)?;
         self.upload_counters(0, COMMAND_OBSERVE)?;
         self.ready = true;
@@ -347,6 +333,38 @@ impl<S: MpeScenario> Mpe<S> {
     }
 }
 
+/// `world` as the packed per-env state rows of the device (`[envs, state_width]`), checking
+/// every field's length.
+fn pack_state<S: MpeScenario>(c: &S, world: &WorldState) -> Result<Vec<f32>> {
+    let (n, l, envs, dim_c, hidden) = (c.agents(), c.landmarks(), c.n_envs(), c.dim_c(), c.hidden());
+    let fields: [(&str, &[f32], usize); 5] = [
+        ("agent_pos", &world.agent_pos, 2 * n),
+        ("agent_vel", &world.agent_vel, 2 * n),
+        ("landmark_pos", &world.landmark_pos, 2 * l),
+        ("agent_comm", &world.agent_comm, n * dim_c),
+        ("hidden", &world.hidden, hidden),
+    ];
+    for (what, values, per_env) in fields.iter().copied() {
+        if values.len() != envs * per_env {
+            return Err(ShoalError::Shape {
+                what: "set_state",
+                expected: format!("{what}: {} values ({per_env} per env)", envs * per_env),
+                got: format!("{} values", values.len()),
+            });
+        }
+    }
+    let width = c.state_width();
+    let mut packed = vec![0f32; width * envs];
+    for (env, row) in packed.chunks_mut(width).enumerate() {
+        let mut offset = 0;
+        for (_, values, per_env) in fields.iter().copied() {
+            row[offset..offset + per_env].copy_from_slice(&values[env * per_env..(env + 1) * per_env]);
+            offset += per_env;
+        }
+    }
+    Ok(packed)
+}
+
 /// The step kernel of `config`'s scenario (see the kernel contract above).
 fn step_kernel<S: MpeScenario>(config: &S, groups: &[MpeGroup], auto_reset: bool) -> WgslKernel {
     let mut constants = vec![
@@ -373,6 +391,9 @@ fn step_kernel<S: MpeScenario>(config: &S, groups: &[MpeGroup], auto_reset: bool
     if !config.may_terminate() {
         parts.push("fn is_terminal(world: World) -> bool {\n    return false;\n}\n");
     }
+    if !config.has_post_step() {
+        parts.push("fn post_step(env: u32, header: vec4<u32>, world: ptr<function, World>) {}\n");
+    }
     WgslKernel::new(S::NAME, &parts, &constants)
 }
 
@@ -390,6 +411,11 @@ pub trait MpeWorld: BatchedEnv {
     fn dim_c(&self) -> usize;
     /// [`MpeScenario::hidden_from_reference`].
     fn hidden_from_reference(&self, hidden: &serde_json::Value) -> std::result::Result<Vec<f32>, String>;
+    /// [`MpeScenario::steer_replay`] for env `env` of `world`.
+    fn steer_replay(&self, world: &mut WorldState, env: usize, next: &crate::replay::StepRecord) -> bool;
+    /// Replaces the world of every env, keeping step counters and statistics (a replay's
+    /// steering; a snapshot round trip).
+    fn patch_world(&mut self, world: &WorldState) -> Result<()>;
 }
 
 impl<S: MpeScenario + 'static> MpeWorld for Mpe<S> {
@@ -407,6 +433,15 @@ impl<S: MpeScenario + 'static> MpeWorld for Mpe<S> {
     }
     fn hidden_from_reference(&self, hidden: &serde_json::Value) -> std::result::Result<Vec<f32>, String> {
         self.config.hidden_from_reference(hidden)
+    }
+    fn steer_replay(&self, world: &mut WorldState, env: usize, next: &crate::replay::StepRecord) -> bool {
+        let h = self.config.hidden();
+        self.config.steer_replay(&mut world.hidden[env * h..(env + 1) * h], next)
+    }
+    fn patch_world(&mut self, world: &WorldState) -> Result<()> {
+        let mut snapshot = self.snapshot()?;
+        snapshot.state = pack_state(&self.config, world)?;
+        self.restore(&snapshot).map(|_| ())
     }
 }
 
