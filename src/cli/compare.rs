@@ -7,7 +7,7 @@ use clap::Args;
 use serde::Serialize;
 
 use super::train::{plot_learning_curves, read_curve, train_loop};
-use shoal::train::{new_learner, resume_learner, Algo, CheckpointState, TrainConfig, UpdateMetrics};
+use shoal::train::{new_learner, resume_learner, Algo, CheckpointState, TrainConfig};
 use shoal::report::{Block, Report};
 use shoal::ShoalError;
 
@@ -85,9 +85,10 @@ pub fn run(args: CompareArgs) -> anyhow::Result<ExitCode> {
             } else {
                 std::fs::create_dir_all(&dir).map_err(|e| ShoalError::io(&dir, e))?;
                 shoal::io::write_atomic(&dir.join("config.toml"), toml::to_string(&config)?.as_bytes())?;
-                shoal::io::write_atomic(&dir.join("metrics.csv"), format!("{}\n", UpdateMetrics::CSV_HEADER).as_bytes())?;
                 eprintln!("{} seed {seed}", algo.name());
-                new_learner(ctx.clone(), config)?
+                let learner = new_learner(ctx.clone(), config)?;
+                super::train::write_csv_header(&dir.join("metrics.csv"), &learner.group_names())?;
+                learner
             };
             let summary = train_loop(trainer.as_mut(), &dir, true)?;
             // Final return: mean over the last tenth of the run's updates (at least one).

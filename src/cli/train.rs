@@ -122,7 +122,7 @@ pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
                 // Recovered from a copy a crash left: put it back where it belongs.
                 trainer.save_checkpoint(&out.join("checkpoint"))?;
             }
-            repair_metrics(&out.join("metrics.csv"), trainer.progress().update)?;
+            repair_metrics(&out.join("metrics.csv"), trainer.progress().update, &trainer.group_names())?;
             (trainer, lock)
         }
         None => {
@@ -143,7 +143,7 @@ pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
             learner.save_checkpoint(&out.join("checkpoint"))?;
             let text = toml::to_string(&config)?;
             shoal::io::write_atomic(&out.join("config.toml"), text.as_bytes())?;
-            write_csv_header(&out.join("metrics.csv"))?;
+            write_csv_header(&out.join("metrics.csv"), &learner.group_names())?;
             (learner, lock)
         }
     };
@@ -197,23 +197,25 @@ pub struct RunSummary {
     pub final_return: f64,
 }
 
-fn write_csv_header(path: &Path) -> anyhow::Result<()> {
-    shoal::io::write_atomic(path, format!("{}\n", UpdateMetrics::CSV_HEADER).as_bytes())?;
+/// A fresh `metrics.csv` with the header of a run on an env with these agent groups.
+pub fn write_csv_header(path: &Path, groups: &[String]) -> anyhow::Result<()> {
+    shoal::io::write_atomic(path, format!("{}\n", UpdateMetrics::csv_header(groups)).as_bytes())?;
     Ok(())
 }
 
 /// Makes `metrics.csv` agree with a checkpoint at update `done`: keeps the header and the whole
 /// rows of updates up to `done` (rows past it are about to be redone; a partial row is what a
 /// crash mid-write leaves), says what it dropped, and rewrites the file atomically if needed.
-pub fn repair_metrics(csv_path: &Path, done: usize) -> anyhow::Result<()> {
+pub fn repair_metrics(csv_path: &Path, done: usize, groups: &[String]) -> anyhow::Result<()> {
     let text = match std::fs::read_to_string(csv_path) {
         Ok(text) => text,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
         Err(e) => return Err(ShoalError::io(csv_path, e).into()),
     };
-    let fields = UpdateMetrics::CSV_HEADER.split(',').count();
+    let header = UpdateMetrics::csv_header(groups);
+    let fields = header.split(',').count();
     let whole = |line: &str| line.split(',').count() == fields && line.split(',').all(|f| f.parse::<f64>().is_ok());
-    let mut kept = vec![UpdateMetrics::CSV_HEADER.to_string()];
+    let mut kept = vec![header];
     let lines: Vec<&str> = text.split('\n').collect();
     // The text after the last newline is a row cut short, whatever it holds.
     let complete = &lines[..lines.len().saturating_sub(1)];
@@ -239,7 +241,7 @@ pub fn train_loop(trainer: &mut dyn Learner, out: &Path, show_progress: bool) ->
     );
     bar.set_position(trainer.progress().update as u64);
     let csv_path = out.join("metrics.csv");
-    repair_metrics(&csv_path, trainer.progress().update)?;
+    repair_metrics(&csv_path, trainer.progress().update, &trainer.group_names())?;
     let mut csv = std::fs::OpenOptions::new().append(true).open(&csv_path).map_err(|e| ShoalError::io(&csv_path, e))?;
     let checkpoint = out.join("checkpoint");
     let every = trainer.config().checkpoint_every;

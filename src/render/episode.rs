@@ -11,7 +11,7 @@ use super::{EpisodePolicy, GifRecorder, Recording, RenderRequest};
 use crate::env::{Actions, BatchedEnv, EnvKind, EnvParams, RandomActions};
 use crate::error::{Result, ShoalError};
 use crate::gpu::GpuContext;
-use crate::train::actor_critic::eval::{load_model, to_env_actions};
+use crate::train::actor_critic::eval::{load_models, to_env_actions};
 use crate::train::actor_critic::inputs::Inputs;
 use crate::train::actor_critic::model::ActorCritic;
 use crate::train::actor_critic::noise::PolicyNoise;
@@ -72,12 +72,20 @@ pub fn record(ctx: &Arc<GpuContext>, kind: EnvKind, request: &RenderRequest, out
     Ok(Recording { frames, episode_length: first_length.unwrap_or(step), scenes })
 }
 
+/// One agent group's trained policy.
+struct GroupPolicy {
+    model: ActorCritic,
+    inputs: Inputs,
+    noise: PolicyNoise,
+    agents: usize,
+}
+
 /// Picks the actions of a rendered env (one env instance).
 enum ActionSource {
     /// Uniformly random actions, one source per agent group.
     Random(Vec<RandomActions>),
-    /// An actor–critic checkpoint's policy.
-    Policy { model: ActorCritic, greedy: bool, inputs: Inputs, noise: PolicyNoise, agents: usize },
+    /// An actor–critic checkpoint's policy, one per agent group.
+    Policy { greedy: bool, groups: Vec<GroupPolicy> },
     /// MF-Q agents' Boltzmann policy (ising).
     Mfq(IsingMfq),
 }
@@ -90,11 +98,21 @@ impl ActionSource {
             ),
             Some((dir, _, config)) if config.algo == Algo::Mfq => ActionSource::Mfq(load_agents(ctx, dir, 1, seed)?.1),
             Some((dir, greedy, config)) => {
-                let (_, model) = load_model(dir, ctx)?;
-                let group = &env.spec().groups[0];
-                let noise = PolicyNoise::new(ctx.clone(), &group.action, group.agents, 1, seed ^ 0xE7A1)?;
-                let inputs = Inputs::new(env, config.algo, ctx.device());
-                ActionSource::Policy { model: model.valid(), greedy, inputs, noise, agents: group.agents }
+                let (_, models) = load_models(dir, ctx)?;
+                let groups = models
+                    .into_iter()
+                    .zip(&env.spec().groups)
+                    .enumerate()
+                    .map(|(g, (model, group))| {
+                        Ok(GroupPolicy {
+                            model: model.valid(),
+                            inputs: Inputs::for_group(env, g, config.algo, ctx.device()),
+                            noise: PolicyNoise::new(ctx.clone(), &group.action, group.agents, 1, seed ^ 0xE7A1 ^ g as u64)?,
+                            agents: group.agents,
+                        })
+                    })
+                    .collect::<Result<_>>()?;
+                ActionSource::Policy { greedy, groups }
             }
         })
     }
@@ -104,11 +122,15 @@ impl ActionSource {
         match self {
             ActionSource::Random(sources) => Ok(sources.iter_mut().map(|s| s.sample()).collect()),
             ActionSource::Mfq(agents) => Ok(vec![Actions::Discrete(agents.act(obs[0].clone())?)]),
-            ActionSource::Policy { model, greedy, inputs, noise, agents } => {
-                let u = noise.sample()?;
-                let out = model.act(inputs.actor(obs[0].clone()), (!*greedy).then_some(u));
-                Ok(vec![to_env_actions(out.action, 1, *agents)])
-            }
+            ActionSource::Policy { greedy, groups } => groups
+                .iter_mut()
+                .zip(obs)
+                .map(|(group, obs)| {
+                    let u = group.noise.sample()?;
+                    let out = group.model.act(group.inputs.actor(obs.clone()), (!*greedy).then_some(u));
+                    Ok(to_env_actions(out.action, 1, group.agents))
+                })
+                .collect(),
         }
     }
 }

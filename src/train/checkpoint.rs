@@ -34,20 +34,37 @@ pub struct UpdateMetrics {
     pub env_steps_per_s: f64,
     /// Learning rate used.
     pub lr: f64,
+    /// Mean episode return of each agent group (its agents' mean reward summed over the
+    /// episode), for envs with several groups; empty otherwise.
+    pub group_returns: Vec<(String, f64)>,
 }
 
 impl UpdateMetrics {
     /// CSV header, in field order.
     pub const CSV_HEADER: &'static str = "update,env_steps,wall_seconds,mean_episode_return,episodes,total_loss,policy_loss,value_loss,entropy,approx_kl,env_steps_per_s,lr";
 
+    /// The CSV header of a run on an env with these agent groups: [`Self::CSV_HEADER`], then
+    /// `return_<group>` per group when there are several.
+    pub fn csv_header(groups: &[String]) -> String {
+        let mut header = Self::CSV_HEADER.to_string();
+        for group in groups {
+            header.push_str(&format!(",return_{group}"));
+        }
+        header
+    }
+
     /// One CSV row.
     pub fn csv_row(&self) -> String {
-        format!(
+        let mut row = format!(
             "{},{},{:.3},{:.6},{},{:.6},{:.6},{:.6},{:.6},{:.6},{:.1},{:.6e}",
             self.update, self.env_steps, self.wall_seconds, self.mean_episode_return, self.episodes,
             self.total_loss, self.policy_loss, self.value_loss, self.entropy, self.approx_kl,
             self.env_steps_per_s, self.lr
-        )
+        );
+        for (_, value) in &self.group_returns {
+            row.push_str(&format!(",{value:.6}"));
+        }
+        row
     }
 }
 
@@ -82,6 +99,10 @@ pub struct CheckpointState {
     pub progress: Progress,
     /// The envs' device state.
     pub env: EnvSnapshot,
+    /// Per-group returns of the running episodes, `[groups, envs]` (runs on envs with several
+    /// agent groups; empty otherwise).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub group_running: Vec<f32>,
 }
 
 impl CheckpointState {
@@ -110,6 +131,10 @@ pub trait Learner {
     fn update(&mut self) -> Result<UpdateMetrics>;
     /// Writes a checkpoint to `dir` atomically.
     fn save_checkpoint(&self, dir: &std::path::Path) -> Result<()>;
+    /// The env's agent groups where it has several (each gets a return column); else empty.
+    fn group_names(&self) -> Vec<String> {
+        Vec::new()
+    }
     /// Whether every update of the run is done.
     fn finished(&self) -> bool {
         self.progress().update >= self.config().updates()

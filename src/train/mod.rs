@@ -25,7 +25,7 @@ pub use actor_critic::{adam, eval, gae, inputs, model, noise, policy_kernel, ppo
 pub use mean_field::mfq;
 pub use population::{arena, league, pool, psro, selfplay};
 
-pub use actor_critic::eval::{evaluate, load_model, to_env_actions, EvalResult};
+pub use actor_critic::eval::{evaluate, load_model, load_models, to_env_actions, EvalResult};
 pub use actor_critic::gae::{gae, truncation_bootstrap};
 pub use actor_critic::inputs::{model_config, Inputs};
 pub use actor_critic::model::{actor_input, critic_input, Action, ActorCritic, ActorCriticConfig, Critic, Mlp, MlpConfig};

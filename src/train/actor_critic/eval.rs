@@ -7,7 +7,8 @@ use serde::Serialize;
 
 use burn::module::Module as _;
 
-use super::inputs::{model_config, Inputs};
+use super::group::file_names;
+use super::inputs::{group_model_config, Inputs};
 use super::model::{Action, ActorCritic};
 use super::noise::PolicyNoise;
 use crate::env::Actions;
@@ -34,22 +35,29 @@ pub fn evaluate(ctx: &Arc<GpuContext>, checkpoint: &std::path::Path, episodes: u
     if episodes == 0 {
         return Err(ShoalError::config("episodes", 0, "evaluate at least 1 episode"));
     }
-    let (config, model) = load_model(checkpoint, ctx)?;
-    let model = model.valid();
+    let (config, models) = load_models(checkpoint, ctx)?;
+    let models: Vec<ActorCritic> = models.into_iter().map(|m| m.valid()).collect();
     let envs = episodes.min(1024);
     let rounds = episodes.div_ceil(envs);
     let mut results = Vec::new();
     for greedy in [true, false] {
         let mut env = config.env.build(ctx, &config.env_params(envs, false))?;
-        let inputs = Inputs::new(env.as_ref(), config.algo, ctx.device());
-        let action = env.spec().groups[0].action.clone();
-        let mut noise = PolicyNoise::new(ctx.clone(), &action, config.agents, envs, seed ^ 0xE7A1)?;
-        let mut obs = env.reset(seed)?.obs.remove(0);
+        let groups = env.spec().groups.clone();
+        let inputs: Vec<Inputs> = (0..groups.len()).map(|g| Inputs::for_group(env.as_ref(), g, config.algo, ctx.device())).collect();
+        let mut noise = groups
+            .iter()
+            .enumerate()
+            .map(|(g, group)| PolicyNoise::new(ctx.clone(), &group.action, group.agents, envs, seed ^ 0xE7A1 ^ g as u64))
+            .collect::<Result<Vec<_>>>()?;
+        let mut obs = env.reset(seed)?.obs;
         for _ in 0..rounds * config.max_cycles {
-            let u = noise.sample()?;
-            let out = model.act(inputs.actor(obs), (!greedy).then_some(u));
-            let actions = to_env_actions(out.action, envs, config.agents);
-            obs = env.step(&[actions])?.obs.remove(0);
+            let mut actions = Vec::with_capacity(groups.len());
+            for (g, group) in groups.iter().enumerate() {
+                let u = noise[g].sample()?;
+                let out = models[g].act(inputs[g].actor(obs[g].clone()), (!greedy).then_some(u));
+                actions.push(to_env_actions(out.action, envs, group.agents));
+            }
+            obs = env.step(&actions)?.obs;
         }
         let stats = env.episode_stats()?;
         results.push(EvalResult {
@@ -73,11 +81,25 @@ pub fn to_env_actions(action: Action, envs: usize, agents: usize) -> Actions {
     }
 }
 
-/// Loads the model of a checkpoint (for evaluation, rendering and the arena). The network's
-/// shape comes from the run's env, built with one instance to read its spec and layout.
+/// Loads the model of a checkpoint (for evaluation, rendering and the arena): its first
+/// group's. The network's shape comes from the run's env, built with one instance to read its
+/// spec and layout.
 pub fn load_model(dir: &std::path::Path, ctx: &Arc<GpuContext>) -> Result<(TrainConfig, ActorCritic)> {
+    let (config, mut models) = load_models(dir, ctx)?;
+    Ok((config, models.remove(0)))
+}
+
+/// Loads every agent group's model of a checkpoint, in the env's group order.
+pub fn load_models(dir: &std::path::Path, ctx: &Arc<GpuContext>) -> Result<(TrainConfig, Vec<ActorCritic>)> {
     let state = CheckpointState::read(dir)?;
     let probe = state.config.env.build(ctx, &state.config.env_params(1, false))?;
-    let model = crate::train::store::load_module(model_config(&state.config, probe.spec(), probe.obs_layout()).init(ctx.device()), &dir.join("model.bpk"))?;
-    Ok((state.config, model))
+    let spec = probe.spec();
+    let models = (0..spec.groups.len())
+        .map(|g| {
+            let shape = group_model_config(&state.config, spec, probe.obs_layout(), g);
+            let (file, _) = file_names(g, &spec.groups[g].name);
+            crate::train::store::load_module(shape.init(ctx.device()), &dir.join(file))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok((state.config, models))
 }

@@ -5,6 +5,7 @@ pub mod adam;
 pub mod dense;
 pub mod eval;
 pub mod gae;
+pub mod group;
 pub mod inputs;
 pub mod model;
 pub mod noise;

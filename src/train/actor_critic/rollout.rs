@@ -36,8 +36,18 @@ pub struct RolloutBatch {
 impl Rollout {
     /// Books one step: the actions' log-probs, the critic's values, rewards and done flags.
     pub fn push(&mut self, log_prob: Tensor<1>, value: Tensor<1>, reward: Tensor<1>, done: Tensor<1>) {
+        self.log_probs_and_values(log_prob, value);
+        self.rewards_and_dones(reward, done);
+    }
+
+    /// Books the policy's half of a step (the env's half comes after the env steps).
+    pub fn log_probs_and_values(&mut self, log_prob: Tensor<1>, value: Tensor<1>) {
         self.log_probs.push(log_prob);
         self.values.push(value);
+    }
+
+    /// Books the env's half of a step.
+    pub fn rewards_and_dones(&mut self, reward: Tensor<1>, done: Tensor<1>) {
         self.rewards.push(reward);
         self.dones.push(done);
     }

@@ -7,58 +7,48 @@
 //! (losses, episode statistics) and uploads one minibatch permutation per epoch; no per-step data
 //! crosses. Checkpoints hold the model, Adam's state, the envs' device state and the noise
 //! counters, so a resumed run continues exactly.
+//!
+//! An env with several agent groups (mpe2's adversaries and good agents) gets one
+//! [`GroupLearner`] per group — its own networks, critic and optimizer, trained on its agents'
+//! rewards — all acting in the same env steps; the update's metrics then carry each group's
+//! mean episode return, tracked on the device.
 
 use std::sync::Arc;
 
-use burn::module::{Module, ModuleVisitor, Param, ParamId};
-use burn::optim::{GradientsParams, ModuleOptimizer};
+use burn::module::Module;
 use burn::tensor::{Device, Tensor};
 
-use super::adam::{FusedAdam, FusedAdamConfig};
-use crate::train::checkpoint::{write_checkpoint, CheckpointState, Learner, Progress, UpdateMetrics};
-use crate::train::config::TrainConfig;
 use super::eval::to_env_actions;
-use super::gae::truncation_bootstrap;
-use super::rollout::{Minibatches, Rollout};
-use super::inputs::{model_config, Inputs};
-use super::model::{Action, ActorCritic, ActorCriticConfig};
-use super::ppo::{normalize, ppo_loss, PpoCoefficients};
-use super::noise::PolicyNoise;
-use super::policy_kernel::RolloutPolicy;
+use super::group::{GroupLearner, GroupRollout};
+use super::model::ActorCritic;
 use super::profile::{PhaseClock, PhaseTime};
 use crate::env::BatchedEnv;
 use crate::error::{Result, ShoalError};
 use crate::gpu::GpuContext;
+use crate::train::checkpoint::{write_checkpoint, CheckpointState, Learner, Progress, UpdateMetrics};
+use crate::train::config::TrainConfig;
 
 /// A PPO learner attached to a batch of any registered env.
 pub struct Trainer {
     ctx: Arc<GpuContext>,
     config: TrainConfig,
     env: Box<dyn BatchedEnv>,
-    model: ActorCritic,
-    optim: ModuleOptimizer,
-    /// The fused optimizer behind `optim` (queues the gradient norms before each step).
-    adam: FusedAdam,
-    noise: PolicyNoise,
-    /// The rollout's policy step as one kernel (`None`: `fused_rollout` off or per-agent
-    /// networks; burn's tensor ops then).
-    rollout_policy: Option<RolloutPolicy>,
-    /// Actor and critic inputs from observations.
-    inputs: Inputs,
+    /// One learner per agent group of the env.
+    groups: Vec<GroupLearner>,
     /// Phase timings (`shoal bench --learner --profile`); `None` in normal runs.
     profile: Option<PhaseClock>,
-    /// Current observations `[envs, agents, obs_dim]`.
-    obs: Tensor<3>,
+    /// Current observations of every group, `[envs, agents, obs_dim]` each.
+    obs: Vec<Tensor<3>>,
+    /// Envs with several groups: each group's return of the running episodes `[envs]`, and the
+    /// returns of the episodes completed during the update, summed per env `[envs]`.
+    group_returns: Option<GroupReturns>,
     progress: Progress,
 }
 
-/// Collects the id and rank of every float parameter (for global gradient clipping).
-struct FloatParams(Vec<(ParamId, usize)>);
-
-impl ModuleVisitor for FloatParams {
-    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
-        self.0.push((param.id, D));
-    }
+/// Per-group episode returns, accumulated on the device.
+struct GroupReturns {
+    running: Vec<Tensor<1>>,
+    completed: Vec<Tensor<1>>,
 }
 
 impl Trainer {
@@ -66,7 +56,6 @@ impl Trainer {
     pub fn new(ctx: Arc<GpuContext>, config: TrainConfig) -> Result<Trainer> {
         config.validate()?;
         let mut env = config.env.build(&ctx, &config.env_params(config.envs, true))?;
-        let group = env.spec().groups[0].clone();
         let layout = env.obs_layout();
         if !config.shared_params && !layout.distinct_agents {
             return Err(ShoalError::config("shared_params", false, format!("{}'s agents are interchangeable: they share one network (shared_params = true)", config.env)));
@@ -74,39 +63,14 @@ impl Trainer {
         let device: Device = ctx.device().clone().autodiff();
         // Model initialisation draws from burn's generator: seed it for reproducible runs.
         device.seed(config.seed);
-        let model_shape = model_config(&config, env.spec(), layout);
-        check_device_limits(&ctx, &config, &model_shape)?;
-        let model = model_shape.init(&device);
-        let rollout_policy = if config.fused_rollout {
-            RolloutPolicy::new(ctx.clone(), &model_shape, config.envs * config.agents)
-        } else {
-            None
-        };
-        let noise = PolicyNoise::new(ctx.clone(), &group.action, config.agents, config.envs, config.seed ^ 0x5EED_0F_AC71)?;
-        let (adam, optim) = Self::optimizer(&ctx, &config, &model);
-        let obs = env.reset(config.seed)?.obs.remove(0);
-        Ok(Trainer {
-            inputs: Inputs::new(env.as_ref(), config.algo, ctx.device()),
-            optim,
-            adam,
-            rollout_policy,
-            profile: None,
-            model,
-            noise,
-            env,
-            obs,
-            config,
-            ctx,
-            progress: Progress { update: 0, env_steps: 0, wall_seconds: 0.0, noise_calls: 0 },
-        })
-    }
-
-    /// Adam (ε = 1e-5) with global-norm clipping over the model's parameters, as fused kernels.
-    fn optimizer(ctx: &Arc<GpuContext>, config: &TrainConfig, model: &ActorCritic) -> (FusedAdam, ModuleOptimizer) {
-        let mut params = FloatParams(Vec::new());
-        model.visit(&mut params);
-        let adam = FusedAdamConfig { max_grad_norm: Some(config.max_grad_norm), ..FusedAdamConfig::default() };
-        FusedAdam::init(ctx.clone(), adam, params.0)
+        let groups = (0..env.spec().groups.len()).map(|g| GroupLearner::new(&ctx, &config, env.as_ref(), g, &device)).collect::<Result<Vec<_>>>()?;
+        for group in &groups {
+            check_device_limits(&ctx, &config, &group.shape)?;
+        }
+        let zeros = || Tensor::<1>::zeros([config.envs], ctx.device());
+        let group_returns = (groups.len() > 1).then(|| GroupReturns { running: groups.iter().map(|_| zeros()).collect(), completed: groups.iter().map(|_| zeros()).collect() });
+        let obs = env.reset(config.seed)?.obs;
+        Ok(Trainer { groups, group_returns, profile: None, env, obs, config, ctx, progress: Progress { update: 0, env_steps: 0, wall_seconds: 0.0, noise_calls: 0 } })
     }
 
     /// The run's configuration.
@@ -119,9 +83,14 @@ impl Trainer {
         &self.progress
     }
 
-    /// The current model.
+    /// The current model (the first group's).
     pub fn model(&self) -> &ActorCritic {
-        &self.model
+        &self.groups[0].model
+    }
+
+    /// The names of the env's agent groups, in order.
+    pub fn group_names(&self) -> Vec<String> {
+        self.groups.iter().map(|g| g.name.clone()).collect()
     }
 
     /// Whether every update of the run is done.
@@ -148,14 +117,6 @@ impl Trainer {
         }
     }
 
-    fn actor_input(&self, obs: Tensor<3>) -> Tensor<2> {
-        self.inputs.actor(obs)
-    }
-
-    fn critic_input(&self, obs: Tensor<3>) -> Tensor<2> {
-        self.inputs.critic(obs)
-    }
-
     fn lr(&self) -> f64 {
         if self.config.anneal_lr {
             let frac = 1.0 - self.progress.update as f64 / self.config.updates() as f64;
@@ -165,122 +126,78 @@ impl Trainer {
         }
     }
 
-    /// One rollout and one PPO update. Returns the update's metrics (a few scalars read back).
+    /// One rollout and one PPO update per group. Returns the update's metrics (a few scalars
+    /// read back).
     pub fn update(&mut self) -> Result<UpdateMetrics> {
         let started = std::time::Instant::now();
-        let (envs, agents) = (self.config.envs, self.config.agents);
-        let batch = envs * agents;
-        let steps = self.config.rollout_steps;
+        let envs = self.config.envs;
         let gamma = self.config.gamma;
         // The rollout needs no gradients: act with the parameters off the autodiff graph.
-        let policy = self.model.valid();
-        if let Some(fused) = &mut self.rollout_policy {
-            fused.load(&policy)?;
+        let policies: Vec<ActorCritic> = self.groups.iter().map(|g| g.model.valid()).collect();
+        for (group, policy) in self.groups.iter_mut().zip(&policies) {
+            if let Some(fused) = &mut group.rollout_policy {
+                fused.load(policy)?;
+            }
         }
         self.mark("rollout: pack parameters")?;
 
-        // The rollout's inputs and actions, beside the per-step terms every PPO learner keeps.
-        let (mut actor_x, mut critic_x, mut actions) = (vec![], vec![], vec![]);
-        let mut rollout = Rollout::default();
-        for _ in 0..steps {
-            let ax = self.actor_input(self.obs.clone());
-            let cx = self.critic_input(self.obs.clone());
-            let noise = self.noise.sample()?;
-            self.progress.noise_calls += 1;
-            let (action, log_prob, value) = match &self.rollout_policy {
-                Some(fused) => {
-                    let step = fused.act(ax.clone(), cx.clone(), noise)?;
-                    (step.action, step.log_prob, step.value)
-                }
-                None => {
-                    let out = policy.act(ax.clone(), Some(noise));
-                    (out.action, out.log_prob.without_autodiff(), policy.value(cx.clone()).without_autodiff())
-                }
-            };
-            self.mark("rollout: inputs, noise, policy")?;
-            let may_end = self.env.episodes_may_end_next_step();
-            // Our Gaussian lives on ℝ; the env clips to its box, as PettingZoo does.
-            let step = self.env.step(&[to_env_actions(action.clone(), envs, agents)])?;
-            let per_agent = |flag: Tensor<1>| flag.unsqueeze_dim::<2>(1).expand([envs, agents]).reshape([batch]);
-            let mut reward = step.reward.reshape([batch]);
-            // Only a step that can end episodes needs the critic on the terminal observations.
-            let terminal = step.terminal_obs.as_ref().filter(|_| may_end).map(|t| t[0].clone());
-            if let Some(terminal) = terminal {
-                // Time limits are not terminal states: bootstrap from the state they cut off.
-                let terminal_value = policy.value(self.critic_input(terminal)).without_autodiff();
-                reward = reward + truncation_bootstrap(terminal_value, per_agent(step.truncated.clone()), gamma);
+        let mut rollouts: Vec<GroupRollout> = self.groups.iter().map(|_| GroupRollout::default()).collect();
+        for _ in 0..self.config.rollout_steps {
+            let mut actions = Vec::with_capacity(self.groups.len());
+            for ((group, policy), rollout) in self.groups.iter_mut().zip(&policies).zip(&mut rollouts) {
+                let action = group.act(policy, &self.obs, rollout)?;
+                // Our Gaussian lives on ℝ; the env clips to its box, as PettingZoo does.
+                actions.push(to_env_actions(action, envs, group.agents));
             }
-            actor_x.push(ax);
-            critic_x.push(cx);
-            actions.push(action);
-            rollout.push(log_prob, value, reward, per_agent(step.done));
-            self.obs = step.obs.into_iter().next().ok_or_else(|| ShoalError::Internal("env returned no observation".into()))?;
+            self.progress.noise_calls += 1;
+            self.mark("rollout: inputs, noise, policy")?;
+            // Only a step that can end episodes needs the critic on the terminal observations.
+            let may_end = self.env.episodes_may_end_next_step();
+            let step = self.env.step(&actions)?;
+            for ((group, policy), rollout) in self.groups.iter().zip(&policies).zip(&mut rollouts) {
+                group.observe(policy, &step, may_end, gamma, envs, rollout);
+            }
+            if let Some(returns) = &mut self.group_returns {
+                returns.book(&self.groups, &step.reward, &step.done);
+            }
+            if step.obs.len() != self.groups.len() {
+                return Err(ShoalError::Internal("env returned no observation".into()));
+            }
+            self.obs = step.obs;
             self.mark("rollout: env step, bootstrap")?;
         }
-        let last_value = policy.value(self.critic_input(self.obs.clone())).without_autodiff();
-        let batch = rollout.finish(&self.ctx, last_value, gamma, self.config.gae_lambda)?;
-        let (actor_x, critic_x, actions) = (Tensor::cat(actor_x, 0), Tensor::cat(critic_x, 0), Action::cat(actions));
-
-        self.mark("advantages (GAE), batch assembly")?;
-        let coefficients = PpoCoefficients {
-            clip_eps: self.config.clip_eps,
-            vf_coef: self.config.vf_coef,
-            ent_coef: self.config.ent_coef,
-            clip_value: self.config.clip_value,
-        };
         let lr = self.lr();
-        let minibatches = Minibatches {
-            epochs: self.config.update_epochs,
-            minibatches: self.config.num_minibatches,
-            rows: steps * envs,
-            row_width: agents,
-            seed: self.config.seed,
-            update: self.progress.update,
-        };
-        let mut last_terms = None;
-        let ctx = self.ctx.clone();
-        minibatches.run(&ctx, |minibatch, idx| {
-            if minibatch == 0 {
-                self.mark("update: minibatch order (upload)")?;
-            }
-            let mb_actions = actions.select(idx.clone());
-            let mb_actor_x = actor_x.clone().select(0, idx.clone());
-            let mb_critic_x = critic_x.clone().select(0, idx.clone());
-            self.mark("update: minibatch gathers")?;
-            let (log_prob, entropy) = self.model.evaluate(mb_actor_x, &mb_actions);
-            let value = self.model.value(mb_critic_x);
-            let loss = ppo_loss(
-                log_prob,
-                batch.old_log_probs.clone().select(0, idx.clone()),
-                normalize(batch.advantages.clone().select(0, idx.clone())),
-                value,
-                batch.old_values.clone().select(0, idx.clone()),
-                batch.returns.clone().select(0, idx),
-                entropy,
-                coefficients,
-            );
-            self.mark("update: forward, loss")?;
-            let grads = GradientsParams::from_grads(loss.total.backward(), &self.model);
-            self.mark("update: backward")?;
-            self.adam.prepare(&grads)?;
-            self.model = self.optim.step(lr, self.model.clone(), grads);
-            self.mark("update: clip + Adam")?;
-            last_terms = Some(loss);
-            Ok(())
-        })?;
+        let (update, ctx, config) = (self.progress.update, self.ctx.clone(), self.config.clone());
+        let mut terms = Vec::with_capacity(self.groups.len());
+        let mut profile = self.profile.take();
+        let mut mark = |phase: &'static str| profile.as_mut().map_or(Ok(()), |clock| clock.mark(phase));
+        for ((group, policy), rollout) in self.groups.iter_mut().zip(&policies).zip(rollouts) {
+            let last_value = group.value(policy, &self.obs);
+            terms.push(group.update(&ctx, rollout, last_value, &config, (update, lr), &mut mark)?);
+        }
+        self.profile = profile;
 
-        // The update's only reads: five loss terms in one transfer, and the episode statistics.
-        let terms = last_terms.ok_or_else(|| ShoalError::Internal("no minibatch ran".into()))?;
-        let scalars = self.ctx.read_f32(Tensor::cat(
-            vec![terms.total, terms.policy, terms.value, terms.entropy, terms.approx_kl]
-                .into_iter()
-                .map(|t| t.without_autodiff().detach())
-                .collect(),
-            0,
-        ))?;
+        // The update's only reads: five loss terms per group in one transfer (reported as their
+        // mean over groups), the per-group returns, and the episode statistics.
+        let mut scalars: Vec<Tensor<1>> = terms
+            .into_iter()
+            .flat_map(|t| [t.total, t.policy, t.value, t.entropy, t.approx_kl])
+            .map(|t| t.without_autodiff().detach())
+            .collect();
+        let groups = self.groups.len();
+        if let Some(returns) = &mut self.group_returns {
+            scalars.extend(returns.completed.iter().map(|c| c.clone().sum()));
+            returns.completed = returns.completed.iter().map(|c| c.zeros_like()).collect();
+        }
+        let values = self.ctx.read_f32(Tensor::cat(scalars, 0))?;
+        let loss = |k: usize| (0..groups).map(|g| values[5 * g + k] as f64).sum::<f64>() / groups as f64;
         let episodes = self.env.episode_stats()?;
         self.env.clear_episode_stats()?;
         self.mark("host reads (losses, episode statistics)")?;
+        let group_returns = match self.group_returns {
+            Some(_) => self.groups.iter().enumerate().map(|(g, group)| (group.name.clone(), values[5 * groups + g] as f64 / episodes.episodes)).collect(),
+            None => Vec::new(),
+        };
         let seconds = started.elapsed().as_secs_f64();
         self.progress.advance(self.config.steps_per_update(), seconds);
         Ok(UpdateMetrics {
@@ -289,24 +206,32 @@ impl Trainer {
             wall_seconds: self.progress.wall_seconds,
             mean_episode_return: episodes.mean_return,
             episodes: episodes.episodes,
-            total_loss: scalars[0] as f64,
-            policy_loss: scalars[1] as f64,
-            value_loss: scalars[2] as f64,
-            entropy: scalars[3] as f64,
-            approx_kl: scalars[4] as f64,
+            total_loss: loss(0),
+            policy_loss: loss(1),
+            value_loss: loss(2),
+            entropy: loss(3),
+            approx_kl: loss(4),
             env_steps_per_s: self.config.steps_per_update() as f64 / seconds,
             lr,
+            group_returns,
         })
     }
 
     /// Writes a checkpoint to `dir` atomically: everything goes to a temporary sibling directory
     /// that then replaces `dir` by rename.
     pub fn save_checkpoint(&self, dir: &std::path::Path) -> Result<()> {
+        let group_running = match &self.group_returns {
+            Some(returns) => self.ctx.read_f32(Tensor::cat(returns.running.clone(), 0))?,
+            None => Vec::new(),
+        };
         write_checkpoint(dir, |tmp| {
             let record_error = |what: &str, e: burn::store::RecordError| ShoalError::io(tmp, std::io::Error::other(format!("{what}: {e:?}")));
-            self.model.clone().save_file(tmp.join("model.bpk")).map_err(|e| record_error("model", e))?;
-            self.optim.to_record().save(tmp.join("optimizer.bpk")).map_err(|e| record_error("optimizer", e))?;
-            CheckpointState { config: self.config.clone(), progress: self.progress.clone(), env: self.env.snapshot()? }.write(tmp)
+            for group in &self.groups {
+                let (model, optimizer) = group.file_names();
+                group.model.clone().save_file(tmp.join(model)).map_err(|e| record_error("model", e))?;
+                group.optim.to_record().save(tmp.join(optimizer)).map_err(|e| record_error("optimizer", e))?;
+            }
+            CheckpointState { config: self.config.clone(), progress: self.progress.clone(), env: self.env.snapshot()?, group_running }.write(tmp)
         })
     }
 
@@ -314,16 +239,37 @@ impl Trainer {
     pub fn resume(ctx: Arc<GpuContext>, dir: &std::path::Path) -> Result<Trainer> {
         let state = CheckpointState::read(dir)?;
         let mut trainer = Trainer::new(ctx, state.config.clone())?;
-        trainer.model = crate::train::store::load_module(trainer.model.clone(), &dir.join("model.bpk"))?;
-        // Loading restores the saved parameter ids (Adam's state is keyed by them): re-list them.
-        let (adam, optim) = Self::optimizer(&trainer.ctx, &trainer.config, &trainer.model);
-        let record = crate::train::store::load_optimizer_record(&dir.join("optimizer.bpk"))?;
-        trainer.adam = adam;
-        trainer.optim = optim.load_record(record);
-        trainer.obs = trainer.env.restore(&state.env)?.obs.remove(0);
-        trainer.noise.set_calls(state.progress.noise_calls)?;
+        for group in &mut trainer.groups {
+            let (model, optimizer) = group.file_names();
+            group.model = crate::train::store::load_module(group.model.clone(), &dir.join(model))?;
+            // Loading restores the saved parameter ids (Adam's state is keyed by them).
+            group.reset_optimizer(&trainer.ctx, &trainer.config);
+            let record = crate::train::store::load_optimizer_record(&dir.join(optimizer))?;
+            group.optim = group.optim.clone().load_record(record);
+            group.noise.set_calls(state.progress.noise_calls)?;
+        }
+        if let Some(returns) = &mut trainer.group_returns {
+            let envs = trainer.config.envs;
+            ShoalError::ensure_len("checkpoint group returns", state.group_running.len(), &[returns.running.len(), envs])?;
+            returns.running = state.group_running.chunks(envs).map(|r| trainer.ctx.upload_f32(r, [envs])).collect::<Result<_>>()?;
+        }
+        trainer.obs = trainer.env.restore(&state.env)?.obs;
         trainer.progress = state.progress;
         Ok(trainer)
+    }
+}
+
+impl GroupReturns {
+    /// Adds a step's mean reward of each group's agents to its running returns; moves those of
+    /// envs whose episode ended (`done`) to the completed sums.
+    fn book(&mut self, groups: &[GroupLearner], reward: &Tensor<2>, done: &Tensor<1>) {
+        let [envs, _] = reward.dims();
+        for (g, group) in groups.iter().enumerate() {
+            let mean = reward.clone().slice([0..envs, group.first_agent..group.first_agent + group.agents]).mean_dim(1).reshape([envs]);
+            let running = self.running[g].clone() + mean;
+            self.completed[g] = self.completed[g].clone() + running.clone() * done.clone();
+            self.running[g] = running * (done.clone().neg() + 1.0);
+        }
     }
 }
 
@@ -340,12 +286,15 @@ impl Learner for Trainer {
     fn save_checkpoint(&self, dir: &std::path::Path) -> Result<()> {
         Trainer::save_checkpoint(self, dir)
     }
+    fn group_names(&self) -> Vec<String> {
+        if self.groups.len() > 1 { Trainer::group_names(self) } else { Vec::new() }
+    }
 }
 
 /// Refuses a run whose largest buffers would exceed the adapter's per-buffer limit — before any
 /// is allocated, where the runtime would otherwise fail on its own thread — naming the key to
 /// lower.
-fn check_device_limits(ctx: &GpuContext, config: &TrainConfig, shape: &ActorCriticConfig) -> Result<()> {
+fn check_device_limits(ctx: &GpuContext, config: &TrainConfig, shape: &super::model::ActorCriticConfig) -> Result<()> {
     let limit = ctx.max_storage_bytes();
     // Validated products: envs × rollout_steps × agents < 2³².
     let samples = (config.envs * config.rollout_steps * shape.agents) as u64;

@@ -290,13 +290,14 @@ impl Learner for MfqTrainer {
             approx_kl: f64::NAN,
             env_steps_per_s: self.config.steps_per_update() as f64 / seconds,
             lr: self.config.q_learning_rate as f64,
+            group_returns: Vec::new(),
         })
     }
 
     fn save_checkpoint(&self, dir: &std::path::Path) -> Result<()> {
         write_checkpoint(dir, |tmp| {
             crate::io::write_json(&tmp.join("q.json"), &self.agents.state(&self.ctx)?)?;
-            CheckpointState { config: self.config.clone(), progress: self.progress.clone(), env: self.env.snapshot()? }.write(tmp)
+            CheckpointState { config: self.config.clone(), progress: self.progress.clone(), env: self.env.snapshot()?, group_running: Vec::new() }.write(tmp)
         })
     }
 }
