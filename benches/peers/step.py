@@ -1,6 +1,10 @@
-"""simple_spread (N=3, discrete, random actions) stepping in one peer, timed the peer's fastest way.
+"""MPE stepping (discrete, random actions) in one peer, timed the peer's fastest way.
 
     python step.py --system jaxmarl|vmas|mpe2 --envs 1024,16384 --steps 100 --out rows.json
+    python step.py --system jaxmarl --scenario simple_tag --envs 1024,16384 --out rows.json
+
+simple_spread (N=3) runs in every peer; the other MPE scenarios in JaxMARL, with its defaults
+(which are mpe2's), each agent drawing uniformly from its own action space.
 
 Each system runs in its own process (`make bench-peers` calls this once per system) so JAX's and
 torch's thread pools never share the two cores. Rows: {workload, system, version, envs,
@@ -25,14 +29,24 @@ def cpu_model():
     return platform.processor() or "unknown"
 
 
-def jaxmarl_rate(envs, steps, device):
+# JaxMARL's name of each MPE scenario it has.
+JAXMARL_NAMES = {
+    "simple_spread": "MPE_simple_spread_v3", "simple": "MPE_simple_v3", "simple_adversary": "MPE_simple_adversary_v3",
+    "simple_crypto": "MPE_simple_crypto_v3", "simple_push": "MPE_simple_push_v3", "simple_reference": "MPE_simple_reference_v3",
+    "simple_speaker_listener": "MPE_simple_speaker_listener_v4", "simple_tag": "MPE_simple_tag_v3",
+    "simple_world_comm": "MPE_simple_world_comm_v3",
+}
+
+
+def jaxmarl_rate(envs, steps, device, scenario="simple_spread"):
     """JaxMARL: vmap over envs, lax.scan over steps, all under jit (its documented fast path)."""
     import jax
     import jax.numpy as jnp
     import jaxmarl
 
-    env = jaxmarl.make("MPE_simple_spread_v3")
+    env = jaxmarl.make(JAXMARL_NAMES[scenario])
     agents = env.agents
+    sizes = jnp.array([env.action_space(a).n for a in agents])
     key = jax.random.PRNGKey(0)
     reset = jax.vmap(env.reset)
     step = jax.vmap(env.step)
@@ -45,7 +59,7 @@ def jaxmarl_rate(envs, steps, device):
         def body(carry, _):
             key, state = carry
             key, ka, ks = jax.random.split(key, 3)
-            acts = jax.random.randint(ka, (len(agents), envs), 0, 5)
+            acts = jax.random.randint(ka, (len(agents), envs), 0, sizes[:, None])
             actions = {a: acts[i] for i, a in enumerate(agents)}
             obs, state, rew, done, info = step(jax.random.split(ks, envs), state, actions)
             return (key, state), rew[agents[0]].sum()
@@ -128,15 +142,19 @@ def main():
     p.add_argument("--envs", default="1024,16384")
     p.add_argument("--steps", type=int, default=100)
     p.add_argument("--device", default="cpu", help="VMAS's torch device (cpu, cuda); JAX takes its default backend")
+    p.add_argument("--scenario", default="simple_spread", help="an MPE scenario (other than simple_spread: jaxmarl only)")
     p.add_argument("--out", required=True)
     args = p.parse_args()
+    if args.scenario != "simple_spread" and (args.system != "jaxmarl" or args.scenario not in JAXMARL_NAMES):
+        raise SystemExit(f"{args.scenario}: only jaxmarl runs scenarios other than simple_spread here ({', '.join(JAXMARL_NAMES)})")
     rows = []
     for envs in [int(e) for e in args.envs.split(",")]:
-        seconds, version = RUNNERS[args.system](envs, args.steps, args.device)
+        extra = {"scenario": args.scenario} if args.scenario != "simple_spread" else {}
+        seconds, version = RUNNERS[args.system](envs, args.steps, args.device, **extra)
         rate = envs * args.steps / seconds
         print(f"{args.system:8} {envs:>7} envs: {rate:>12,.0f} env-steps/s  ({version})", flush=True)
         rows.append({
-            "workload": "simple_spread_step", "system": args.system, "version": version, "envs": envs,
+            "workload": f"{args.scenario}_step", "system": args.system, "version": version, "envs": envs,
             "steps": args.steps, "seconds": seconds, "env_steps_per_s": rate,
             "cpu": cpu_model(), "adapter": adapter(args.system, args.device),
         })
