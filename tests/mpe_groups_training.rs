@@ -42,9 +42,23 @@ fn each_group_trains_with_its_own_networks_and_return_column() {
     for file in ["model.bpk", "optimizer.bpk", "model.agent.bpk", "optimizer.agent.bpk"] {
         assert!(run.join("checkpoint").join(file).is_file(), "{file}");
     }
-    // Both groups' policies play in evaluation.
+    // Both groups' policies play in evaluation, each with its return column; a group can be
+    // made to play at random (trained predators against a random prey); a group that is not
+    // there is named with the ones that are.
     let (ok, text) = shoal(&["eval", "--checkpoint", run_s, "--episodes", "4"]);
-    assert!(ok && text.contains("greedy"), "{text}");
+    assert!(ok && text.contains("greedy") && text.contains("adversary") && !text.contains("(random)"), "{text}");
+    let json = dir.join("eval.json");
+    let (ok, text) = shoal(&["eval", "--checkpoint", run_s, "--episodes", "4", "--random-groups", "agent", "--json", json.to_str().unwrap()]);
+    assert!(ok && text.contains("agent (random)"), "{text}");
+    let results: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    for mode in results.as_array().unwrap() {
+        let groups = mode["groups"].as_array().unwrap();
+        assert_eq!((groups[0]["random"].as_bool(), groups[1]["random"].as_bool()), (Some(false), Some(true)));
+        let mean = (3.0 * groups[0]["mean_return"].as_f64().unwrap() + groups[1]["mean_return"].as_f64().unwrap()) / 4.0;
+        assert!((mean - mode["mean_return"].as_f64().unwrap()).abs() < 1e-3 * (1.0 + mean.abs()), "{mode}");
+    }
+    let (ok, text) = shoal(&["eval", "--checkpoint", run_s, "--episodes", "4", "--random-groups", "prey"]);
+    assert!(!ok && text.contains("adversary, agent") && !text.contains("panicked"), "{text}");
 }
 
 /// A run checkpointed mid-episode and resumed reports exactly the per-group returns of a run

@@ -57,7 +57,7 @@ pub fn run(args: CompareArgs) -> anyhow::Result<ExitCode> {
     };
     if let Some(v) = args.steps { base.total_env_steps = v; }
     if let Some(v) = args.envs { base.envs = v; }
-    if let Some(v) = args.env { base.env = v; }
+    if let Some(kind) = args.env { base = base.on_env(kind); }
     // Every compared algorithm must fit the env (mappo is not a swarm algorithm, mfac no
     // simple_spread one): check each before the first run starts.
     for &algo in &args.algos {

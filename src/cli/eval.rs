@@ -19,15 +19,29 @@ pub struct EvalArgs {
     /// Also write the results as JSON here.
     #[arg(long)]
     json: Option<PathBuf>,
+    /// Agent groups that play uniformly random actions instead of their trained policy
+    /// (comma-separated group names, e.g. `agent` on simple_tag: trained predators against a
+    /// random prey).
+    #[arg(long, value_delimiter = ',')]
+    random_groups: Vec<String>,
 }
 
 pub fn run(args: EvalArgs) -> anyhow::Result<ExitCode> {
     let dir = super::checkpoint_dir(&args.checkpoint)?;
     let ctx = super::open_gpu()?;
-    let results = shoal::train::evaluate(&ctx, &dir, args.episodes, args.seed)?;
-    println!("{:<11} {:>9} {:>12} {:>10}", "policy", "episodes", "mean return", "std");
+    let results = shoal::train::eval::evaluate_against(&ctx, &dir, args.episodes, args.seed, &args.random_groups)?;
+    let groups: Vec<String> = results[0].groups.iter().map(|g| format!("{}{}", g.group, if g.random { " (random)" } else { "" })).collect();
+    print!("{:<11} {:>9} {:>12} {:>10}", "policy", "episodes", "mean return", "std");
+    for g in &groups {
+        print!(" {g:>20}");
+    }
+    println!();
     for r in &results {
-        println!("{:<11} {:>9} {:>12.3} {:>10.3}", r.mode, r.episodes, r.mean_return, r.std_return);
+        print!("{:<11} {:>9} {:>12.3} {:>10.3}", r.mode, r.episodes, r.mean_return, r.std_return);
+        for g in &r.groups {
+            print!(" {:>20.3}", g.mean_return);
+        }
+        println!();
     }
     if let Some(path) = &args.json {
         shoal::io::write_atomic(path, &serde_json::to_vec_pretty(&results)?)?;

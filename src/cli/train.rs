@@ -69,18 +69,11 @@ impl TrainArgs {
             None => TrainConfig::default(),
         };
         if let Some(kind) = self.env.filter(|&k| k != config.env) {
-            config.env = kind;
-            // Another env than the config's: its own size (the config's agent count was the
-            // other env's: `--env simple-formation` trains mpe2's default N = 4, not
-            // simple_spread's 3), and its own algorithm where the config's does not apply
-            // (`--env swarm` alone trains MF-AC on a swarm, not MAPPO).
+            // Another env than the config's: its own size, and its own algorithm where the
+            // config's does not apply (`--env swarm` alone trains MF-AC on a swarm, not MAPPO).
+            config = config.on_env(kind);
             if self.algo.is_none() && kind.check_algo(config.algo).is_err() {
                 config.algo = kind.default_algo()?;
-            }
-            let scale = kind.entry().scale;
-            if self.agents.is_none() {
-                let side = if matches!(scale, shoal::env::Scale::MapSide { .. }) { config.map_size } else { scale.default_size() };
-                config.agents = scale.params(1, side).agents;
             }
         }
         if let Some(v) = self.algo { config.algo = v; }

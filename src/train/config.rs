@@ -182,6 +182,18 @@ impl TrainConfig {
         self.total_env_steps.div_ceil(self.steps_per_update()) as usize
     }
 
+    /// The same run on `kind` at that env's own default size (the config's agent count was the
+    /// other env's: `--env simple-formation` trains mpe2's default N = 4, not simple_spread's 3).
+    pub fn on_env(mut self, kind: crate::env::EnvKind) -> TrainConfig {
+        if kind != self.env {
+            self.env = kind;
+            let scale = kind.entry().scale;
+            let side = if matches!(scale, crate::env::Scale::MapSide { .. }) { self.map_size } else { scale.default_size() };
+            self.agents = scale.params(1, side).agents;
+        }
+        self
+    }
+
     /// Checks every value; the error names the key and the valid range.
     pub fn validate(&self) -> Result<()> {
         let positive = |field: &'static str, v: usize| {

@@ -7,11 +7,13 @@ use serde::Serialize;
 
 use burn::module::Module as _;
 
-use super::group::file_names;
+use burn::tensor::Tensor;
+
+use super::group::{file_names, GroupReturns};
 use super::inputs::{group_model_config, Inputs};
 use super::model::{Action, ActorCritic};
 use super::noise::PolicyNoise;
-use crate::env::Actions;
+use crate::env::{Actions, RandomActions};
 use crate::train::checkpoint::CheckpointState;
 use crate::train::config::TrainConfig;
 use crate::error::{Result, ShoalError};
@@ -28,10 +30,30 @@ pub struct EvalResult {
     pub mean_return: f64,
     /// Standard deviation of the episode returns.
     pub std_return: f64,
+    /// Mean episode return of each agent group (envs with several groups), and whether the
+    /// group played at random.
+    pub groups: Vec<GroupResult>,
+}
+
+/// One agent group's part of an evaluation.
+#[derive(Debug, Clone, Serialize)]
+pub struct GroupResult {
+    /// The group's name.
+    pub group: String,
+    /// Its agents played uniformly random actions instead of the trained policy.
+    pub random: bool,
+    /// Mean episode return (its agents' mean reward summed over the episode).
+    pub mean_return: f64,
 }
 
 /// Plays at least `episodes` episodes of the checkpoint's policy, greedy then stochastic.
 pub fn evaluate(ctx: &Arc<GpuContext>, checkpoint: &std::path::Path, episodes: usize, seed: u64) -> Result<Vec<EvalResult>> {
+    evaluate_against(ctx, checkpoint, episodes, seed, &[])
+}
+
+/// [`evaluate`], with the agent groups named in `random_groups` playing uniformly random
+/// actions (trained predators against a random prey, and the other way round).
+pub fn evaluate_against(ctx: &Arc<GpuContext>, checkpoint: &std::path::Path, episodes: usize, seed: u64, random_groups: &[String]) -> Result<Vec<EvalResult>> {
     if episodes == 0 {
         return Err(ShoalError::config("episodes", 0, "evaluate at least 1 episode"));
     }
@@ -49,22 +71,46 @@ pub fn evaluate(ctx: &Arc<GpuContext>, checkpoint: &std::path::Path, episodes: u
             .enumerate()
             .map(|(g, group)| PolicyNoise::new(ctx.clone(), &group.action, group.agents, envs, seed ^ 0xE7A1 ^ g as u64))
             .collect::<Result<Vec<_>>>()?;
+        if let Some(unknown) = random_groups.iter().find(|r| !groups.iter().any(|g| &g.name == *r)) {
+            let names: Vec<&str> = groups.iter().map(|g| g.name.as_str()).collect();
+            return Err(ShoalError::config("random-groups", unknown, format!("{}'s agent groups are {}", config.env, names.join(", "))));
+        }
+        let mut random = groups
+            .iter()
+            .enumerate()
+            .map(|(g, group)| random_groups.contains(&group.name).then(|| RandomActions::new(ctx.clone(), group, envs, seed ^ 0x7A4D ^ g as u64)).transpose())
+            .collect::<Result<Vec<_>>>()?;
+        let mut returns = GroupReturns::new(env.spec(), ctx.device());
         let mut obs = env.reset(seed)?.obs;
         for _ in 0..rounds * config.max_cycles {
             let mut actions = Vec::with_capacity(groups.len());
             for (g, group) in groups.iter().enumerate() {
                 let u = noise[g].sample()?;
-                let out = models[g].act(inputs[g].actor(obs[g].clone()), (!greedy).then_some(u));
-                actions.push(to_env_actions(out.action, envs, group.agents));
+                actions.push(match &mut random[g] {
+                    Some(source) => source.sample(),
+                    None => to_env_actions(models[g].act(inputs[g].actor(obs[g].clone()), (!greedy).then_some(u)).action, envs, group.agents),
+                });
             }
-            obs = env.step(&actions)?.obs;
+            let step = env.step(&actions)?;
+            returns.book(&step.reward, &step.done);
+            obs = step.obs;
         }
+        let sums = ctx.read_f32(Tensor::cat(returns.take_completed(), 0))?;
         let stats = env.episode_stats()?;
         results.push(EvalResult {
             mode: if greedy { "greedy" } else { "stochastic" }.into(),
             episodes: stats.episodes as usize,
             mean_return: stats.mean_return,
             std_return: stats.std_return,
+            groups: if groups.len() > 1 {
+                groups
+                    .iter()
+                    .zip(&sums)
+                    .map(|(g, &sum)| GroupResult { group: g.name.clone(), random: random_groups.contains(&g.name), mean_return: sum as f64 / stats.episodes })
+                    .collect()
+            } else {
+                Vec::new()
+            },
         });
     }
     Ok(results)

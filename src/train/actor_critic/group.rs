@@ -19,7 +19,7 @@ use super::noise::PolicyNoise;
 use super::policy_kernel::RolloutPolicy;
 use super::ppo::{normalize, ppo_loss, PpoCoefficients, PpoLoss};
 use super::rollout::{Minibatches, Rollout, RolloutBatch};
-use crate::env::{BatchedEnv, StepOutput};
+use crate::env::{BatchedEnv, EnvSpec, StepOutput};
 use crate::error::Result;
 use crate::gpu::GpuContext;
 use crate::train::config::TrainConfig;
@@ -227,4 +227,52 @@ fn optimizer(ctx: &Arc<GpuContext>, config: &TrainConfig, model: &ActorCritic) -
     model.visit(&mut params);
     let adam = FusedAdamConfig { max_grad_norm: Some(config.max_grad_norm), ..FusedAdamConfig::default() };
     FusedAdam::init(ctx.clone(), adam, params.0)
+}
+
+/// Each agent group's episode returns (its agents' mean reward summed over the episode),
+/// accumulated on the device: the running episodes' `[envs]` per group, and the sums over the
+/// episodes completed since the last [`GroupReturns::take_completed`].
+pub struct GroupReturns {
+    /// `(first agent, agents)` of each group.
+    spans: Vec<(usize, usize)>,
+    /// Returns of the running episodes, `[envs]` per group.
+    pub running: Vec<Tensor<1>>,
+    completed: Vec<Tensor<1>>,
+}
+
+impl GroupReturns {
+    /// Zero returns for every group of `spec`'s envs.
+    pub fn new(spec: &EnvSpec, device: &Device) -> GroupReturns {
+        let mut first = 0;
+        let spans = spec
+            .groups
+            .iter()
+            .map(|g| {
+                first += g.agents;
+                (first - g.agents, g.agents)
+            })
+            .collect::<Vec<_>>();
+        let zeros = || Tensor::<1>::zeros([spec.n_envs], device);
+        GroupReturns { running: spans.iter().map(|_| zeros()).collect(), completed: spans.iter().map(|_| zeros()).collect(), spans }
+    }
+
+    /// Adds a step's mean reward of each group's agents to its running returns; moves those of
+    /// envs whose episode ended (`done`) to the completed sums.
+    pub fn book(&mut self, reward: &Tensor<2>, done: &Tensor<1>) {
+        let [envs, _] = reward.dims();
+        for (g, &(first, agents)) in self.spans.iter().enumerate() {
+            let mean = reward.clone().slice([0..envs, first..first + agents]).mean_dim(1).reshape([envs]);
+            let running = self.running[g].clone() + mean;
+            self.completed[g] = self.completed[g].clone() + running.clone() * done.clone();
+            self.running[g] = running * (done.clone().neg() + 1.0);
+        }
+    }
+
+    /// The completed episodes' return sums per group, `[1]` each (still on the device), and a
+    /// fresh start for the next ones.
+    pub fn take_completed(&mut self) -> Vec<Tensor<1>> {
+        let sums = self.completed.iter().map(|c| c.clone().sum()).collect();
+        self.completed = self.completed.iter().map(|c| c.zeros_like()).collect();
+        sums
+    }
 }

@@ -19,7 +19,7 @@ use burn::module::Module;
 use burn::tensor::{Device, Tensor};
 
 use super::eval::to_env_actions;
-use super::group::{GroupLearner, GroupRollout};
+use super::group::{GroupLearner, GroupReturns, GroupRollout};
 use super::model::ActorCritic;
 use super::profile::{PhaseClock, PhaseTime};
 use crate::env::BatchedEnv;
@@ -45,11 +45,6 @@ pub struct Trainer {
     progress: Progress,
 }
 
-/// Per-group episode returns, accumulated on the device.
-struct GroupReturns {
-    running: Vec<Tensor<1>>,
-    completed: Vec<Tensor<1>>,
-}
 
 impl Trainer {
     /// A fresh run: new model, envs reset with the run's seed.
@@ -67,8 +62,7 @@ impl Trainer {
         for group in &groups {
             check_device_limits(&ctx, &config, &group.shape)?;
         }
-        let zeros = || Tensor::<1>::zeros([config.envs], ctx.device());
-        let group_returns = (groups.len() > 1).then(|| GroupReturns { running: groups.iter().map(|_| zeros()).collect(), completed: groups.iter().map(|_| zeros()).collect() });
+        let group_returns = (groups.len() > 1).then(|| GroupReturns::new(env.spec(), ctx.device()));
         let obs = env.reset(config.seed)?.obs;
         Ok(Trainer { groups, group_returns, profile: None, env, obs, config, ctx, progress: Progress { update: 0, env_steps: 0, wall_seconds: 0.0, noise_calls: 0 } })
     }
@@ -158,7 +152,7 @@ impl Trainer {
                 group.observe(policy, &step, may_end, gamma, envs, rollout);
             }
             if let Some(returns) = &mut self.group_returns {
-                returns.book(&self.groups, &step.reward, &step.done);
+                returns.book(&step.reward, &step.done);
             }
             if step.obs.len() != self.groups.len() {
                 return Err(ShoalError::Internal("env returned no observation".into()));
@@ -186,8 +180,7 @@ impl Trainer {
             .collect();
         let groups = self.groups.len();
         if let Some(returns) = &mut self.group_returns {
-            scalars.extend(returns.completed.iter().map(|c| c.clone().sum()));
-            returns.completed = returns.completed.iter().map(|c| c.zeros_like()).collect();
+            scalars.extend(returns.take_completed());
         }
         let values = self.ctx.read_f32(Tensor::cat(scalars, 0))?;
         let loss = |k: usize| (0..groups).map(|g| values[5 * g + k] as f64).sum::<f64>() / groups as f64;
@@ -256,20 +249,6 @@ impl Trainer {
         trainer.obs = trainer.env.restore(&state.env)?.obs;
         trainer.progress = state.progress;
         Ok(trainer)
-    }
-}
-
-impl GroupReturns {
-    /// Adds a step's mean reward of each group's agents to its running returns; moves those of
-    /// envs whose episode ended (`done`) to the completed sums.
-    fn book(&mut self, groups: &[GroupLearner], reward: &Tensor<2>, done: &Tensor<1>) {
-        let [envs, _] = reward.dims();
-        for (g, group) in groups.iter().enumerate() {
-            let mean = reward.clone().slice([0..envs, group.first_agent..group.first_agent + group.agents]).mean_dim(1).reshape([envs]);
-            let running = self.running[g].clone() + mean;
-            self.completed[g] = self.completed[g].clone() + running.clone() * done.clone();
-            self.running[g] = running * (done.clone().neg() + 1.0);
-        }
     }
 }
 
