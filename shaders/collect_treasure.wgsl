@@ -44,13 +44,7 @@ fn draw_respawns(world: ptr<function, World>, seed_lo: u32, seed_hi: u32, env: u
 fn spawn_world(env: u32, seed_lo: u32, seed_hi: u32, episode: u32) -> World {
     var rng = rng_stream(seed_lo, seed_hi, env, episode);
     var world: World;
-    for (var i = 0u; i < N; i += 2u) {
-        let draw = rng_uniform4(&rng, -1.0, 1.0);
-        world.agent_pos[i] = draw.xy;
-        if (i + 1u < N) {
-            world.agent_pos[i + 1u] = draw.zw;
-        }
-    }
+    spawn_agents(&rng, &world, -1.0, 1.0);
     for (var t = 0u; t < T; t++) {
         let u = unit_f32(rng_next4(&rng));
         world.hidden[H_TYPE + t] = f32(min(u32(u.x * f32(DEPOSITS)), DEPOSITS - 1u));

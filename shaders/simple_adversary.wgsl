@@ -12,20 +12,8 @@ fn spawn_world(env: u32, seed_lo: u32, seed_hi: u32, episode: u32) -> World {
     var rng = rng_stream(seed_lo, seed_hi, env, episode);
     var world: World;
     world.hidden[0] = f32(rng_below(&rng, L));
-    for (var i = 0u; i < N; i += 2u) {
-        let draw = rng_uniform4(&rng, -1.0, 1.0);
-        world.agent_pos[i] = draw.xy;
-        if (i + 1u < N) {
-            world.agent_pos[i + 1u] = draw.zw;
-        }
-    }
-    for (var l = 0u; l < L; l += 2u) {
-        let draw = rng_uniform4(&rng, -1.0, 1.0);
-        world.landmark_pos[l] = draw.xy;
-        if (l + 1u < L) {
-            world.landmark_pos[l + 1u] = draw.zw;
-        }
-    }
+    spawn_agents(&rng, &world, -1.0, 1.0);
+    spawn_landmarks(&rng, &world, 0u, L, -1.0, 1.0);
     return world;
 }
 

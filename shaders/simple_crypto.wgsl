@@ -15,14 +15,8 @@ fn spawn_world(env: u32, seed_lo: u32, seed_hi: u32, episode: u32) -> World {
     var world: World;
     world.hidden[0] = f32(rng_below(&rng, L));
     world.hidden[1] = f32(rng_below(&rng, L));
-    let first = rng_uniform4(&rng, -1.0, 1.0);
-    let second = rng_uniform4(&rng, -1.0, 1.0);
-    let third = rng_uniform4(&rng, -1.0, 1.0);
-    world.agent_pos[EVE] = first.xy;
-    world.agent_pos[BOB] = first.zw;
-    world.agent_pos[ALICE] = second.xy;
-    world.landmark_pos[0] = second.zw;
-    world.landmark_pos[1] = third.xy;
+    spawn_agents(&rng, &world, -1.0, 1.0);
+    spawn_landmarks(&rng, &world, 0u, L, -1.0, 1.0);
     return world;
 }
 

@@ -14,12 +14,8 @@ fn spawn_world(env: u32, seed_lo: u32, seed_hi: u32, episode: u32) -> World {
     var rng = rng_stream(seed_lo, seed_hi, env, episode);
     var world: World;
     world.hidden[0] = f32(rng_below(&rng, L));
-    let agents = rng_uniform4(&rng, -1.0, 1.0);
-    world.agent_pos[0] = agents.xy;
-    world.agent_pos[1] = agents.zw;
-    let landmarks = rng_uniform4(&rng, -1.0, 1.0);
-    world.landmark_pos[0] = landmarks.xy;
-    world.landmark_pos[1] = landmarks.zw;
+    spawn_agents(&rng, &world, -1.0, 1.0);
+    spawn_landmarks(&rng, &world, 0u, L, -1.0, 1.0);
     return world;
 }
 

@@ -13,14 +13,8 @@ fn spawn_world(env: u32, seed_lo: u32, seed_hi: u32, episode: u32) -> World {
     var world: World;
     world.hidden[0] = f32(rng_below(&rng, L));
     world.hidden[1] = f32(rng_below(&rng, L));
-    let agents = rng_uniform4(&rng, -1.0, 1.0);
-    world.agent_pos[0] = agents.xy;
-    world.agent_pos[1] = agents.zw;
-    let first = rng_uniform4(&rng, -1.0, 1.0);
-    let last = rng_uniform4(&rng, -1.0, 1.0);
-    world.landmark_pos[0] = first.xy;
-    world.landmark_pos[1] = first.zw;
-    world.landmark_pos[2] = last.xy;
+    spawn_agents(&rng, &world, -1.0, 1.0);
+    spawn_landmarks(&rng, &world, 0u, L, -1.0, 1.0);
     return world;
 }
 

@@ -11,59 +11,26 @@ const GOOD_SIZE: f32 = 0.05;
 const OBSTACLE_SIZE: f32 = 0.2;
 
 fn agent_size(i: u32) -> f32 {
-    return select(GOOD_SIZE, ADVERSARY_SIZE, i < ADVERSARIES);
+    return team_size(i, ADVERSARIES, vec2<f32>(ADVERSARY_SIZE, GOOD_SIZE));
 }
 
 // Scenario.reset_world: agents uniform in [-1, 1]², then obstacles in [-0.9, 0.9]².
 fn spawn_world(env: u32, seed_lo: u32, seed_hi: u32, episode: u32) -> World {
     var rng = rng_stream(seed_lo, seed_hi, env, episode);
     var world: World;
-    for (var i = 0u; i < N; i += 2u) {
-        let draw = rng_uniform4(&rng, -1.0, 1.0);
-        world.agent_pos[i] = draw.xy;
-        if (i + 1u < N) {
-            world.agent_pos[i + 1u] = draw.zw;
-        }
-    }
-    for (var l = 0u; l < L; l += 2u) {
-        let draw = rng_uniform4(&rng, -0.9, 0.9);
-        world.landmark_pos[l] = draw.xy;
-        if (l + 1u < L) {
-            world.landmark_pos[l + 1u] = draw.zw;
-        }
-    }
+    spawn_agents(&rng, &world, -1.0, 1.0);
+    spawn_landmarks(&rng, &world, 0u, L, -0.9, 0.9);
     return world;
 }
 
-// Every agent pair pushes both ways; an obstacle pushes an agent and is not pushed back
-// (World.apply_environment_force drops the force on a fixed entity).
+// Agents push each other; every landmark is an obstacle that pushes agents.
 fn contact_forces(world: ptr<function, World>, force: ptr<function, array<vec2<f32>, N>>) {
-    for (var a = 0u; a < N; a++) {
-        for (var b = a + 1u; b < N; b++) {
-            let f = mpe_contact_force((*world).agent_pos[a] - (*world).agent_pos[b], agent_size(a) + agent_size(b));
-            (*force)[a] += f;
-            (*force)[b] -= f;
-        }
-        for (var l = 0u; l < L; l++) {
-            (*force)[a] += mpe_contact_force((*world).agent_pos[a] - (*world).landmark_pos[l], agent_size(a) + OBSTACLE_SIZE);
-        }
-    }
+    team_contacts(world, force, ADVERSARIES, vec2<f32>(ADVERSARY_SIZE, GOOD_SIZE), L, OBSTACLE_SIZE);
 }
 
 // Scenario.is_collision on the post-step state.
 fn touching(world: World, a: u32, b: u32) -> bool {
     return distance(world.agent_pos[a], world.agent_pos[b]) < agent_size(a) + agent_size(b);
-}
-
-// The prey's penalty for leaving the unit square, per axis.
-fn bound_penalty(x: f32) -> f32 {
-    if (x < 0.9) {
-        return 0.0;
-    }
-    if (x < 1.0) {
-        return (x - 0.9) * 10.0;
-    }
-    return min(exp(2.0 * x - 2.0), 10.0);
 }
 
 // Scenario.agent_reward / adversary_reward: the prey loses 10 per predator touching it and pays

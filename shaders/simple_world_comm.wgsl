@@ -21,7 +21,7 @@ const FOOD_SIZE: f32 = 0.03;
 const FOREST_SIZE: f32 = 0.3;
 
 fn agent_size(i: u32) -> f32 {
-    return select(GOOD_SIZE, ADVERSARY_SIZE, i < ADVERSARIES);
+    return team_size(i, ADVERSARIES, vec2<f32>(ADVERSARY_SIZE, GOOD_SIZE));
 }
 
 // Scenario.reset_world: agents uniform in [-1, 1]²; every landmark in [-0.9, 0.9]²; then the
@@ -29,35 +29,14 @@ fn agent_size(i: u32) -> f32 {
 fn spawn_world(env: u32, seed_lo: u32, seed_hi: u32, episode: u32) -> World {
     var rng = rng_stream(seed_lo, seed_hi, env, episode);
     var world: World;
-    for (var i = 0u; i < N; i += 2u) {
-        let draw = rng_uniform4(&rng, -1.0, 1.0);
-        world.agent_pos[i] = draw.xy;
-        if (i + 1u < N) {
-            world.agent_pos[i + 1u] = draw.zw;
-        }
-    }
-    for (var l = 0u; l < L; l += 2u) {
-        let draw = rng_uniform4(&rng, -0.9, 0.9);
-        world.landmark_pos[l] = draw.xy;
-        if (l + 1u < L) {
-            world.landmark_pos[l + 1u] = draw.zw;
-        }
-    }
+    spawn_agents(&rng, &world, -1.0, 1.0);
+    spawn_landmarks(&rng, &world, 0u, L, -0.9, 0.9);
     return world;
 }
 
 // Agent pairs push both ways; the obstacle pushes agents. Food and forests do not collide.
 fn contact_forces(world: ptr<function, World>, force: ptr<function, array<vec2<f32>, N>>) {
-    for (var a = 0u; a < N; a++) {
-        for (var b = a + 1u; b < N; b++) {
-            let f = mpe_contact_force((*world).agent_pos[a] - (*world).agent_pos[b], agent_size(a) + agent_size(b));
-            (*force)[a] += f;
-            (*force)[b] -= f;
-        }
-        for (var l = 0u; l < OBSTACLES; l++) {
-            (*force)[a] += mpe_contact_force((*world).agent_pos[a] - (*world).landmark_pos[l], agent_size(a) + OBSTACLE_SIZE);
-        }
-    }
+    team_contacts(world, force, ADVERSARIES, vec2<f32>(ADVERSARY_SIZE, GOOD_SIZE), OBSTACLES, OBSTACLE_SIZE);
 }
 
 fn touching(world: World, a: u32, b: u32) -> bool {
@@ -66,17 +45,6 @@ fn touching(world: World, a: u32, b: u32) -> bool {
 
 fn in_forest(world: World, i: u32, f: u32) -> bool {
     return distance(world.agent_pos[i], world.landmark_pos[FIRST_FOREST + f]) < agent_size(i) + FOREST_SIZE;
-}
-
-// The good agents' penalty for leaving the unit square, per axis.
-fn bound_penalty(x: f32) -> f32 {
-    if (x < 0.9) {
-        return 0.0;
-    }
-    if (x < 1.0) {
-        return (x - 0.9) * 10.0;
-    }
-    return min(exp(2.0 * x - 2.0), 10.0);
 }
 
 // Scenario.agent_reward / adversary_reward (shaped): good agents lose 5 per adversary touching

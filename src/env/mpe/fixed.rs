@@ -71,6 +71,7 @@ macro_rules! fixed_scenario {
         impl $crate::env::MpeScenario for $config {
             const NAME: &'static str = $name;
             const WGSL: &'static str = include_str!($wgsl);
+            const LIBRARIES: &'static [&'static str] = &[$crate::env::mpe::MPE_ENTITIES_WGSL];
 
             fn n_envs(&self) -> usize {
                 self.0.n_envs

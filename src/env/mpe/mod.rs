@@ -41,6 +41,8 @@ use crate::render::scene::Scene;
 
 /// The batch skeleton every scenario's kernel is built on.
 pub const MPE_BATCH_WGSL: &str = include_str!("../../../shaders/mpe_batch.wgsl");
+/// Spawns, arena penalty and team contacts shared by the mixed scenarios (`fixed.rs`).
+pub const MPE_ENTITIES_WGSL: &str = include_str!("../../../shaders/mpe_entities.wgsl");
 /// Minimum-cost agent↔target assignment (simple_line, simple_formation).
 pub const MPE_ASSIGNMENT_WGSL: &str = include_str!("../../../shaders/mpe_assignment.wgsl");
 
