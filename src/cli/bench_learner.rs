@@ -36,7 +36,7 @@ fn config(bench: &LearnerBench) -> anyhow::Result<TrainConfig> {
     let mut config = match (&bench.config, bench.env.entry().example_config) {
         (Some(path), _) => TrainConfig::from_toml_file(path)?,
         (None, Some(text)) => toml::from_str(text)?,
-        (None, None) => TrainConfig { algo: bench.env.default_algo()?, ..TrainConfig::default().on_env(bench.env) },
+        (None, None) => TrainConfig { algo: bench.env.default_algo(), ..TrainConfig::default().on_env(bench.env) },
     };
     if config.algo == Algo::Mfq {
         return Err(ShoalError::config("algo", "mfq", "the learner bench times PPO learners (ippo, mappo, mfac)").into());

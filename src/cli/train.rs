@@ -73,7 +73,7 @@ impl TrainArgs {
             // config's does not apply (`--env swarm` alone trains MF-AC on a swarm, not MAPPO).
             config = config.on_env(kind);
             if self.algo.is_none() && kind.check_algo(config.algo).is_err() {
-                config.algo = kind.default_algo()?;
+                config.algo = kind.default_algo();
             }
         }
         if let Some(v) = self.algo { config.algo = v; }

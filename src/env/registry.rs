@@ -148,8 +148,7 @@ pub struct EnvEntry {
     pub bench_envs: &'static [usize],
     /// Episode length of a rendered random episode when the env's own default is not wanted.
     pub render_cycles: Option<usize>,
-    /// The algorithms `shoal train` runs on it (the first is the default); empty for envs no
-    /// learner trains yet (agent groups of several kinds).
+    /// The algorithms `shoal train` runs on it (the first is the default; at least one).
     pub algos: &'static [Algo],
     /// A `shoal train` TOML for it, when `TrainConfig`'s defaults (simple_spread's) do not fit:
     /// what `shoal bench --learner` starts from.
@@ -393,8 +392,8 @@ impl EnvKind {
     }
 
     /// The algorithm `shoal train` runs when none is given.
-    pub fn default_algo(self) -> Result<Algo> {
-        self.entry().algos.first().copied().ok_or_else(|| self.untrainable())
+    pub fn default_algo(self) -> Algo {
+        self.entry().algos[0]
     }
 
     /// Checks that `algo` trains on this env, naming the ones that do.
@@ -403,21 +402,8 @@ impl EnvKind {
         if algos.contains(&algo) {
             return Ok(());
         }
-        if algos.is_empty() {
-            return Err(self.untrainable());
-        }
         let names: Vec<&str> = algos.iter().map(|a| a.name()).collect();
         Err(ShoalError::config("algo", algo.name(), format!("{} trains with {}", self.name(), names.join(" or "))))
-    }
-}
-
-impl EnvKind {
-    fn untrainable(self) -> ShoalError {
-        ShoalError::config(
-            "env",
-            self.name(),
-            "its agents come in groups of different kinds, and shoal's learners train one group so far: step, bench, render and replay it, or train a single-group env",
-        )
     }
 }
 

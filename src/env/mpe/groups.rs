@@ -134,10 +134,22 @@ pub fn split_obs(obs: Tensor<3>, groups: &[MpeGroup]) -> Vec<Tensor<3>> {
         .collect()
 }
 
+/// The zeros each continuous group's actions are padded with to the widest group's width
+/// (`None` for a group that needs none, and for discrete actions): made once per batch.
+pub fn action_pads(groups: &[AgentGroup], n_envs: usize, action_dim: usize, device: &burn::tensor::Device) -> Vec<Option<Tensor<3>>> {
+    groups
+        .iter()
+        .map(|g| match g.action {
+            ActionSpace::Continuous { dim, .. } if dim < action_dim => Some(Tensor::<3>::zeros([n_envs, g.agents, action_dim - dim], device)),
+            _ => None,
+        })
+        .collect()
+}
+
 /// The kernel's action tensor from one [`Actions`] per group, checked against each group's
 /// shape and kind: `[envs, agents]` ints, or `[envs, agents, action_dim]` floats (each group's
-/// vectors zero-padded to the widest).
-pub fn join_actions(scenario: &str, groups: &[AgentGroup], n_envs: usize, action_dim: usize, actions: &[Actions]) -> Result<JoinedActions> {
+/// vectors padded with its [`action_pads`]).
+pub fn join_actions(scenario: &str, groups: &[AgentGroup], n_envs: usize, pads: &[Option<Tensor<3>>], actions: &[Actions]) -> Result<JoinedActions> {
     if actions.len() != groups.len() {
         let names: Vec<&str> = groups.iter().map(|g| g.name.as_str()).collect();
         return Err(ShoalError::Shape {
@@ -148,7 +160,7 @@ pub fn join_actions(scenario: &str, groups: &[AgentGroup], n_envs: usize, action
     }
     let mut discrete = Vec::new();
     let mut continuous = Vec::new();
-    for (group, action) in groups.iter().zip(actions) {
+    for ((group, action), pad) in groups.iter().zip(actions).zip(pads) {
         match (action, &group.action) {
             (Actions::Discrete(t), ActionSpace::Discrete { .. }) => {
                 ShoalError::ensure_dims("actions", &t.dims(), &[n_envs, group.agents])?;
@@ -156,11 +168,9 @@ pub fn join_actions(scenario: &str, groups: &[AgentGroup], n_envs: usize, action
             }
             (Actions::Continuous(t), ActionSpace::Continuous { dim, .. }) => {
                 ShoalError::ensure_dims("actions", &t.dims(), &[n_envs, group.agents, *dim])?;
-                continuous.push(if *dim == action_dim {
-                    t.clone()
-                } else {
-                    let pad = Tensor::<3>::zeros([n_envs, group.agents, action_dim - dim], &t.device());
-                    Tensor::cat(vec![t.clone(), pad], 2)
+                continuous.push(match pad {
+                    Some(pad) => Tensor::cat(vec![t.clone(), pad.clone()], 2),
+                    None => t.clone(),
                 });
             }
             (_, space) => {

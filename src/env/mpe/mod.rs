@@ -31,7 +31,7 @@ use burn::tensor::{DType, Int, Tensor};
 pub use groups::{AgentBody, MpeGroup};
 pub use world::{MpeWorld, WorldState};
 use world::pack_state;
-use groups::{agent_body_wgsl, join_actions, split_obs, JoinedActions, MOVE_DIM};
+use groups::{action_pads, agent_body_wgsl, join_actions, split_obs, JoinedActions, MOVE_DIM};
 
 use super::{check_int_dtype, Actions, BatchedEnv, EnvSnapshot, EnvSpec, EpisodeStats, ObsLayout, StepOutput};
 use crate::error::{Result, ShoalError};
@@ -151,6 +151,8 @@ pub struct Mpe<S: MpeScenario> {
     spec: EnvSpec,
     /// The scenario's agent groups (`spec.groups` with their bodies).
     groups: Vec<MpeGroup>,
+    /// Zeros that pad each continuous group's actions to the kernel's width (made once).
+    action_pads: Vec<Option<Tensor<3>>>,
     step_kernel: WgslKernel,
     /// Positions and velocities, `[envs, state_width]`: agent_pos, agent_vel, landmark_pos, padding.
     state: CubeTensor,
@@ -202,6 +204,7 @@ impl<S: MpeScenario> Mpe<S> {
             ready: false,
             lockstep: None,
             step_kernel: step_kernel(&config, &groups, true),
+            action_pads: action_pads(&spec.groups, envs, config.action_dim(), &device),
             groups,
             spec,
             config,
@@ -310,7 +313,7 @@ impl<S: MpeScenario> Mpe<S> {
 
     fn action_buffer(&self, actions: &[Actions]) -> Result<CubeTensor> {
         let c = &self.config;
-        match join_actions(S::NAME, &self.spec.groups, c.n_envs(), c.action_dim(), actions)? {
+        match join_actions(S::NAME, &self.spec.groups, c.n_envs(), &self.action_pads, actions)? {
             JoinedActions::Discrete(t) => {
                 let buffer = int_buffer(t)?;
                 check_int_dtype(&buffer)?;

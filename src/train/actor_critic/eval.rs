@@ -85,10 +85,12 @@ pub fn evaluate_against(ctx: &Arc<GpuContext>, checkpoint: &std::path::Path, epi
         for _ in 0..rounds * config.max_cycles {
             let mut actions = Vec::with_capacity(groups.len());
             for (g, group) in groups.iter().enumerate() {
-                let u = noise[g].sample()?;
                 actions.push(match &mut random[g] {
                     Some(source) => source.sample(),
-                    None => to_env_actions(models[g].act(inputs[g].actor(obs[g].clone()), (!greedy).then_some(u)).action, envs, group.agents),
+                    None => {
+                        let u = noise[g].sample()?;
+                        to_env_actions(models[g].act(inputs[g].actor(obs[g].clone()), (!greedy).then_some(u)).action, envs, group.agents)
+                    }
                 });
             }
             let step = env.step(&actions)?;
