@@ -1,7 +1,7 @@
 // collect_treasure (mpe2's collectors and deposits): the scenario's part of the step kernel; the
 // batch skeleton is mpe_batch.wgsl (needs it, and what it needs, before this file).
 //
-// Faithful to mpe2 1.1.1's collect_treasure_v1 with its defaults (tests/data/MPE_SPEC.md §9):
+// Faithful to mpe2 1.1.1's collect_treasure_v1 (tests/data/MPE_SPEC.md §9):
 // agents 0..COLLECTORS are collectors, the rest deposits (deposit d takes treasure type d);
 // landmarks are the treasures. Nothing collides physically. After physics (post_step) a
 // collector touching a live treasure picks it up, a dead treasure respawns, and a collector
@@ -13,7 +13,7 @@
 // step that uses it, so that `shoal replay` can put mpe2's draw in its place), and the step's
 // pickups + deliveries (1).
 
-const COLLECTORS: u32 = 6u;
+const COLLECTORS: u32 = {{collectors}}u;
 const DEPOSITS: u32 = N - COLLECTORS;
 const T: u32 = L;
 const COLLECTOR_SIZE: f32 = 0.05;

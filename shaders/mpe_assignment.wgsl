@@ -3,7 +3,12 @@
 // Euclidean distances: the Hungarian method in its O(N³) potentials form, in private memory.
 // Every loop is bounded (a NaN cost cannot hang the kernel: the search stops after N + 1 rounds).
 //
-// Needs N (agents) from mpe_batch.wgsl.
+// Needs N (agents) and World from mpe_batch.wgsl, and the scenario's `formation_slots(world)`.
+
+// mpe2's `terminate_on_success` (off by default).
+const TERMINATE_ON_SUCCESS: bool = {{terminate_on_success}};
+// Scenario.DIST_THRESHOLD: success is every agent this close to its slot.
+const SUCCESS_DISTANCE: f32 = 0.05;
 
 const ASSIGN_N1: u32 = N + 1u;
 
@@ -79,10 +84,11 @@ fn assigned_distances(agent_pos: array<vec2<f32>, N>, slot: array<vec2<f32>, N>)
     return assigned;
 }
 
-// mpe2's shared formation reward, −mean(clip(d, 0, 2)) over the assigned distances, written
-// for every agent of `env` (the formation tasks' `write_rewards`) and returned.
-fn write_formation_reward(env: u32, agent_pos: array<vec2<f32>, N>, slot: array<vec2<f32>, N>) -> f32 {
-    let d = assigned_distances(agent_pos, slot);
+// Scenario.global_reward (local_ratio 0), mpe2's shared formation reward: −mean(clip(d, 0, 2))
+// over the distances of the optimal assignment to the scenario's `formation_slots`, written for
+// every agent of `env` and returned.
+fn write_rewards(env: u32, world: World) -> f32 {
+    let d = assigned_distances(world.agent_pos, formation_slots(world));
     var total = 0.0;
     for (var i = 0u; i < N; i++) {
         total += clamp(d[i], 0.0, 2.0);
@@ -92,4 +98,17 @@ fn write_formation_reward(env: u32, agent_pos: array<vec2<f32>, N>, slot: array<
         reward[env * N + i] = r;
     }
     return r;
+}
+
+// Scenario.is_terminal: with terminate_on_success, every assigned distance under 0.05.
+fn is_terminal(world: World) -> bool {
+    if (!TERMINATE_ON_SUCCESS) {
+        return false;
+    }
+    let d = assigned_distances(world.agent_pos, formation_slots(world));
+    var all_placed = true;
+    for (var i = 0u; i < N; i++) {
+        all_placed = all_placed && d[i] < SUCCESS_DISTANCE;
+    }
+    return all_placed;
 }

@@ -51,6 +51,8 @@ const AUTO_RESET: bool = {{auto_reset}};
 // WGSL has no empty arrays: at least one slot each.
 const COMM_SLOTS: u32 = max(1u, N * DIM_C);
 const HIDDEN_SLOTS: u32 = max(1u, HIDDEN);
+// WGSL has no empty arrays: a world without landmarks (simple_tag with no obstacles) keeps one slot.
+const LANDMARK_SLOTS: u32 = max(1u, L);
 const OBS_PER_ENV: u32 = N * OBS_DIM;
 const OBS_PER_INVOCATION: u32 = ENVS_PER_INVOCATION * OBS_PER_ENV;
 
@@ -89,7 +91,7 @@ const COMMAND_RESTORE: u32 = 3u;
 struct World {
     agent_pos: array<vec2<f32>, N>,
     agent_vel: array<vec2<f32>, N>,
-    landmark_pos: array<vec2<f32>, L>,
+    landmark_pos: array<vec2<f32>, LANDMARK_SLOTS>,
     // Agent i's utterance is comm[i * DIM_C ..][..DIM_C] (zeros for silent agents).
     comm: array<f32, COMM_SLOTS>,
     hidden: array<f32, HIDDEN_SLOTS>,

@@ -28,8 +28,8 @@ fn contact_forces(world: ptr<function, World>, force: ptr<function, array<vec2<f
     agent_contact_forces(world, force, AGENT_SIZE);
 }
 
-// Scenario.global_reward (local_ratio 0) on the post-step state.
-fn write_rewards(env: u32, world: World) -> f32 {
+// The slots on the post-step state: the circle anchored at the smallest polar angle.
+fn formation_slots(world: World) -> array<vec2<f32>, N> {
     let centre = world.landmark_pos[0];
     var theta_min = 3.4e38;
     for (var i = 0u; i < N; i++) {
@@ -45,7 +45,7 @@ fn write_rewards(env: u32, world: World) -> f32 {
         let angle = theta_min + f32(k) * (TWO_PI / f32(N));
         slots[k] = centre + RADIUS * vec2<f32>(cos(angle), sin(angle));
     }
-    return write_formation_reward(env, world.agent_pos, slots);
+    return slots;
 }
 
 // Scenario.observation: [v, p, l0 - p].

@@ -36,13 +36,13 @@ fn contact_forces(world: ptr<function, World>, force: ptr<function, array<vec2<f
     agent_contact_forces(world, force, AGENT_SIZE);
 }
 
-// Scenario.global_reward (local_ratio 0): the slots are evenly spaced from landmark 0 to 1.
-fn write_rewards(env: u32, world: World) -> f32 {
+// The slots (mpe2's expected positions): evenly spaced from landmark 0 to landmark 1.
+fn formation_slots(world: World) -> array<vec2<f32>, N> {
     var slots: array<vec2<f32>, N>;
     for (var k = 0u; k < N; k++) {
         slots[k] = world.landmark_pos[0] + (world.landmark_pos[1] - world.landmark_pos[0]) * (f32(k) / f32(N - 1u));
     }
-    return write_formation_reward(env, world.agent_pos, slots);
+    return slots;
 }
 
 // Scenario.observation: [v, p, l0 - p, l1 - p].

@@ -1,11 +1,12 @@
 // simple_tag (MPE predator–prey): the scenario's part of the step kernel; the batch skeleton is
 // mpe_batch.wgsl (needs it, and what it needs, before this file).
 //
-// Faithful to mpe2 1.1.1's simple_tag_v3 with its defaults (tests/data/MPE_SPEC.md §7): agents
-// 0..ADVERSARIES are the predators, the rest the prey; the landmarks are obstacles of size 0.2.
-// Everything collides (agent–agent and agent–obstacle); rewards are unshaped (mpe2's default).
+// Faithful to mpe2 1.1.1's simple_tag_v3 (tests/data/MPE_SPEC.md §7): agents 0..ADVERSARIES are
+// the predators, the rest the prey; the landmarks are obstacles of size 0.2. Everything collides
+// (agent–agent and agent–obstacle); rewards are unshaped (mpe2's default).
 
-const ADVERSARIES: u32 = 3u;
+const ADVERSARIES: u32 = {{adversaries}}u;
+const TERMINATE_ON_SUCCESS: bool = {{terminate_on_success}};
 const ADVERSARY_SIZE: f32 = 0.075;
 const GOOD_SIZE: f32 = 0.05;
 const OBSTACLE_SIZE: f32 = 0.2;
@@ -31,6 +32,19 @@ fn contact_forces(world: ptr<function, World>, force: ptr<function, array<vec2<f
 // Scenario.is_collision on the post-step state.
 fn touching(world: World, a: u32, b: u32) -> bool {
     return distance(world.agent_pos[a], world.agent_pos[b]) < agent_size(a) + agent_size(b);
+}
+
+// Scenario.is_terminal (with terminate_on_success): every prey touches some predator.
+fn is_terminal(world: World) -> bool {
+    var all_caught = TERMINATE_ON_SUCCESS;
+    for (var i = ADVERSARIES; i < N; i++) {
+        var caught = false;
+        for (var a = 0u; a < ADVERSARIES; a++) {
+            caught = caught || touching(world, a, i);
+        }
+        all_caught = all_caught && caught;
+    }
+    return all_caught;
 }
 
 // Scenario.agent_reward / adversary_reward: the prey loses 10 per predator touching it and pays

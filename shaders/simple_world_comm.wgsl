@@ -2,18 +2,18 @@
 // the step kernel; the batch skeleton is mpe_batch.wgsl (needs it, and what it needs, before
 // this file).
 //
-// Faithful to mpe2 1.1.1's simple_world_comm_v3 with its defaults (tests/data/MPE_SPEC.md §8):
-// agent 0 is the leader (an adversary that speaks 4-vectors), agents 1..ADVERSARIES the other
-// adversaries, the rest good agents. Landmarks are one obstacle (collides), two food (good agents
-// eat) and two forests (hide who is inside), in that order. Adversaries' rewards are shaped.
+// Faithful to mpe2 1.1.1's simple_world_comm_v3 (tests/data/MPE_SPEC.md §8): agent 0 is the
+// leader (an adversary that speaks 4-vectors), agents 1..ADVERSARIES the other adversaries, the
+// rest good agents. Landmarks are the obstacles (they collide), the food (good agents eat) and the
+// forests (they hide who is inside), in that order. Adversaries' rewards are shaped.
 
-const ADVERSARIES: u32 = 4u;
+const ADVERSARIES: u32 = {{adversaries}}u;
 const LEADER: u32 = 0u;
 const ADVERSARY_SIZE: f32 = 0.075;
 const GOOD_SIZE: f32 = 0.045;
-const OBSTACLES: u32 = 1u;
-const FOOD: u32 = 2u;
-const FORESTS: u32 = 2u;
+const OBSTACLES: u32 = {{obstacles}}u;
+const FOOD: u32 = {{food}}u;
+const FORESTS: u32 = {{forests}}u;
 const FIRST_FOOD: u32 = OBSTACLES;
 const FIRST_FOREST: u32 = OBSTACLES + FOOD;
 const OBSTACLE_SIZE: f32 = 0.2;

@@ -1,10 +1,11 @@
 """MPE stepping (discrete, random actions) in one peer, timed the peer's fastest way.
 
     python step.py --system jaxmarl|vmas|mpe2 --envs 1024,16384 --steps 100 --out rows.json
-    python step.py --system jaxmarl --scenario simple_tag --envs 1024,16384 --out rows.json
+    python step.py --system jaxmarl|vmas --scenario simple_tag --envs 1024,16384 --out rows.json
 
-simple_spread (N=3) runs in every peer; the other MPE scenarios in JaxMARL, with its defaults
-(which are mpe2's), each agent drawing uniformly from its own action space.
+simple_spread (N=3) runs in every peer; the other MPE scenarios in JaxMARL and VMAS, with their
+defaults (JaxMARL's are mpe2's; VMAS's ports have their own dynamics and 9 moves), each agent
+drawing uniformly from its own action space.
 
 Each system runs in its own process (`make bench-peers` calls this once per system) so JAX's and
 torch's thread pools never share the two cores. Rows: {workload, system, version, envs,
@@ -74,17 +75,28 @@ def jaxmarl_rate(envs, steps, device, scenario="simple_spread"):
     return seconds, f"jaxmarl {metadata.version('jaxmarl')}, jax {jax.__version__} ({jax.default_backend()})"
 
 
-def vmas_rate(envs, steps, device):
+# VMAS's MPE ports (vmas.scenarios.mpe).
+VMAS_SCENARIOS = ("simple", "simple_adversary", "simple_crypto", "simple_push", "simple_reference",
+                  "simple_speaker_listener", "simple_spread", "simple_tag", "simple_world_comm")
+
+
+def vmas_rate(envs, steps, device, scenario="simple_spread"):
     """VMAS: one vectorised torch env of `envs` instances on `device` (torch's name: cpu, cuda)."""
     import torch
     import vmas
 
-    env = vmas.make_env("simple_spread", num_envs=envs, device=device, continuous_actions=False, n_agents=3, seed=0)
+    if scenario == "simple_spread":
+        env = vmas.make_env("simple_spread", num_envs=envs, device=device, continuous_actions=False, n_agents=3, seed=0)
+    else:
+        env = vmas.make_env(scenario, num_envs=envs, device=device, continuous_actions=False, seed=0)
     env.reset()
     gen = torch.Generator(device=device).manual_seed(0)
 
     def one():
-        actions = [torch.randint(0, 5, (envs,), generator=gen, device=device) for _ in env.agents]
+        if scenario == "simple_spread":
+            actions = [torch.randint(0, 5, (envs,), generator=gen, device=device) for _ in env.agents]
+        else:
+            actions = env.get_random_actions()
         env.step(actions)
 
     def sync():
@@ -142,11 +154,12 @@ def main():
     p.add_argument("--envs", default="1024,16384")
     p.add_argument("--steps", type=int, default=100)
     p.add_argument("--device", default="cpu", help="VMAS's torch device (cpu, cuda); JAX takes its default backend")
-    p.add_argument("--scenario", default="simple_spread", help="an MPE scenario (other than simple_spread: jaxmarl only)")
+    p.add_argument("--scenario", default="simple_spread", help="an MPE scenario (other than simple_spread: jaxmarl and vmas)")
     p.add_argument("--out", required=True)
     args = p.parse_args()
-    if args.scenario != "simple_spread" and (args.system != "jaxmarl" or args.scenario not in JAXMARL_NAMES):
-        raise SystemExit(f"{args.scenario}: only jaxmarl runs scenarios other than simple_spread here ({', '.join(JAXMARL_NAMES)})")
+    has = {"jaxmarl": JAXMARL_NAMES, "vmas": VMAS_SCENARIOS}.get(args.system, ("simple_spread",))
+    if args.scenario not in has:
+        raise SystemExit(f"{args.scenario}: {args.system} runs {', '.join(has)} here")
     rows = []
     for envs in [int(e) for e in args.envs.split(",")]:
         extra = {"scenario": args.scenario} if args.scenario != "simple_spread" else {}

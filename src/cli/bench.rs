@@ -34,6 +34,10 @@ pub struct BenchArgs {
     /// agents); battle 40].
     #[arg(long, value_delimiter = ',')]
     size: Vec<usize>,
+    /// An env option, as KEY=VALUE by mpe2's keyword (repeatable): --env-option num_good=2.
+    /// Where the options decide the population, `--agents` defaults to it.
+    #[arg(long = "env-option", value_name = "KEY=VALUE")]
+    env_option: Vec<String>,
     /// Continuous actions instead of discrete.
     #[arg(long)]
     continuous: bool,
@@ -69,6 +73,7 @@ pub struct BenchArgs {
 }
 
 pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
+    let options = shoal::env::EnvOptions::parse(&args.env_option)?;
     if args.learner {
         super::bench_learner::run(super::bench_learner::LearnerBench {
             env: args.env,
@@ -77,6 +82,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
             envs: args.envs.first().copied(),
             agents: args.agents.first().copied(),
             set: args.set,
+            options,
             updates: args.updates,
             profile: args.profile,
             json: args.json,
@@ -93,7 +99,11 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
         let (flag, right) = if entry.scale.is_side() { ("agents", "--size") } else { ("size", "--agents") };
         return Err(ShoalError::config(flag, format!("{other:?}"), format!("{} is sized with {right}", args.env)).into());
     }
-    let (envs_list, agents_list) = (or(&args.envs, entry.bench_envs), or(sizes_given, entry.scale.bench()));
+    let sizes = match args.env.population(&options)? {
+        Some(agents) => vec![agents],
+        None => entry.scale.bench().to_vec(),
+    };
+    let (envs_list, agents_list) = (or(&args.envs, entry.bench_envs), or(sizes_given, &sizes));
     let ctx = super::open_gpu()?;
     let runs: Vec<(usize, usize)> = agents_list.iter().flat_map(|&a| envs_list.iter().map(move |&e| (e, a))).collect();
     let progress = ProgressBar::new(runs.len() as u64).with_style(
@@ -103,7 +113,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
     let mut rows: Vec<BenchRow> = Vec::new();
     for &(envs, agents) in &runs {
         progress.set_message(format!("{envs} envs × {agents}"));
-        let params = shoal::env::EnvParams { continuous: args.continuous, ..entry.scale.params(envs, agents) };
+        let params = shoal::env::EnvParams { continuous: args.continuous, options: options.clone(), ..entry.scale.params(envs, agents) };
         let env = args.env.build(&ctx, &params)?;
         let row = ThroughputRig::new(env, args.seed)?.measure(args.warmup, args.steps)?;
         progress.inc(1);

@@ -25,6 +25,7 @@ pub struct LearnerBench {
     pub envs: Option<usize>,
     pub agents: Option<usize>,
     pub set: Vec<String>,
+    pub options: shoal::env::EnvOptions,
     pub updates: usize,
     pub profile: bool,
     pub json: Option<PathBuf>,
@@ -44,6 +45,7 @@ fn config(bench: &LearnerBench) -> anyhow::Result<TrainConfig> {
     if let Some(algo) = bench.algo {
         config.algo = algo;
     }
+    let mut config = config.with_env_options(&bench.options)?;
     if let Some(envs) = bench.envs {
         config.envs = envs;
     }

@@ -34,6 +34,10 @@ pub struct RenderArgs {
     /// 1000]; a checkpoint brings its own.
     #[arg(long, conflicts_with = "checkpoint")]
     agents: Option<usize>,
+    /// An env option for --random, as KEY=VALUE by mpe2's keyword (repeatable):
+    /// --env-option num_adversaries=6. A checkpoint brings its own.
+    #[arg(long = "env-option", value_name = "KEY=VALUE", conflicts_with = "checkpoint")]
+    env_option: Vec<String>,
     /// Lattice or map side for --random, for envs sized by a side [default: ising 64, battle 40].
     #[arg(long, conflicts_with = "checkpoint")]
     size: Option<usize>,
@@ -67,7 +71,8 @@ pub fn run(args: RenderArgs) -> anyhow::Result<ExitCode> {
         let (flag, right) = if scale.is_side() { ("agents", "--size") } else { ("size", "--agents") };
         return Err(ShoalError::config(flag, value, format!("{} is sized with {right}", args.env)).into());
     }
-    let request = RenderRequest { policy, episodes: args.episodes, seed: args.seed, format, size };
+    let options = shoal::env::EnvOptions::parse(&args.env_option)?;
+    let request = RenderRequest { policy, episodes: args.episodes, seed: args.seed, format, size, options };
     let ctx = super::open_gpu()?;
     let recording = render::record(&ctx, args.env, &request, &args.out)?;
     if let Some(png) = &args.filmstrip {

@@ -87,6 +87,7 @@ pub fn final_policy(report: &mut Report, ctx: &Arc<GpuContext>, checkpoint: &Pat
         seed: REPORT_SEED,
         format: FrameFormat { width: 360, height: 384, fps: 10 },
         size: None,
+        options: shoal::env::EnvOptions::new(),
     };
     let recording = render::record(ctx, config.env, &request, &gif)?;
     let strip = dir.join("episode_frames.png");

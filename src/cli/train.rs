@@ -39,6 +39,10 @@ pub struct TrainArgs {
     /// Learning rate.
     #[arg(long)]
     lr: Option<f64>,
+    /// An env option, as KEY=VALUE by mpe2's keyword (repeatable): --env-option num_good=2
+    /// --env-option terminate_on_success=true (the README's table lists each env's).
+    #[arg(long = "env-option", value_name = "KEY=VALUE")]
+    env_option: Vec<String>,
     /// Any configuration key, as KEY=VALUE (repeatable): --set gamma=0.95 --set update_epochs=8.
     #[arg(long = "set", value_name = "KEY=VALUE")]
     set: Vec<String>,
@@ -46,7 +50,7 @@ pub struct TrainArgs {
     #[arg(long, required_unless_present = "resume")]
     out: Option<PathBuf>,
     /// Continue the run in this output directory from its checkpoint (with its own config).
-    #[arg(long, conflicts_with_all = ["config", "algo", "envs", "steps", "seed", "agents", "lr", "set", "out", "force"])]
+    #[arg(long, conflicts_with_all = ["config", "algo", "envs", "steps", "seed", "agents", "lr", "env_option", "set", "out", "force"])]
     resume: Option<PathBuf>,
     /// Replace the run already in --out (its checkpoints and metrics are deleted).
     #[arg(long)]
@@ -76,6 +80,7 @@ impl TrainArgs {
                 config.algo = kind.default_algo();
             }
         }
+        let mut config = config.with_env_options(&shoal::env::EnvOptions::parse(&self.env_option)?)?;
         if let Some(v) = self.algo { config.algo = v; }
         if let Some(v) = self.envs { config.envs = v; }
         if let Some(v) = self.steps { config.total_env_steps = v; }

@@ -1,6 +1,6 @@
 //! `collect_treasure`: mpe2's collectors and deposits, as mpe2 1.1.1's `collect_treasure_v1`
-//! defines it (`tests/data/MPE_SPEC.md` §9), with its defaults: six collectors, two deposits,
-//! six treasures of two types.
+//! defines it (`tests/data/MPE_SPEC.md` §9), with its options: `num_collectors` (default 6),
+//! `num_deposits` (2; one per treasure type) and `num_treasures` (6).
 //!
 //! Collectors pick up treasures by touching them and deliver them by touching the deposit of the
 //! treasure's type; deposits (heavier, mass 2.25) move too and are drawn towards collectors that
@@ -18,54 +18,100 @@ use plotters::style::RGBColor;
 
 use super::mpe::fixed::{fixed_scenario, group_scene, Look, MpeOptions};
 use super::mpe::{AgentBody, MpeGroup, WorldState};
-use super::ObsLayout;
+use super::{EnvOption, EnvParams, ObsLayout};
+use crate::error::Result;
 use crate::render::scene::Scene;
 use crate::replay::StepRecord;
 
-/// A batch of `collect_treasure` environments (6 collectors, 2 deposits, 6 treasures).
+/// A batch of `collect_treasure` environments.
 #[derive(Debug, Clone, PartialEq)]
-pub struct CollectTreasureConfig(pub MpeOptions);
+pub struct CollectTreasureConfig(pub MpeOptions, pub TreasureOptions);
 
 /// A batch of `collect_treasure` environments on the GPU.
 pub type CollectTreasure = super::Mpe<CollectTreasureConfig>;
 
-const COLLECTORS: usize = 6;
-const TREASURES: usize = 6;
-/// Offsets in the hidden floats (`shaders/collect_treasure.wgsl`).
-const H_TYPE: usize = 0;
-const H_ALIVE: usize = TREASURES;
-const H_HOLDING: usize = 2 * TREASURES;
-const H_RESPAWN: usize = 2 * TREASURES + COLLECTORS;
-const HIDDEN: usize = 5 * TREASURES + COLLECTORS + 1;
-/// Treasure and deposit colours by type.
-const TYPE_COLOURS: [RGBColor; 2] = [RGBColor(54, 104, 198), RGBColor(241, 141, 0)];
+/// collect_treasure's own options (mpe2's keywords).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TreasureOptions {
+    /// Collectors (`num_collectors`).
+    pub collectors: usize,
+    /// Deposits, one per treasure type (`num_deposits`).
+    pub deposits: usize,
+    /// Treasures (`num_treasures`).
+    pub treasures: usize,
+}
 
-fixed_scenario!(CollectTreasureConfig, "collect_treasure", "../../shaders/collect_treasure.wgsl", 8, {
+const NUM_COLLECTORS: EnvOption = EnvOption { name: "num_collectors", about: "collectors; default 6" };
+const NUM_DEPOSITS: EnvOption = EnvOption { name: "num_deposits", about: "deposits, one per treasure type; default 2" };
+const NUM_TREASURES: EnvOption = EnvOption { name: "num_treasures", about: "treasures; default 6" };
+
+impl TreasureOptions {
+    // mpe2 needs a collector (deposits head for the collectors' centroid), a deposit (treasure
+    // types are drawn below their count) and a treasure.
+    fn from_run(params: &EnvParams) -> Result<TreasureOptions> {
+        let options = &params.options;
+        Ok(TreasureOptions {
+            collectors: options.count(&NUM_COLLECTORS, 6, 1..=32)?,
+            deposits: options.count(&NUM_DEPOSITS, 2, 1..=8)?,
+            treasures: options.count(&NUM_TREASURES, 6, 1..=32)?,
+        })
+    }
+
+    /// Offsets in the hidden floats (`shaders/collect_treasure.wgsl`): types, alive flags,
+    /// holdings, respawns; and the count with the step's events.
+    fn h_alive(&self) -> usize {
+        self.treasures
+    }
+    fn h_holding(&self) -> usize {
+        2 * self.treasures
+    }
+    fn h_respawn(&self) -> usize {
+        2 * self.treasures + self.collectors
+    }
+    fn hidden(&self) -> usize {
+        5 * self.treasures + self.collectors + 1
+    }
+}
+
+/// Treasure and deposit colours by type (cycled past four types).
+const TYPE_COLOURS: [RGBColor; 4] = [RGBColor(54, 104, 198), RGBColor(241, 141, 0), RGBColor(150, 60, 180), RGBColor(40, 160, 120)];
+
+fixed_scenario!(CollectTreasureConfig, "collect_treasure", "../../shaders/collect_treasure.wgsl",
+    options: &[NUM_COLLECTORS, NUM_DEPOSITS, NUM_TREASURES],
+    agents: |config| config.1.collectors + config.1.deposits,
+    new: |params, options| Ok(CollectTreasureConfig(options, TreasureOptions::from_run(params)?)),
+{
     fn landmarks(&self) -> usize {
-        TREASURES
+        self.1.treasures
     }
     fn groups(&self) -> Vec<MpeGroup> {
+        let TreasureOptions { collectors, deposits, treasures } = self.1;
+        let seen = 4 + (collectors + deposits - 1) * (4 + 2 * deposits) + treasures * (2 + deposits);
         let body = AgentBody { accel: 1.5, max_speed: Some(1.0), ..AgentBody::DEFAULT };
         vec![
-            MpeGroup::movers("collector", COLLECTORS, 86).with_body(body),
-            MpeGroup::movers("deposit", 2, 84).with_body(AgentBody { mass: 2.25, ..body }),
+            MpeGroup::movers("collector", collectors, seen + deposits).with_body(body),
+            MpeGroup::movers("deposit", deposits, seen).with_body(AgentBody { mass: 2.25, ..body }),
         ]
     }
     fn hidden(&self) -> usize {
-        HIDDEN
+        self.1.hidden()
     }
     fn has_post_step(&self) -> bool {
         true
     }
+    fn constants(&self) -> Vec<(&'static str, String)> {
+        vec![("collectors", self.1.collectors.to_string())]
+    }
     fn hidden_from_reference(&self, hidden: &serde_json::Value) -> std::result::Result<Vec<f32>, String> {
-        let mut out = vec![0.0; HIDDEN];
-        for t in 0..TREASURES {
+        let o = self.1;
+        let mut out = vec![0.0; o.hidden()];
+        for t in 0..o.treasures {
             let treasure = &hidden["landmarks"][t];
-            out[H_TYPE + t] = treasure["type"].as_u64().ok_or_else(|| format!("landmarks[{t}].type is not an index"))? as f32;
-            out[H_ALIVE + t] = if treasure["alive"].as_bool().ok_or_else(|| format!("landmarks[{t}].alive is not a flag"))? { 1.0 } else { 0.0 };
+            out[t] = treasure["type"].as_u64().ok_or_else(|| format!("landmarks[{t}].type is not an index"))? as f32;
+            out[o.h_alive() + t] = if treasure["alive"].as_bool().ok_or_else(|| format!("landmarks[{t}].alive is not a flag"))? { 1.0 } else { 0.0 };
         }
-        for c in 0..COLLECTORS {
-            out[H_HOLDING + c] = hidden["agents"][c]["holding"].as_u64().map_or(0.0, |held| held as f32 + 1.0);
+        for c in 0..o.collectors {
+            out[o.h_holding() + c] = hidden["agents"][c]["holding"].as_u64().map_or(0.0, |held| held as f32 + 1.0);
         }
         Ok(out)
     }
@@ -73,11 +119,13 @@ fixed_scenario!(CollectTreasureConfig, "collect_treasure", "../../shaders/collec
         let (Some(landmarks), Some(next_hidden)) = (&next.landmark_pos, &next.hidden) else {
             return false;
         };
+        let o = self.1;
         let mut changed = false;
-        for t in 0..TREASURES {
-            let respawns = hidden[H_ALIVE + t] < 0.5 && next_hidden["landmarks"][t]["alive"].as_bool() == Some(true);
+        for t in 0..o.treasures {
+            let respawns = hidden[o.h_alive() + t] < 0.5 && next_hidden["landmarks"][t]["alive"].as_bool() == Some(true);
             if let (true, Some(kind), Some(at)) = (respawns, next_hidden["landmarks"][t]["type"].as_u64(), landmarks.get(t)) {
-                hidden[H_RESPAWN + 3 * t..H_RESPAWN + 3 * t + 3].copy_from_slice(&[at[0] as f32, at[1] as f32, kind as f32]);
+                let slot = o.h_respawn() + 3 * t;
+                hidden[slot..slot + 3].copy_from_slice(&[at[0] as f32, at[1] as f32, kind as f32]);
                 changed = true;
             }
         }
@@ -87,17 +135,17 @@ fixed_scenario!(CollectTreasureConfig, "collect_treasure", "../../shaders/collec
         ObsLayout { local: self.obs_dim(), mean_action: 0, distinct_agents: true }
     }
     fn scene(&self, world: &WorldState) -> Scene {
-        let landmarks: Vec<Look> = (0..TREASURES)
-            .map(|t| Look { radius: 0.025, fill: TYPE_COLOURS[(world.hidden[H_TYPE + t] as usize).min(1)] })
-            .collect();
-        let held = (0..COLLECTORS).filter(|&c| world.hidden[H_HOLDING + c] > 0.5).count();
+        let TreasureOptions { collectors, deposits, treasures } = self.1;
+        let colour = |kind: usize| TYPE_COLOURS[kind % TYPE_COLOURS.len()];
+        let landmarks: Vec<Look> = (0..treasures).map(|t| Look { radius: 0.025, fill: colour(world.hidden[t] as usize) }).collect();
+        let held = (0..collectors).filter(|&c| world.hidden[self.1.h_holding() + c] > 0.5).count();
         // Collectors grey, deposits in their type's colour.
-        let groups = [MpeGroup::movers("collector", COLLECTORS, 86), MpeGroup::movers("deposit", 1, 84), MpeGroup::movers("deposit", 1, 84)];
-        let looks = [
-            Look { radius: 0.05, fill: RGBColor(217, 217, 217) },
-            Look { radius: 0.075, fill: TYPE_COLOURS[0] },
-            Look { radius: 0.075, fill: TYPE_COLOURS[1] },
-        ];
-        group_scene(world, &groups, &looks, &landmarks, format!("{held} of {COLLECTORS} collectors carry a treasure"))
+        let mut groups = vec![MpeGroup::movers("collector", collectors, 0)];
+        let mut looks = vec![Look { radius: 0.05, fill: RGBColor(217, 217, 217) }];
+        for d in 0..deposits {
+            groups.push(MpeGroup::movers("deposit", 1, 0));
+            looks.push(Look { radius: 0.075, fill: colour(d) });
+        }
+        group_scene(world, &groups, &looks, &landmarks, format!("{held} of {collectors} collectors carry a treasure"))
     }
 });

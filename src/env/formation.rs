@@ -9,8 +9,8 @@
 //! `linear_sum_assignment`. Observations are `[v, p, landmarks − p]` (8 and 6 floats).
 //!
 //! Both are one launch of their WGSL file on the MPE batch skeleton ([`super::mpe::Mpe`]).
-//! mpe2's `terminate_on_success` (episodes end when every agent is within 0.05 of its slot) is
-//! not offered: the skeleton ends episodes at the time limit only.
+//! Options, by mpe2's keywords: `N` (the same as `agents`) and `terminate_on_success` (episodes
+//! end when every agent is within 0.05 of its slot; off by default).
 
 use std::sync::Arc;
 
@@ -18,7 +18,8 @@ use burn::config::Config;
 use plotters::style::RGBColor;
 
 use super::mpe::{mpe_view, Mpe, MpeScenario, WorldState, MPE_ASSIGNMENT_WGSL};
-use super::{EnvParams, FromParams, ObsLayout};
+use super::options::N_AGENTS;
+use super::{EnvOption, EnvParams, FromParams, ObsLayout};
 use crate::error::{Result, ShoalError};
 use crate::gpu::GpuContext;
 use crate::render::scene::{Body, Scene};
@@ -43,7 +44,12 @@ pub struct FormationConfig {
     /// Also output the observation each episode ended in (for value bootstrapping at truncation).
     #[config(default = false)]
     pub terminal_obs: bool,
+    /// End an episode when every agent is within 0.05 of its slot (mpe2's option).
+    #[config(default = false)]
+    pub terminate_on_success: bool,
 }
+
+const TERMINATE: EnvOption = EnvOption { name: "terminate_on_success", about: "end episodes when every agent is on its slot; default false" };
 
 impl FormationConfig {
     fn check(&self, env: &str) -> Result<()> {
@@ -59,13 +65,17 @@ impl FormationConfig {
         Ok(())
     }
 
-    fn from_run(params: &EnvParams) -> FormationConfig {
-        FormationConfig::new(params.n_envs)
+    fn from_run(params: &EnvParams) -> Result<FormationConfig> {
+        params.options.agents_alias(params.agents)?;
+        Ok(FormationConfig::new(params.n_envs)
             .with_n_agents(params.agents)
             .with_max_cycles(params.max_cycles.unwrap_or(25))
             .with_continuous(params.continuous)
             .with_terminal_obs(params.terminal_obs)
+            .with_terminate_on_success(params.options.flag(&TERMINATE, false)?))
     }
+
+
 }
 
 /// The `simple_line` scenario of a [`FormationConfig`].
@@ -87,6 +97,7 @@ macro_rules! formation_scenario {
             const NAME: &'static str = $name;
             const WGSL: &'static str = include_str!($wgsl);
             const LIBRARIES: &'static [&'static str] = &[MPE_ASSIGNMENT_WGSL];
+            const DEFINES_IS_TERMINAL: bool = true;
 
             fn n_envs(&self) -> usize {
                 self.0.n_envs
@@ -112,6 +123,12 @@ macro_rules! formation_scenario {
             fn validate(&self) -> Result<()> {
                 self.0.check($name)
             }
+            fn may_terminate(&self) -> bool {
+                self.0.terminate_on_success
+            }
+            fn constants(&self) -> Vec<(&'static str, String)> {
+                vec![("terminate_on_success", self.0.terminate_on_success.to_string())]
+            }
             fn obs_layout(&self) -> ObsLayout {
                 ObsLayout { local: self.obs_dim(), mean_action: 0, distinct_agents: true }
             }
@@ -122,12 +139,17 @@ macro_rules! formation_scenario {
 
         impl FromParams for $config {
             type Env = Mpe<$config>;
+            const OPTIONS: &'static [EnvOption] = &[N_AGENTS, TERMINATE];
 
             /// The batch a run's parameters describe (`agents` is mpe2's `N`).
             fn from_params(params: &EnvParams) -> Result<$config> {
-                let config = Self(FormationConfig::from_run(params));
+                let config = Self(FormationConfig::from_run(params)?);
                 config.validate()?;
                 Ok(config)
+            }
+
+            fn population(params: &EnvParams) -> Result<Option<usize>> {
+                params.options.n_agents()
             }
 
             fn build(self, ctx: &Arc<GpuContext>) -> Result<Mpe<$config>> {

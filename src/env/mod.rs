@@ -31,6 +31,7 @@ mod lockstep;
 pub mod matrix_game;
 pub mod mpe;
 pub mod neighbours;
+pub mod options;
 pub mod random_actions;
 pub mod registry;
 pub mod simple;
@@ -59,6 +60,7 @@ pub use collect_treasure::{CollectTreasure, CollectTreasureConfig};
 pub use formation::{FormationConfig, SimpleFormation, SimpleFormationConfig, SimpleLine, SimpleLineConfig};
 pub use ising::{InitialSpins, Ising, IsingConfig, Metropolis};
 pub use neighbours::NeighbourField;
+pub use options::{EnvOption, EnvOptions, OptionValue};
 pub use random_actions::RandomActions;
 pub use kuhn_poker::KuhnPoker;
 pub use matrix_game::MatrixGame;
@@ -97,12 +99,14 @@ pub struct EnvParams {
     pub continuous: bool,
     /// Also output the observations episodes ended in (value bootstrapping at time limits).
     pub terminal_obs: bool,
+    /// The env's own options (mpe2's keywords: `num_good`, `terminate_on_success`, ...).
+    pub options: EnvOptions,
 }
 
 impl EnvParams {
     /// `n_envs` envs of `agents` agents; everything else at its default.
     pub fn new(n_envs: usize, agents: usize) -> EnvParams {
-        EnvParams { n_envs, agents, map_size: 40, local_ratio: 0.5, max_cycles: None, continuous: false, terminal_obs: false }
+        EnvParams { n_envs, agents, map_size: 40, local_ratio: 0.5, max_cycles: None, continuous: false, terminal_obs: false, options: EnvOptions::new() }
     }
 }
 
@@ -110,9 +114,17 @@ impl EnvParams {
 pub trait FromParams: Sized {
     /// The batch this configuration builds.
     type Env: BatchedEnv + 'static;
+    /// The options the env takes ([`EnvParams::options`]); none by default.
+    const OPTIONS: &'static [EnvOption] = &[];
     /// The configuration `params` describe, checked (no device needed: configs are checked
     /// before a run starts). The error names the key to change.
     fn from_params(params: &EnvParams) -> Result<Self>;
+    /// Agents per env, where the options decide it (the mixed MPE scenarios: `num_good +
+    /// num_adversaries`); `None` where `agents` does. `agents` itself is not read.
+    fn population(params: &EnvParams) -> Result<Option<usize>> {
+        let _ = params;
+        Ok(None)
+    }
     /// Builds the batch on `ctx`.
     fn build(self, ctx: &Arc<GpuContext>) -> Result<Self::Env>;
 }

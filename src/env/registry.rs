@@ -161,6 +161,8 @@ pub struct EnvEntry {
     pub check: fn(&EnvParams) -> Result<()>,
     /// Builds a batch (after `check`).
     pub build: fn(&Arc<GpuContext>, &EnvParams) -> Result<Box<dyn BatchedEnv>>,
+    /// Agents per env where the env's options decide it ([`FromParams::population`]).
+    pub population: fn(&EnvParams) -> Result<Option<usize>>,
     /// Builds the batch `shoal replay` runs recorded reference trajectories on: the MPE
     /// scenarios (`replay_world::<Config>`), `None` for envs without a recorded reference.
     pub replay: Option<fn(&Arc<GpuContext>, &EnvParams) -> Result<Box<dyn MpeWorld>>>,
@@ -181,6 +183,7 @@ impl EnvKind {
                 distinct_agents: true,
                 check: check::<SimpleConfig>,
                 build: build::<SimpleConfig>,
+                population: population::<SimpleConfig>,
                 replay: Some(replay_world::<SimpleConfig>),
             },
             EnvKind::SimpleSpread => &EnvEntry {
@@ -194,6 +197,7 @@ impl EnvKind {
                 distinct_agents: true,
                 check: check::<SimpleSpreadConfig>,
                 build: build::<SimpleSpreadConfig>,
+                population: population::<SimpleSpreadConfig>,
                 replay: Some(replay_world::<SimpleSpreadConfig>),
             },
             EnvKind::SimpleLine => &EnvEntry {
@@ -207,6 +211,7 @@ impl EnvKind {
                 distinct_agents: true,
                 check: check::<SimpleLineConfig>,
                 build: build::<SimpleLineConfig>,
+                population: population::<SimpleLineConfig>,
                 replay: Some(replay_world::<SimpleLineConfig>),
             },
             EnvKind::SimpleFormation => &EnvEntry {
@@ -220,6 +225,7 @@ impl EnvKind {
                 distinct_agents: true,
                 check: check::<SimpleFormationConfig>,
                 build: build::<SimpleFormationConfig>,
+                population: population::<SimpleFormationConfig>,
                 replay: Some(replay_world::<SimpleFormationConfig>),
             },
             EnvKind::SimpleAdversary => &EnvEntry {
@@ -233,6 +239,7 @@ impl EnvKind {
                 distinct_agents: true,
                 check: check::<SimpleAdversaryConfig>,
                 build: build::<SimpleAdversaryConfig>,
+                population: population::<SimpleAdversaryConfig>,
                 replay: Some(replay_world::<SimpleAdversaryConfig>),
             },
             EnvKind::SimpleCrypto => &EnvEntry {
@@ -246,6 +253,7 @@ impl EnvKind {
                 distinct_agents: true,
                 check: check::<SimpleCryptoConfig>,
                 build: build::<SimpleCryptoConfig>,
+                population: population::<SimpleCryptoConfig>,
                 replay: Some(replay_world::<SimpleCryptoConfig>),
             },
             EnvKind::SimplePush => &EnvEntry {
@@ -259,6 +267,7 @@ impl EnvKind {
                 distinct_agents: true,
                 check: check::<SimplePushConfig>,
                 build: build::<SimplePushConfig>,
+                population: population::<SimplePushConfig>,
                 replay: Some(replay_world::<SimplePushConfig>),
             },
             EnvKind::SimpleReference => &EnvEntry {
@@ -272,6 +281,7 @@ impl EnvKind {
                 distinct_agents: true,
                 check: check::<SimpleReferenceConfig>,
                 build: build::<SimpleReferenceConfig>,
+                population: population::<SimpleReferenceConfig>,
                 replay: Some(replay_world::<SimpleReferenceConfig>),
             },
             EnvKind::SimpleTag => &EnvEntry {
@@ -285,6 +295,7 @@ impl EnvKind {
                 distinct_agents: true,
                 check: check::<SimpleTagConfig>,
                 build: build::<SimpleTagConfig>,
+                population: population::<SimpleTagConfig>,
                 replay: Some(replay_world::<SimpleTagConfig>),
             },
             EnvKind::SimpleWorldComm => &EnvEntry {
@@ -298,6 +309,7 @@ impl EnvKind {
                 distinct_agents: true,
                 check: check::<SimpleWorldCommConfig>,
                 build: build::<SimpleWorldCommConfig>,
+                population: population::<SimpleWorldCommConfig>,
                 replay: Some(replay_world::<SimpleWorldCommConfig>),
             },
             EnvKind::SimpleSpeakerListener => &EnvEntry {
@@ -311,6 +323,7 @@ impl EnvKind {
                 distinct_agents: true,
                 check: check::<SimpleSpeakerListenerConfig>,
                 build: build::<SimpleSpeakerListenerConfig>,
+                population: population::<SimpleSpeakerListenerConfig>,
                 replay: Some(replay_world::<SimpleSpeakerListenerConfig>),
             },
             EnvKind::CollectTreasure => &EnvEntry {
@@ -324,6 +337,7 @@ impl EnvKind {
                 distinct_agents: true,
                 check: check::<CollectTreasureConfig>,
                 build: build::<CollectTreasureConfig>,
+                population: population::<CollectTreasureConfig>,
                 replay: Some(replay_world::<CollectTreasureConfig>),
             },
             EnvKind::Swarm => &EnvEntry {
@@ -337,6 +351,7 @@ impl EnvKind {
                 distinct_agents: false,
                 check: check::<SwarmConfig>,
                 build: build::<SwarmConfig>,
+                population: population::<SwarmConfig>,
                 replay: None,
             },
             EnvKind::Ising => &EnvEntry {
@@ -350,6 +365,7 @@ impl EnvKind {
                 distinct_agents: false,
                 check: check::<IsingConfig>,
                 build: build::<IsingConfig>,
+                population: population::<IsingConfig>,
                 replay: None,
             },
             EnvKind::Battle => &EnvEntry {
@@ -363,9 +379,16 @@ impl EnvKind {
                 distinct_agents: false,
                 check: check::<BattleConfig>,
                 build: build::<BattleConfig>,
+                population: population::<BattleConfig>,
                 replay: None,
             },
         }
+    }
+
+    /// Agents per env that `options` give (with `n_envs`, `max_cycles` and the rest at their
+    /// defaults), where they decide it; `None` where `--agents` does.
+    pub fn population(self, options: &super::EnvOptions) -> Result<Option<usize>> {
+        (self.entry().population)(&EnvParams { options: options.clone(), ..EnvParams::new(1, 0) })
     }
 
     /// The name shoal writes.
@@ -418,14 +441,23 @@ pub fn check_params(kind: EnvKind, params: &EnvParams) -> Result<()> {
     (kind.entry().check)(params)
 }
 
-/// The registry's check of an env whose configuration is `C`.
+/// The registry's check of an env whose configuration is `C`: options it does not take first
+/// (a typo must not train the default).
 fn check<C: FromParams>(params: &EnvParams) -> Result<()> {
+    params.options.check_known(C::OPTIONS)?;
     C::from_params(params).map(|_| ())
 }
 
 /// The registry's constructor of an env whose configuration is `C`.
 fn build<C: FromParams>(ctx: &Arc<GpuContext>, params: &EnvParams) -> Result<Box<dyn BatchedEnv>> {
+    check::<C>(params)?;
     Ok(Box::new(C::from_params(params)?.build(ctx)?))
+}
+
+/// The registry's population of an env whose configuration is `C`.
+fn population<C: FromParams>(params: &EnvParams) -> Result<Option<usize>> {
+    params.options.check_known(C::OPTIONS)?;
+    C::population(params)
 }
 
 /// The registry's constructor of an MPE batch for `shoal replay`: one that keeps the world an
@@ -434,5 +466,6 @@ fn replay_world<C>(ctx: &Arc<GpuContext>, params: &EnvParams) -> Result<Box<dyn 
 where
     C: FromParams<Env = Mpe<C>> + MpeScenario + 'static,
 {
+    check::<C>(params)?;
     Ok(Box::new(C::from_params(params)?.build(ctx)?.without_auto_reset()))
 }

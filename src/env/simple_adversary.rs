@@ -1,7 +1,8 @@
 //! `simple_adversary`: MPE's physical deception task, as mpe2 1.1.1's `simple_adversary_v3`
-//! defines it (`tests/data/MPE_SPEC.md` §2), with mpe2's default N = 2.
+//! defines it (`tests/data/MPE_SPEC.md` §2), with its option `N` (good agents and landmarks;
+//! default 2).
 //!
-//! Two good agents know which of two landmarks is the target; one adversary does not. The good
+//! N good agents know which of N landmarks is the target; one adversary does not. The good
 //! agents are rewarded for one of them being near the target and for the adversary being far
 //! from it; the adversary for being near it. The good agents therefore gain by splitting between
 //! target and decoy, so the adversary cannot tell which is which — the MADDPG paper's example of
@@ -14,22 +15,31 @@ use plotters::style::RGBColor;
 
 use super::mpe::fixed::{fixed_scenario, group_scene, reference_goal, Look, MpeOptions};
 use super::mpe::{MpeGroup, WorldState};
-use super::ObsLayout;
+use super::{EnvOption, ObsLayout};
 use crate::render::scene::Scene;
 
-/// A batch of `simple_adversary` environments (one adversary, two good agents, two landmarks).
+/// A batch of `simple_adversary` environments: one adversary, `.1` good agents (mpe2's `N`)
+/// and as many landmarks.
 #[derive(Debug, Clone, PartialEq)]
-pub struct SimpleAdversaryConfig(pub MpeOptions);
+pub struct SimpleAdversaryConfig(pub MpeOptions, pub usize);
+
+/// mpe2's `N`.
+const GOOD: EnvOption = EnvOption { name: "N", about: "good agents, and landmarks (one the target); default 2" };
 
 /// A batch of `simple_adversary` environments on the GPU.
 pub type SimpleAdversary = super::Mpe<SimpleAdversaryConfig>;
 
-fixed_scenario!(SimpleAdversaryConfig, "simple_adversary", "../../shaders/simple_adversary.wgsl", 3, {
+fixed_scenario!(SimpleAdversaryConfig, "simple_adversary", "../../shaders/simple_adversary.wgsl",
+    options: &[GOOD],
+    agents: |config| config.1 + 1,
+    new: |params, options| Ok(SimpleAdversaryConfig(options, params.options.count(&GOOD, 2, 1..=64)?)),
+{
     fn landmarks(&self) -> usize {
-        2
+        self.1
     }
     fn groups(&self) -> Vec<MpeGroup> {
-        vec![MpeGroup::movers("adversary", 1, 8), MpeGroup::movers("agent", 2, 10)]
+        let n = self.1;
+        vec![MpeGroup::movers("adversary", 1, 4 * n), MpeGroup::movers("agent", n, 4 * n + 2)]
     }
     fn hidden(&self) -> usize {
         1
@@ -42,7 +52,7 @@ fixed_scenario!(SimpleAdversaryConfig, "simple_adversary", "../../shaders/simple
     }
     fn scene(&self, world: &WorldState) -> Scene {
         let target = world.hidden[0] as usize;
-        let landmarks: Vec<Look> = (0..2)
+        let landmarks: Vec<Look> = (0..self.1)
             .map(|k| Look { radius: 0.08, fill: if k == target { RGBColor(38, 166, 38) } else { RGBColor(38, 38, 38) } })
             .collect();
         let looks = [Look { radius: 0.15, fill: RGBColor(217, 89, 89) }, Look { radius: 0.15, fill: RGBColor(89, 89, 217) }];

@@ -125,9 +125,11 @@ impl MpeScenario for SimpleSpreadConfig {
 
 impl FromParams for SimpleSpreadConfig {
     type Env = SimpleSpread;
+    const OPTIONS: &'static [super::EnvOption] = &[super::options::N_AGENTS];
 
     /// The batch a run's parameters describe.
     fn from_params(params: &EnvParams) -> Result<SimpleSpreadConfig> {
+        params.options.agents_alias(params.agents)?;
         let config = SimpleSpreadConfig::new(params.n_envs)
             .with_n_agents(params.agents)
             .with_local_ratio(params.local_ratio)
@@ -136,6 +138,10 @@ impl FromParams for SimpleSpreadConfig {
             .with_terminal_obs(params.terminal_obs);
         config.validate()?;
         Ok(config)
+    }
+
+    fn population(params: &EnvParams) -> Result<Option<usize>> {
+        params.options.n_agents()
     }
 
     fn build(self, ctx: &Arc<GpuContext>) -> Result<SimpleSpread> {

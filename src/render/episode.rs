@@ -41,8 +41,9 @@ pub fn record(ctx: &Arc<GpuContext>, kind: EnvKind, request: &RenderRequest, out
     let params = match &trained {
         Some((_, _, config)) => config.env_params(1, false),
         None => {
-            let size = request.size.unwrap_or(entry.scale.default_size());
-            EnvParams { max_cycles: entry.render_cycles, ..entry.scale.params(1, size) }
+            let population = kind.population(&request.options)?;
+            let size = request.size.or(population).unwrap_or(entry.scale.default_size());
+            EnvParams { max_cycles: entry.render_cycles, options: request.options.clone(), ..entry.scale.params(1, size) }
         }
     };
     let mut env = kind.build(ctx, &params)?;

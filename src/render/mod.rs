@@ -54,6 +54,8 @@ pub struct RenderRequest {
     /// Size of a randomly played env, as its registry [`crate::env::Scale`] reads it (agents,
     /// or a lattice or map side); `None`: the registry's default. A checkpoint brings its own.
     pub size: Option<usize>,
+    /// The randomly played env's options (mpe2's keywords); a checkpoint brings its own.
+    pub options: crate::env::EnvOptions,
 }
 
 /// What a rendering produced.

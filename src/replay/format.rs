@@ -7,7 +7,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use crate::env::{EnvKind, EnvParams};
+use crate::env::{EnvKind, EnvOptions, EnvParams, OptionValue};
 use crate::error::{Result, ShoalError};
 
 /// The initial state of a trajectory.
@@ -80,6 +80,10 @@ pub struct Trajectory {
     /// The scenario, by shoal's registry name (the MPE suite's files; absent in simple_spread's).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scenario: Option<String>,
+    /// The reference's keyword arguments beyond the shared ones (`{"num_good": 2}`): the env's
+    /// options ([`crate::env::EnvOptions`]), by the same names.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kwargs: Option<serde_json::Map<String, serde_json::Value>>,
     /// Agents (= landmarks).
     pub n_agents: usize,
     /// Continuous (`[agents][5]` floats) or discrete (`[agents]` ints) actions.
@@ -182,7 +186,7 @@ impl Trajectory {
     fn validate(&self) -> std::result::Result<(), String> {
         let kind = self.kind()?;
         let n = self.n_agents;
-        (kind.entry().check)(&self.params(1)).map_err(|e| e.to_string())?;
+        crate::env::registry::check_params(kind, &self.params(1)?).map_err(|e| e.to_string())?;
         let pairs = |what: &str, v: &[[f64; 2]], count: usize| {
             (v.len() != count).then(|| format!("init.{what} has {} entries, expected {count}", v.len()))
         };
@@ -212,15 +216,40 @@ impl Trajectory {
     }
 
     /// The env parameters this trajectory was recorded with, for a batch of `n_envs` (with the
-    /// observations episodes end in, which the last step records).
-    pub fn params(&self, n_envs: usize) -> EnvParams {
-        EnvParams {
-            local_ratio: self.local_ratio.unwrap_or(0.5) as f32,
+    /// observations episodes end in, which the last step records). `kwargs` are the env's
+    /// options, except `local_ratio` (a shared parameter, recorded on its own too); a `null`
+    /// keyword is the reference's default.
+    pub fn params(&self, n_envs: usize) -> std::result::Result<EnvParams, String> {
+        let mut options = EnvOptions::new();
+        for (key, value) in self.kwargs.iter().flatten() {
+            let value = match value {
+                serde_json::Value::Null => continue,
+                _ if key == "local_ratio" => continue,
+                serde_json::Value::Bool(v) => OptionValue::Bool(*v),
+                serde_json::Value::Number(v) => match (v.as_i64(), v.as_f64()) {
+                    (Some(i), _) => OptionValue::Int(i),
+                    (None, Some(f)) => OptionValue::Float(f),
+                    _ => return Err(format!("kwargs.{key} = {v} is not a number shoal reads")),
+                },
+                other => return Err(format!("kwargs.{key} = {other} is not a number or a flag")),
+            };
+            options.set(key, value);
+        }
+        let local_ratio = self.kwargs.as_ref().and_then(|k| k.get("local_ratio")).and_then(|v| v.as_f64()).or(self.local_ratio);
+        Ok(EnvParams {
+            local_ratio: local_ratio.unwrap_or(0.5) as f32,
             max_cycles: Some(self.max_cycles),
             continuous: self.continuous,
             terminal_obs: true,
+            options,
             ..EnvParams::new(n_envs, self.n_agents)
-        }
+        })
+    }
+
+    /// The settings a replay batch shares: trajectories with equal keys replay together.
+    pub(super) fn batch_key(&self) -> String {
+        let kwargs = self.kwargs.as_ref().map(|k| serde_json::Value::Object(k.clone()).to_string()).unwrap_or_default();
+        format!("{} {} {} {:?} {} {kwargs}", self.scenario_name(), self.n_agents, self.continuous, self.local_ratio.map(f64::to_bits), self.max_cycles)
     }
 
     /// Actions of step `t`, one row per agent: `[action]` (discrete) or its vector.

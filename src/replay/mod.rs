@@ -69,12 +69,9 @@ impl ReplayReport {
 /// Replays every trajectory of `file` on the GPU, batching equal settings, and returns our
 /// trajectories (same order, same format) with the error report.
 pub fn replay(ctx: &std::sync::Arc<GpuContext>, file: &TrajectoryFile) -> Result<(Vec<Trajectory>, ReplayReport)> {
-    let mut groups: BTreeMap<(String, usize, bool, Option<u64>, usize), Vec<usize>> = BTreeMap::new();
+    let mut groups: BTreeMap<String, Vec<usize>> = BTreeMap::new();
     for (i, (_, t)) in file.trajectories.iter().enumerate() {
-        groups
-            .entry((t.scenario_name().to_string(), t.n_agents, t.continuous, t.local_ratio.map(f64::to_bits), t.max_cycles))
-            .or_default()
-            .push(i);
+        groups.entry(t.batch_key()).or_default().push(i);
     }
     let mut ours: Vec<Option<Trajectory>> = vec![None; file.trajectories.len()];
     let mut report = ReplayReport::default();
@@ -102,7 +99,8 @@ fn replay_batch(
     let bad = |line: usize, message: String| ShoalError::BadInput { path: path.to_string(), line, message };
     let kind = first.kind().map_err(|e| bad(lines[0], e))?;
     let build = kind.entry().replay.ok_or_else(|| bad(lines[0], format!("{} cannot be replayed", kind.name())))?;
-    let mut env: Box<dyn MpeWorld> = build(ctx, &first.params(envs))?;
+    let params = first.params(envs).map_err(|e| bad(lines[0], e))?;
+    let mut env: Box<dyn MpeWorld> = build(ctx, &params)?;
     let groups = env.spec().groups.clone();
     let agent_groups: Vec<&AgentGroup> = groups.iter().flat_map(|g| std::iter::repeat_n(g, g.agents)).collect();
     let obs_dims: Vec<usize> = agent_groups.iter().map(|g| g.obs_dim).collect();

@@ -6,7 +6,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::algo::Algo;
-use crate::env::{EnvKind, EnvParams};
+use crate::env::{EnvKind, EnvOptions, EnvParams};
 use crate::error::{Result, ShoalError};
 
 /// Everything a training run needs.
@@ -75,6 +75,10 @@ pub struct TrainConfig {
     pub q_learning_rate: f32,
     /// MF-Q on ising: steps between copies of Q into the target table.
     pub target_update_every: usize,
+    /// The env's own options, by mpe2's keywords (`[env_options]` with `num_good = 2`, ...;
+    /// see the README's table of environments). Where they decide the population, `agents`
+    /// follows them unless it is given.
+    pub env_options: EnvOptions,
 }
 
 impl Default for TrainConfig {
@@ -114,6 +118,7 @@ impl Default for TrainConfig {
             target_update_every: 10,
             checkpoint_every: 10,
             fused_rollout: false,
+            env_options: EnvOptions::new(),
         }
     }
 }
@@ -122,11 +127,15 @@ impl TrainConfig {
     /// Reads a TOML file; missing keys keep their defaults.
     pub fn from_toml_file(path: &std::path::Path) -> Result<TrainConfig> {
         let text = std::fs::read_to_string(path).map_err(|e| ShoalError::io(path, e))?;
-        let config: TrainConfig = toml::from_str(&text).map_err(|e| ShoalError::BadInput {
+        let bad = |e: toml::de::Error| ShoalError::BadInput {
             path: path.display().to_string(),
             line: e.span().map(|s| text[..s.start].matches('\n').count() + 1).unwrap_or(0),
             message: e.message().to_string(),
-        })?;
+        };
+        let mut config: TrainConfig = toml::from_str(&text).map_err(bad)?;
+        if !toml::from_str::<toml::Table>(&text).map_err(bad)?.contains_key("agents") {
+            config.sync_population()?;
+        }
         config.validate()?;
         Ok(config)
     }
@@ -152,9 +161,13 @@ impl TrainConfig {
                 .unwrap_or_else(|| toml::Value::String(value.to_string()));
             table.insert(key.to_string(), parsed);
         }
-        let config: TrainConfig = table
+        let mut config: TrainConfig = table
             .try_into()
             .map_err(|e: toml::de::Error| ShoalError::config("set", overrides.join(" "), e.message().to_string()))?;
+        let set = |key: &str| overrides.iter().any(|o| o.split_once('=').is_some_and(|(k, _)| k.trim() == key));
+        if (set("env") || set("env_options")) && !set("agents") {
+            config.sync_population()?;
+        }
         config.validate()?;
         Ok(config)
     }
@@ -169,7 +182,23 @@ impl TrainConfig {
             max_cycles: Some(self.max_cycles),
             continuous: self.continuous,
             terminal_obs,
+            options: self.env_options.clone(),
         }
+    }
+
+    /// Sets `agents` to the population the env's options give, where they decide it.
+    pub fn sync_population(&mut self) -> Result<()> {
+        if let Some(agents) = self.env.population(&self.env_options)? {
+            self.agents = agents;
+        }
+        Ok(())
+    }
+
+    /// The same run with `options` set over the config's (`agents` follows where they decide it).
+    pub fn with_env_options(mut self, options: &EnvOptions) -> Result<TrainConfig> {
+        self.env_options = self.env_options.merged(options);
+        self.sync_population()?;
+        Ok(self)
     }
 
     /// Env steps gathered per update.
@@ -183,10 +212,12 @@ impl TrainConfig {
     }
 
     /// The same run on `kind` at that env's own default size (the config's agent count was the
-    /// other env's: `--env simple-formation` trains mpe2's default N = 4, not simple_spread's 3).
+    /// other env's: `--env simple-formation` trains mpe2's default N = 4, not simple_spread's 3)
+    /// and with its default options (the config's were the other env's).
     pub fn on_env(mut self, kind: crate::env::EnvKind) -> TrainConfig {
         if kind != self.env {
             self.env = kind;
+            self.env_options = EnvOptions::new();
             let scale = kind.entry().scale;
             let side = if matches!(scale, crate::env::Scale::MapSide { .. }) { self.map_size } else { scale.default_size() };
             self.agents = scale.params(1, side).agents;

@@ -1,12 +1,14 @@
 //! What mpe2's fixed-population scenarios share on the host: their options (batch size, episode
 //! length, action kind), the checks on them, and the plumbing the registry needs.
 //!
-//! simple_adversary, simple_push, simple_speaker_listener, simple_reference, simple_crypto and
-//! simple_tag are played with the agent counts of their papers (mpe2's defaults), so their
-//! configuration is the same four options; each scenario module wraps [`MpeOptions`] and states
-//! only what is its own (groups, landmarks, observation widths, hidden goals, picture) inside
-//! [`fixed_scenario!`], which writes the rest of [`super::MpeScenario`] and the registry's
-//! [`crate::env::FromParams`].
+//! The mixed scenarios (simple_adversary, simple_push, simple_speaker_listener,
+//! simple_reference, simple_crypto, simple_tag, simple_world_comm, collect_treasure) share four
+//! options; some add their own (population sizes, early termination) under mpe2's keyword names
+//! ([`crate::env::EnvOptions`]). Each scenario module wraps [`MpeOptions`] (and its own options)
+//! and states only what is its own (groups, landmarks, observation widths, hidden goals, picture)
+//! inside [`fixed_scenario!`], which writes the rest of [`super::MpeScenario`] and the registry's
+//! [`crate::env::FromParams`]. Where the options decide the population, `agents` must agree with
+//! them: the CLI and configs fill it in ([`crate::env::EnvKind::population`]).
 
 use burn::config::Config;
 use plotters::style::RGBColor;
@@ -44,12 +46,9 @@ impl MpeOptions {
         Ok(())
     }
 
-    /// The options a run's parameters describe, for a scenario of `agents` agents (`--agents`
-    /// must be that count or absent).
-    pub fn from_run(params: &EnvParams, scenario: &str, agents: usize) -> Result<MpeOptions> {
-        if params.agents != agents {
-            return Err(ShoalError::config("agents", params.agents, format!("{scenario} has {agents} agents (mpe2's default populations)")));
-        }
+    /// The options a run's parameters describe (its `agents` is checked against the
+    /// scenario's population by [`fixed_scenario!`]).
+    pub fn from_run(params: &EnvParams) -> Result<MpeOptions> {
         let options = MpeOptions::new(params.n_envs)
             .with_max_cycles(params.max_cycles.unwrap_or(25))
             .with_continuous(params.continuous)
@@ -59,15 +58,33 @@ impl MpeOptions {
     }
 }
 
+/// The error for a run whose `agents` is not the population its options give.
+pub fn wrong_population(scenario: &str, params: &EnvParams, population: usize) -> ShoalError {
+    let options: Vec<String> = params.options.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    let with = if options.is_empty() { "mpe2's default options".to_string() } else { options.join(", ") };
+    ShoalError::config(
+        "agents",
+        params.agents,
+        format!("{scenario} with {with} has {population} agents: set agents = {population}, or leave it out (its options decide it)"),
+    )
+}
+
 /// `impl MpeScenario` and `impl FromParams` for a scenario whose field `.0` is its
 /// [`MpeOptions`]: the options' methods, `agents()` and `obs_dim()` (the widest group's), plus the
-/// scenario's own items. `$new` builds the config from the run's parameters and the checked
-/// options (default: `$config(options)`).
+/// scenario's own items.
+///
+/// A scenario of a fixed population names its agent count; one whose population is an option
+/// names its options (`options: &[EnvOption]`), how to count its agents (`agents: |config| ..`)
+/// and how to build the config from the run's parameters and the checked [`MpeOptions`]
+/// (`new: |params, options| ..`).
 macro_rules! fixed_scenario {
     ($config:ident, $name:literal, $wgsl:literal, $agents:expr, { $($items:tt)* }) => {
         $crate::env::mpe::fixed::fixed_scenario!($config, $name, $wgsl, $agents, |_params, options| Ok($config(options)), { $($items)* });
     };
     ($config:ident, $name:literal, $wgsl:literal, $agents:expr, $new:expr, { $($items:tt)* }) => {
+        $crate::env::mpe::fixed::fixed_scenario!($config, $name, $wgsl, options: &[], agents: |_config: &$config| $agents, new: $new, { $($items)* });
+    };
+    ($config:ident, $name:literal, $wgsl:literal, options: $options:expr, agents: $agents:expr, new: $new:expr, { $($items:tt)* }) => {
         impl $crate::env::MpeScenario for $config {
             const NAME: &'static str = $name;
             const WGSL: &'static str = include_str!($wgsl);
@@ -77,7 +94,8 @@ macro_rules! fixed_scenario {
                 self.0.n_envs
             }
             fn agents(&self) -> usize {
-                $agents
+                let agents: fn(&$config) -> usize = $agents;
+                agents(self)
             }
             fn max_cycles(&self) -> usize {
                 self.0.max_cycles
@@ -97,14 +115,31 @@ macro_rules! fixed_scenario {
             $($items)*
         }
 
-        impl $crate::env::FromParams for $config {
-            type Env = $crate::env::Mpe<$config>;
-
-            /// The batch a run's parameters describe (`agents` must be the scenario's count).
-            fn from_params(params: &$crate::env::EnvParams) -> $crate::error::Result<$config> {
-                let options = $crate::env::mpe::fixed::MpeOptions::from_run(params, $name, $agents)?;
+        impl $config {
+            /// The scenario the run's parameters and options describe (`agents` not read).
+            fn from_options(params: &$crate::env::EnvParams) -> $crate::error::Result<$config> {
+                let options = $crate::env::mpe::fixed::MpeOptions::from_run(params)?;
                 let new: fn(&$crate::env::EnvParams, $crate::env::mpe::fixed::MpeOptions) -> $crate::error::Result<$config> = $new;
                 new(params, options)
+            }
+        }
+
+        impl $crate::env::FromParams for $config {
+            type Env = $crate::env::Mpe<$config>;
+            const OPTIONS: &'static [$crate::env::EnvOption] = $options;
+
+            /// The batch a run's parameters describe (`agents` must be the population).
+            fn from_params(params: &$crate::env::EnvParams) -> $crate::error::Result<$config> {
+                let config = Self::from_options(params)?;
+                let population = $crate::env::MpeScenario::agents(&config);
+                if params.agents != population {
+                    return Err($crate::env::mpe::fixed::wrong_population($name, params, population));
+                }
+                Ok(config)
+            }
+
+            fn population(params: &$crate::env::EnvParams) -> $crate::error::Result<Option<usize>> {
+                Ok(Some($crate::env::MpeScenario::agents(&Self::from_options(params)?)))
             }
 
             fn build(self, ctx: &std::sync::Arc<$crate::gpu::GpuContext>) -> $crate::error::Result<$crate::env::Mpe<$config>> {

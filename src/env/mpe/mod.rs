@@ -62,6 +62,9 @@ pub trait MpeScenario: Clone {
     const WGSL: &'static str;
     /// Shared WGSL the scenario calls beyond the skeleton (placed between it and [`Self::WGSL`]).
     const LIBRARIES: &'static [&'static str] = &[];
+    /// Whether [`Self::WGSL`] defines `is_terminal` (else the host adds one that never ends an
+    /// episode early).
+    const DEFINES_IS_TERMINAL: bool = false;
     /// Instances in the batch.
     fn n_envs(&self) -> usize;
     /// Agents per env (over all groups).
@@ -83,7 +86,8 @@ pub trait MpeScenario: Clone {
     fn hidden(&self) -> usize {
         0
     }
-    /// Whether episodes can end before the time limit (the kernel then defines `is_terminal`).
+    /// Whether episodes can end before the time limit (mpe2's `terminate_on_success`; the kernel
+    /// then defines `is_terminal`, see [`Self::DEFINES_IS_TERMINAL`]).
     fn may_terminate(&self) -> bool {
         false
     }
@@ -347,7 +351,7 @@ fn step_kernel<S: MpeScenario>(config: &S, groups: &[MpeGroup], auto_reset: bool
     parts.extend(S::LIBRARIES);
     parts.push(S::WGSL);
     // Scenarios without early termination leave `is_terminal` to the skeleton.
-    if !config.may_terminate() {
+    if !S::DEFINES_IS_TERMINAL {
         parts.push("fn is_terminal(world: World) -> bool {\n    return false;\n}\n");
     }
     if !config.has_post_step() {
