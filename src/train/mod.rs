@@ -3,6 +3,7 @@
 //! - [`actor_critic`]: PPO with independent (IPPO), centralised (MAPPO) or mean-field (MF-AC)
 //!   critics — the trainer, its model, GAE, the PPO objective, the fused Adam, evaluation;
 //! - [`mean_field`]: mean-field Q-learning (MF-Q) on the Ising model;
+//! - [`off_policy`]: what the off-policy learners share — the device-resident replay buffer;
 //! - [`population`]: learning against populations of policies on two-player games — league
 //!   self-play, PSRO — and the Battle arena;
 //! - [`checkpoint`]: what every `shoal train` learner shares (metrics, progress, checkpoints, the
@@ -16,6 +17,7 @@ pub mod algo;
 pub mod checkpoint;
 pub mod config;
 pub mod mean_field;
+pub mod off_policy;
 pub mod population;
 pub mod run;
 pub mod store;
