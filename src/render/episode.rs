@@ -13,12 +13,13 @@ use crate::error::{Result, ShoalError};
 use crate::gpu::GpuContext;
 use crate::train::actor_critic::eval::{load_models, to_env_actions};
 use crate::train::actor_critic::inputs::Inputs;
-use crate::train::actor_critic::model::ActorCritic;
+use crate::train::actor_critic::model::{ActorCritic, Mlp};
 use crate::train::actor_critic::noise::PolicyNoise;
 use crate::train::algo::Algo;
 use crate::train::checkpoint::CheckpointState;
 use crate::train::config::TrainConfig;
 use crate::train::mean_field::mfq::{load_agents, IsingMfq};
+use crate::train::off_policy::{greedy_actions, load_q_network, Explorer};
 
 /// Plays `request.episodes` episodes of one `kind` env and writes them to `out` as a GIF, one
 /// frame per step (the state each step starts from). Episodes that end early (a Battle team wiped
@@ -89,6 +90,8 @@ enum ActionSource {
     Policy { greedy: bool, groups: Vec<GroupPolicy> },
     /// MF-Q agents' Boltzmann policy (ising).
     Mfq(IsingMfq),
+    /// An IQL/VDN checkpoint's Q-network, acting greedily (or ε-greedily at `eps_end`).
+    Values { q: Mlp, agent_ids: Tensor<2>, explore: Option<(Explorer, f32)> },
 }
 
 impl ActionSource {
@@ -98,6 +101,11 @@ impl ActionSource {
                 env.spec().groups.iter().map(|group| RandomActions::new(ctx.clone(), group, 1, seed ^ 0x5EED_F00D)).collect::<Result<_>>()?,
             ),
             Some((dir, _, config)) if config.algo == Algo::Mfq => ActionSource::Mfq(load_agents(ctx, dir, 1, seed)?.1),
+            Some((dir, greedy, config)) if config.algo.is_off_policy() => {
+                let group = &env.spec().groups[0];
+                let explore = (!greedy).then(|| Explorer::new(ctx, group, 1, seed).map(|e| (e, config.eps_end))).transpose()?;
+                ActionSource::Values { q: load_q_network(ctx, dir)?.1, agent_ids: Tensor::eye(group.agents, ctx.device()), explore }
+            }
             Some((dir, greedy, config)) => {
                 let (_, models) = load_models(dir, ctx)?;
                 let groups = models
@@ -123,6 +131,13 @@ impl ActionSource {
         match self {
             ActionSource::Random(sources) => Ok(sources.iter_mut().map(|s| s.sample()).collect()),
             ActionSource::Mfq(agents) => Ok(vec![Actions::Discrete(agents.act(obs[0].clone())?)]),
+            ActionSource::Values { q, agent_ids, explore } => {
+                let greedy = greedy_actions(q, obs[0].clone(), agent_ids);
+                Ok(vec![Actions::Discrete(match explore {
+                    Some((explorer, epsilon)) => explorer.epsilon_greedy(greedy, *epsilon),
+                    None => greedy,
+                })])
+            }
             ActionSource::Policy { greedy, groups } => groups
                 .iter_mut()
                 .zip(obs)

@@ -18,15 +18,26 @@ pub enum Algo {
     Mfac,
     /// Mean-field Q-learning (ising): tabular Q(s, a, ā), Boltzmann policy at `temperature`.
     Mfq,
+    /// Independent Q-learning: one DQN `Q(o_i, a_i)` shared by the agents (with an agent id),
+    /// double-Q targets, ε-greedy, a device replay buffer.
+    Iql,
+    /// Value decomposition: IQL's networks trained through `Q_tot = Σ_i Q(o_i, a_i)` on the team
+    /// reward.
+    Vdn,
 }
 
 impl Algo {
     /// The critic this algorithm trains.
     pub fn critic(self) -> Critic {
         match self {
-            Algo::Ippo | Algo::Mfac | Algo::Mfq => Critic::Ippo,
+            Algo::Ippo | Algo::Mfac | Algo::Mfq | Algo::Iql | Algo::Vdn => Critic::Ippo,
             Algo::Mappo => Critic::Mappo,
         }
+    }
+
+    /// Whether it learns Q-values from a replay buffer (IQL, VDN) rather than PPO or MF-Q's table.
+    pub fn is_off_policy(self) -> bool {
+        matches!(self, Algo::Iql | Algo::Vdn)
     }
 
     /// Lower-case name.
@@ -36,6 +47,8 @@ impl Algo {
             Algo::Mappo => "mappo",
             Algo::Mfac => "mfac",
             Algo::Mfq => "mfq",
+            Algo::Iql => "iql",
+            Algo::Vdn => "vdn",
         }
     }
 }

@@ -73,8 +73,26 @@ pub struct TrainConfig {
     pub temperature: f32,
     /// MF-Q on ising: step size of the tabular Q update.
     pub q_learning_rate: f32,
-    /// MF-Q on ising: steps between copies of Q into the target table.
+    /// MF-Q on ising: steps between copies of Q into the target table. IQL/VDN: gradient steps
+    /// between hard copies of the Q-network into its target (when `tau` = 1).
     pub target_update_every: usize,
+    /// IQL/VDN: joint transitions the replay buffer holds (one per env step of one env).
+    pub buffer_size: usize,
+    /// IQL/VDN: transitions per gradient step.
+    pub batch_size: usize,
+    /// IQL/VDN: env steps stored before the first gradient step.
+    pub learning_starts: u64,
+    /// IQL/VDN: gradient steps per update (after `rollout_steps` steps of every env).
+    pub gradient_steps: usize,
+    /// IQL/VDN: exploration rate at the start, decaying linearly to `eps_end` ...
+    pub eps_start: f32,
+    /// ... which it reaches after this fraction of `total_env_steps`, and keeps.
+    pub eps_end: f32,
+    /// Fraction of the run over which ε decays.
+    pub eps_decay_fraction: f32,
+    /// IQL/VDN: Polyak rate of the target network per gradient step (1: hard copies every
+    /// `target_update_every` gradient steps instead).
+    pub tau: f32,
     /// The env's own options, by mpe2's keywords (`[env_options]` with `num_good = 2`, ...;
     /// see the README's table of environments). Where they decide the population, `agents`
     /// follows them unless it is given.
@@ -118,6 +136,16 @@ impl Default for TrainConfig {
             target_update_every: 10,
             checkpoint_every: 10,
             fused_rollout: false,
+            // Off-policy: a 100 k-transition buffer (~46 MB on simple_spread), 25 gradient steps
+            // of 128 transitions per 12,800 env steps, ε from 1 to 0.05 over the first 10%.
+            buffer_size: 100_000,
+            batch_size: 128,
+            learning_starts: 10_000,
+            gradient_steps: 25,
+            eps_start: 1.0,
+            eps_end: 0.05,
+            eps_decay_fraction: 0.1,
+            tau: 1.0,
             env_options: EnvOptions::new(),
         }
     }
@@ -279,6 +307,24 @@ impl TrainConfig {
             }
         }
         self.env.check_algo(self.algo)?;
+        if matches!(self.algo, Algo::Iql | Algo::Vdn) {
+            positive("batch_size", self.batch_size)?;
+            positive("gradient_steps", self.gradient_steps)?;
+            positive("target_update_every", self.target_update_every)?;
+            let max = crate::train::off_policy::MAX_CAPACITY;
+            if self.buffer_size == 0 || self.buffer_size > max {
+                return Err(ShoalError::config("buffer_size", self.buffer_size, format!("must be in 1..={max} transitions")));
+            }
+            unit("eps_start", self.eps_start)?;
+            unit("eps_end", self.eps_end)?;
+            unit("eps_decay_fraction", self.eps_decay_fraction)?;
+            if !(self.tau > 0.0 && self.tau <= 1.0) {
+                return Err(ShoalError::config("tau", self.tau, "must be in (0, 1]: 1 copies the network every target_update_every steps"));
+            }
+            if self.continuous {
+                return Err(ShoalError::config("continuous", true, format!("{} learns Q-values of discrete actions: set continuous = false", self.algo.name())));
+            }
+        }
         if self.algo == Algo::Mfq {
             if !(self.temperature > 0.0 && self.temperature.is_finite()) {
                 return Err(ShoalError::config("temperature", self.temperature, "must be a positive number"));

@@ -7,6 +7,7 @@ use super::algo::Algo;
 use super::checkpoint::{CheckpointState, Learner};
 use super::config::TrainConfig;
 use super::mean_field::mfq::MfqTrainer;
+use super::off_policy::IqlTrainer;
 use crate::error::Result;
 use crate::gpu::GpuContext;
 
@@ -14,6 +15,7 @@ use crate::gpu::GpuContext;
 pub fn new_learner(ctx: Arc<GpuContext>, config: TrainConfig) -> Result<Box<dyn Learner>> {
     Ok(match config.algo {
         Algo::Mfq => Box::new(MfqTrainer::new(ctx, config)?),
+        Algo::Iql | Algo::Vdn => Box::new(IqlTrainer::new(ctx, config)?),
         _ => Box::new(Trainer::new(ctx, config)?),
     })
 }
@@ -22,6 +24,7 @@ pub fn new_learner(ctx: Arc<GpuContext>, config: TrainConfig) -> Result<Box<dyn 
 pub fn resume_learner(ctx: Arc<GpuContext>, dir: &std::path::Path) -> Result<Box<dyn Learner>> {
     Ok(match CheckpointState::read(dir)?.config.algo {
         Algo::Mfq => Box::new(MfqTrainer::resume(ctx, dir)?),
+        Algo::Iql | Algo::Vdn => Box::new(IqlTrainer::resume(ctx, dir)?),
         _ => Box::new(Trainer::resume(ctx, dir)?),
     })
 }

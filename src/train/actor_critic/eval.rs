@@ -57,6 +57,9 @@ pub fn evaluate_against(ctx: &Arc<GpuContext>, checkpoint: &std::path::Path, epi
     if episodes == 0 {
         return Err(ShoalError::config("episodes", 0, "evaluate at least 1 episode"));
     }
+    if CheckpointState::read(checkpoint)?.config.algo.is_off_policy() {
+        return crate::train::off_policy::iql::evaluate_q(ctx, checkpoint, episodes, seed);
+    }
     let (config, models) = load_models(checkpoint, ctx)?;
     let models: Vec<ActorCritic> = models.into_iter().map(|m| m.valid()).collect();
     let envs = episodes.min(1024);

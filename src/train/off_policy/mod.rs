@@ -5,11 +5,17 @@
 //! - [`targets`]: the network-independent parts of a value update — double-Q TD targets, the
 //!   Huber loss, Polyak updates of target networks.
 //!
-//! The learners themselves are the subject of the off-policy issue and come next; the buffer is
-//! their common ground and is tested on its own (`tests/replay_buffer.rs`, `tests/off_policy_losses.rs`).
+//! - [`q_policy`]: acting from a Q-network, greedy or ε-greedy, with device-side exploration;
+//! - [`iql`]: IQL and VDN (`shoal train --algo iql|vdn`).
+//!
+//! Tests: `tests/replay_buffer.rs`, `tests/off_policy_losses.rs`, `tests/value_learners.rs`.
 
+pub mod iql;
+pub mod q_policy;
 pub mod replay;
 pub mod targets;
 
+pub use iql::{load_q_network, IqlTrainer};
+pub use q_policy::{greedy_actions, Explorer};
 pub use replay::{ReplayBuffer, MAX_CAPACITY};
 pub use targets::{double_q_targets, huber_loss, polyak_update};
