@@ -229,6 +229,15 @@ impl TrainConfig {
         Ok(self)
     }
 
+    /// The learning rate of update `update` (0-based): `lr`, annealed linearly to 0 over the
+    /// run when `anneal_lr` is set.
+    pub fn lr_at(&self, update: usize) -> f64 {
+        match self.anneal_lr {
+            true => self.lr * (1.0 - update as f64 / self.updates() as f64).max(0.0),
+            false => self.lr,
+        }
+    }
+
     /// Env steps gathered per update.
     pub fn steps_per_update(&self) -> u64 {
         (self.envs * self.rollout_steps) as u64

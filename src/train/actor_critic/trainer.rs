@@ -111,15 +111,6 @@ impl Trainer {
         }
     }
 
-    fn lr(&self) -> f64 {
-        if self.config.anneal_lr {
-            let frac = 1.0 - self.progress.update as f64 / self.config.updates() as f64;
-            self.config.lr * frac.max(0.0)
-        } else {
-            self.config.lr
-        }
-    }
-
     /// One rollout and one PPO update per group. Returns the update's metrics (a few scalars
     /// read back).
     pub fn update(&mut self) -> Result<UpdateMetrics> {
@@ -160,7 +151,7 @@ impl Trainer {
             self.obs = step.obs;
             self.mark("rollout: env step, bootstrap")?;
         }
-        let lr = self.lr();
+        let lr = self.config.lr_at(self.progress.update);
         let (update, ctx, config) = (self.progress.update, self.ctx.clone(), self.config.clone());
         let mut terms = Vec::with_capacity(self.groups.len());
         let mut profile = self.profile.take();

@@ -137,13 +137,6 @@ impl IqlTrainer {
         c.eps_start + (c.eps_end - c.eps_start) * frac
     }
 
-    fn lr(&self) -> f64 {
-        match self.config.anneal_lr {
-            true => self.config.lr * (1.0 - self.progress.update as f64 / self.config.updates() as f64).max(0.0),
-            false => self.config.lr,
-        }
-    }
-
     /// Acts for `rollout_steps` steps, storing every joint transition.
     fn collect(&mut self) -> Result<()> {
         let (envs, epsilon) = (self.config.envs, self.epsilon(self.progress.env_steps));
@@ -227,7 +220,7 @@ impl Learner for IqlTrainer {
         let started = std::time::Instant::now();
         let epsilon = self.epsilon(self.progress.env_steps);
         self.collect()?;
-        let lr = self.lr();
+        let lr = self.config.lr_at(self.progress.update);
         let stored = self.progress.env_steps + self.config.steps_per_update();
         let mut loss = None;
         if stored >= self.config.learning_starts {
