@@ -4,22 +4,17 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use burn::module::Module;
 use burn::tensor::Tensor;
 
 use super::{EpisodePolicy, GifRecorder, Recording, RenderRequest};
 use crate::env::{Actions, BatchedEnv, EnvKind, EnvParams, RandomActions};
 use crate::error::{Result, ShoalError};
 use crate::gpu::GpuContext;
-use crate::train::actor_critic::eval::{load_models, to_env_actions};
-use crate::train::actor_critic::inputs::Inputs;
-use crate::train::actor_critic::model::{ActorCritic, Mlp};
-use crate::train::actor_critic::noise::PolicyNoise;
 use crate::train::algo::Algo;
 use crate::train::checkpoint::CheckpointState;
 use crate::train::config::TrainConfig;
 use crate::train::mean_field::mfq::{load_agents, IsingMfq};
-use crate::train::off_policy::{greedy_actions, load_q_network, Explorer};
+use crate::train::acting::{checkpoint_actors, GroupActor};
 
 /// Plays `request.episodes` episodes of one `kind` env and writes them to `out` as a GIF, one
 /// frame per step (the state each step starts from). Episodes that end early (a Battle team wiped
@@ -74,24 +69,14 @@ pub fn record(ctx: &Arc<GpuContext>, kind: EnvKind, request: &RenderRequest, out
     Ok(Recording { frames, episode_length: first_length.unwrap_or(step), scenes })
 }
 
-/// One agent group's trained policy.
-struct GroupPolicy {
-    model: ActorCritic,
-    inputs: Inputs,
-    noise: PolicyNoise,
-    agents: usize,
-}
-
 /// Picks the actions of a rendered env (one env instance).
 enum ActionSource {
     /// Uniformly random actions, one source per agent group.
     Random(Vec<RandomActions>),
-    /// An actor–critic checkpoint's policy, one per agent group.
-    Policy { greedy: bool, groups: Vec<GroupPolicy> },
     /// MF-Q agents' Boltzmann policy (ising).
     Mfq(IsingMfq),
-    /// An IQL/VDN checkpoint's Q-network, acting greedily (or ε-greedily at `eps_end`).
-    Values { q: Mlp, agent_ids: Tensor<2>, explore: Option<(Explorer, f32)> },
+    /// A checkpoint's policy, one per agent group (any family: `train::acting`).
+    Trained(Vec<Box<dyn GroupActor>>),
 }
 
 impl ActionSource {
@@ -101,28 +86,7 @@ impl ActionSource {
                 env.spec().groups.iter().map(|group| RandomActions::new(ctx.clone(), group, 1, seed ^ 0x5EED_F00D)).collect::<Result<_>>()?,
             ),
             Some((dir, _, config)) if config.algo == Algo::Mfq => ActionSource::Mfq(load_agents(ctx, dir, 1, seed)?.1),
-            Some((dir, greedy, config)) if config.algo.is_off_policy() => {
-                let group = &env.spec().groups[0];
-                let explore = (!greedy).then(|| Explorer::new(ctx, group, 1, seed).map(|e| (e, config.eps_end))).transpose()?;
-                ActionSource::Values { q: load_q_network(ctx, dir)?.1, agent_ids: Tensor::eye(group.agents, ctx.device()), explore }
-            }
-            Some((dir, greedy, config)) => {
-                let (_, models) = load_models(dir, ctx)?;
-                let groups = models
-                    .into_iter()
-                    .zip(&env.spec().groups)
-                    .enumerate()
-                    .map(|(g, (model, group))| {
-                        Ok(GroupPolicy {
-                            model: model.valid(),
-                            inputs: Inputs::for_group(env, g, config.algo, ctx.device()),
-                            noise: PolicyNoise::new(ctx.clone(), &group.action, group.agents, 1, seed ^ 0xE7A1 ^ g as u64)?,
-                            agents: group.agents,
-                        })
-                    })
-                    .collect::<Result<_>>()?;
-                ActionSource::Policy { greedy, groups }
-            }
+            Some((dir, greedy, _)) => ActionSource::Trained(checkpoint_actors(ctx, dir, env, greedy, seed)?.1),
         })
     }
 
@@ -131,22 +95,7 @@ impl ActionSource {
         match self {
             ActionSource::Random(sources) => Ok(sources.iter_mut().map(|s| s.sample()).collect()),
             ActionSource::Mfq(agents) => Ok(vec![Actions::Discrete(agents.act(obs[0].clone())?)]),
-            ActionSource::Values { q, agent_ids, explore } => {
-                let greedy = greedy_actions(q, obs[0].clone(), agent_ids);
-                Ok(vec![Actions::Discrete(match explore {
-                    Some((explorer, epsilon)) => explorer.epsilon_greedy(greedy, *epsilon),
-                    None => greedy,
-                })])
-            }
-            ActionSource::Policy { greedy, groups } => groups
-                .iter_mut()
-                .zip(obs)
-                .map(|(group, obs)| {
-                    let u = group.noise.sample()?;
-                    let out = group.model.act(group.inputs.actor(obs.clone()), (!*greedy).then_some(u));
-                    Ok(to_env_actions(out.action, 1, group.agents))
-                })
-                .collect(),
+            ActionSource::Trained(actors) => actors.iter_mut().zip(obs).map(|(actor, obs)| actor.act(obs.clone())).collect(),
         }
     }
 }

@@ -24,20 +24,31 @@ pub enum Algo {
     /// Value decomposition: IQL's networks trained through `Q_tot = Σ_i Q(o_i, a_i)` on the team
     /// reward.
     Vdn,
+    /// Multi-agent DDPG: deterministic actors (Gumbel-softmax for discrete actions), centralised
+    /// critics `Q_i(x, a_1 … a_N)`, target networks with Polyak averaging.
+    Maddpg,
+    /// DDPG per agent: MADDPG's actors with independent critics `Q_i(o_i, a_i)`.
+    Ddpg,
 }
 
 impl Algo {
     /// The critic this algorithm trains.
     pub fn critic(self) -> Critic {
         match self {
-            Algo::Ippo | Algo::Mfac | Algo::Mfq | Algo::Iql | Algo::Vdn => Critic::Ippo,
-            Algo::Mappo => Critic::Mappo,
+            Algo::Ippo | Algo::Mfac | Algo::Mfq | Algo::Iql | Algo::Vdn | Algo::Ddpg => Critic::Ippo,
+            Algo::Mappo | Algo::Maddpg => Critic::Mappo,
         }
     }
 
-    /// Whether it learns Q-values from a replay buffer (IQL, VDN) rather than PPO or MF-Q's table.
+    /// Whether it learns from a replay buffer (IQL, VDN, MADDPG, DDPG) rather than on-policy
+    /// (PPO) or with MF-Q's table.
     pub fn is_off_policy(self) -> bool {
-        matches!(self, Algo::Iql | Algo::Vdn)
+        matches!(self, Algo::Iql | Algo::Vdn | Algo::Maddpg | Algo::Ddpg)
+    }
+
+    /// Whether it trains deterministic actors through critics (MADDPG, DDPG).
+    pub fn is_actor_critic_off_policy(self) -> bool {
+        matches!(self, Algo::Maddpg | Algo::Ddpg)
     }
 
     /// Lower-case name.
@@ -49,6 +60,8 @@ impl Algo {
             Algo::Mfq => "mfq",
             Algo::Iql => "iql",
             Algo::Vdn => "vdn",
+            Algo::Maddpg => "maddpg",
+            Algo::Ddpg => "ddpg",
         }
     }
 }

@@ -76,13 +76,13 @@ pub struct TrainConfig {
     /// MF-Q on ising: steps between copies of Q into the target table. IQL/VDN: gradient steps
     /// between hard copies of the Q-network into its target (when `tau` = 1).
     pub target_update_every: usize,
-    /// IQL/VDN: joint transitions the replay buffer holds (one per env step of one env).
+    /// Off-policy learners: joint transitions the replay buffer holds (one per env step of one env).
     pub buffer_size: usize,
-    /// IQL/VDN: transitions per gradient step.
+    /// Off-policy learners: transitions per gradient step.
     pub batch_size: usize,
-    /// IQL/VDN: env steps stored before the first gradient step.
+    /// Off-policy learners: env steps stored before the first gradient step.
     pub learning_starts: u64,
-    /// IQL/VDN: gradient steps per update (after `rollout_steps` steps of every env).
+    /// Off-policy learners: gradient steps per update (after `rollout_steps` steps of every env).
     pub gradient_steps: usize,
     /// IQL/VDN: exploration rate at the start, decaying linearly to `eps_end` ...
     pub eps_start: f32,
@@ -90,9 +90,12 @@ pub struct TrainConfig {
     pub eps_end: f32,
     /// Fraction of the run over which ε decays.
     pub eps_decay_fraction: f32,
-    /// IQL/VDN: Polyak rate of the target network per gradient step (1: hard copies every
+    /// Off-policy learners: Polyak rate of the target networks per gradient step (1: hard copies every
     /// `target_update_every` gradient steps instead).
     pub tau: f32,
+    /// MADDPG/DDPG with continuous actions: the rollout's Gaussian exploration noise, as a
+    /// fraction of the action range.
+    pub action_noise: f32,
     /// The env's own options, by mpe2's keywords (`[env_options]` with `num_good = 2`, ...;
     /// see the README's table of environments). Where they decide the population, `agents`
     /// follows them unless it is given.
@@ -146,6 +149,7 @@ impl Default for TrainConfig {
             eps_end: 0.05,
             eps_decay_fraction: 0.1,
             tau: 1.0,
+            action_noise: 0.1,
             env_options: EnvOptions::new(),
         }
     }
@@ -316,7 +320,7 @@ impl TrainConfig {
             }
         }
         self.env.check_algo(self.algo)?;
-        if matches!(self.algo, Algo::Iql | Algo::Vdn) {
+        if self.algo.is_off_policy() {
             positive("batch_size", self.batch_size)?;
             positive("gradient_steps", self.gradient_steps)?;
             positive("target_update_every", self.target_update_every)?;
@@ -330,8 +334,11 @@ impl TrainConfig {
             if !(self.tau > 0.0 && self.tau <= 1.0) {
                 return Err(ShoalError::config("tau", self.tau, "must be in (0, 1]: 1 copies the network every target_update_every steps"));
             }
-            if self.continuous {
+            if self.continuous && matches!(self.algo, Algo::Iql | Algo::Vdn) {
                 return Err(ShoalError::config("continuous", true, format!("{} learns Q-values of discrete actions: set continuous = false", self.algo.name())));
+            }
+            if !(self.action_noise >= 0.0 && self.action_noise.is_finite()) {
+                return Err(ShoalError::config("action_noise", self.action_noise, "must be a non-negative number (a fraction of the action range)"));
             }
         }
         if self.algo == Algo::Mfq {

@@ -3,15 +3,17 @@
 //! - [`actor_critic`]: PPO with independent (IPPO), centralised (MAPPO) or mean-field (MF-AC)
 //!   critics — the trainer, its model, GAE, the PPO objective, the fused Adam, evaluation;
 //! - [`mean_field`]: mean-field Q-learning (MF-Q) on the Ising model;
-//! - [`off_policy`]: what the off-policy learners share — the device-resident replay buffer;
+//! - [`off_policy`]: learners from the device-resident replay buffer — IQL, VDN, MADDPG, DDPG;
 //! - [`population`]: learning against populations of policies on two-player games — league
 //!   self-play, PSRO — and the Battle arena;
 //! - [`checkpoint`]: what every `shoal train` learner shares (metrics, progress, checkpoints, the
-//!   [`Learner`] trait), and [`run`], which picks the learner a config asks for.
+//!   [`Learner`] trait), [`run`], which picks the learner a config asks for, and [`acting`],
+//!   which plays any family's checkpoint (eval, render, reports).
 //!
 //! The configuration ([`config`], [`algo`]) names the env by its registry kind
 //! ([`crate::env::EnvKind`]); learners read everything else from the env itself.
 
+pub mod acting;
 pub mod actor_critic;
 pub mod algo;
 pub mod checkpoint;

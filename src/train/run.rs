@@ -7,7 +7,7 @@ use super::algo::Algo;
 use super::checkpoint::{CheckpointState, Learner};
 use super::config::TrainConfig;
 use super::mean_field::mfq::MfqTrainer;
-use super::off_policy::IqlTrainer;
+use super::off_policy::{IqlTrainer, MaddpgTrainer};
 use crate::error::Result;
 use crate::gpu::GpuContext;
 
@@ -16,6 +16,7 @@ pub fn new_learner(ctx: Arc<GpuContext>, config: TrainConfig) -> Result<Box<dyn 
     Ok(match config.algo {
         Algo::Mfq => Box::new(MfqTrainer::new(ctx, config)?),
         Algo::Iql | Algo::Vdn => Box::new(IqlTrainer::new(ctx, config)?),
+        Algo::Maddpg | Algo::Ddpg => Box::new(MaddpgTrainer::new(ctx, config)?),
         _ => Box::new(Trainer::new(ctx, config)?),
     })
 }
@@ -25,6 +26,7 @@ pub fn resume_learner(ctx: Arc<GpuContext>, dir: &std::path::Path) -> Result<Box
     Ok(match CheckpointState::read(dir)?.config.algo {
         Algo::Mfq => Box::new(MfqTrainer::resume(ctx, dir)?),
         Algo::Iql | Algo::Vdn => Box::new(IqlTrainer::resume(ctx, dir)?),
+        Algo::Maddpg | Algo::Ddpg => Box::new(MaddpgTrainer::resume(ctx, dir)?),
         _ => Box::new(Trainer::resume(ctx, dir)?),
     })
 }

@@ -5,14 +5,12 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
-use burn::module::Module as _;
-
 use burn::tensor::Tensor;
 
 use super::group::{file_names, GroupReturns};
-use super::inputs::{group_model_config, Inputs};
+use super::inputs::group_model_config;
+use crate::train::acting::checkpoint_actors;
 use super::model::{Action, ActorCritic};
-use super::noise::PolicyNoise;
 use crate::env::{Actions, RandomActions};
 use crate::train::checkpoint::CheckpointState;
 use crate::train::config::TrainConfig;
@@ -57,27 +55,18 @@ pub fn evaluate_against(ctx: &Arc<GpuContext>, checkpoint: &std::path::Path, epi
     if episodes == 0 {
         return Err(ShoalError::config("episodes", 0, "evaluate at least 1 episode"));
     }
-    if CheckpointState::read(checkpoint)?.config.algo.is_off_policy() {
-        return crate::train::off_policy::iql::evaluate_q(ctx, checkpoint, episodes, seed);
-    }
-    let (config, models) = load_models(checkpoint, ctx)?;
-    let models: Vec<ActorCritic> = models.into_iter().map(|m| m.valid()).collect();
+    let config = CheckpointState::read(checkpoint)?.config;
     let envs = episodes.min(1024);
     let rounds = episodes.div_ceil(envs);
     let mut results = Vec::new();
     for greedy in [true, false] {
         let mut env = config.env.build(ctx, &config.env_params(envs, false))?;
         let groups = env.spec().groups.clone();
-        let inputs: Vec<Inputs> = (0..groups.len()).map(|g| Inputs::for_group(env.as_ref(), g, config.algo, ctx.device())).collect();
-        let mut noise = groups
-            .iter()
-            .enumerate()
-            .map(|(g, group)| PolicyNoise::new(ctx.clone(), &group.action, group.agents, envs, seed ^ 0xE7A1 ^ g as u64))
-            .collect::<Result<Vec<_>>>()?;
         if let Some(unknown) = random_groups.iter().find(|r| !groups.iter().any(|g| &g.name == *r)) {
             let names: Vec<&str> = groups.iter().map(|g| g.name.as_str()).collect();
             return Err(ShoalError::config("random-groups", unknown, format!("{}'s agent groups are {}", config.env, names.join(", "))));
         }
+        let (_, mut actors) = checkpoint_actors(ctx, checkpoint, env.as_ref(), greedy, seed)?;
         let mut random = groups
             .iter()
             .enumerate()
@@ -87,13 +76,10 @@ pub fn evaluate_against(ctx: &Arc<GpuContext>, checkpoint: &std::path::Path, epi
         let mut obs = env.reset(seed)?.obs;
         for _ in 0..rounds * config.max_cycles {
             let mut actions = Vec::with_capacity(groups.len());
-            for (g, group) in groups.iter().enumerate() {
+            for g in 0..groups.len() {
                 actions.push(match &mut random[g] {
                     Some(source) => source.sample(),
-                    None => {
-                        let u = noise[g].sample()?;
-                        to_env_actions(models[g].act(inputs[g].actor(obs[g].clone()), (!greedy).then_some(u)).action, envs, group.agents)
-                    }
+                    None => actors[g].act(obs[g].clone())?,
                 });
             }
             let step = env.step(&actions)?;

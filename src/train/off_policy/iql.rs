@@ -32,7 +32,6 @@ use super::targets::{double_q_targets, huber_loss, polyak_update};
 use crate::env::{Actions, BatchedEnv};
 use crate::error::{Result, ShoalError};
 use crate::gpu::GpuContext;
-use crate::train::actor_critic::eval::EvalResult;
 use crate::train::actor_critic::model::Mlp;
 use crate::train::algo::Algo;
 use crate::train::checkpoint::{write_checkpoint, CheckpointState, Learner, Progress, UpdateMetrics};
@@ -277,36 +276,4 @@ pub fn load_q_network(ctx: &Arc<GpuContext>, dir: &std::path::Path) -> Result<(T
     let shape = q_network_config(group.obs_dim, group.agents, discrete_actions(group, config.algo.name())?, config.hidden, config.layers);
     let q = crate::train::store::load_module(shape.init(ctx.device()), &dir.join(Q_FILE))?;
     Ok((config, q))
-}
-
-/// `shoal eval` of an IQL/VDN checkpoint: at least `episodes` episodes acting greedily on the
-/// Q-network, then ε-greedily at the run's `eps_end` (its "stochastic" policy).
-pub fn evaluate_q(ctx: &Arc<GpuContext>, checkpoint: &std::path::Path, episodes: usize, seed: u64) -> Result<Vec<EvalResult>> {
-    let (config, q) = load_q_network(ctx, checkpoint)?;
-    let envs = episodes.min(1024);
-    let rounds = episodes.div_ceil(envs);
-    let mut results = Vec::new();
-    for greedy in [true, false] {
-        let mut env = config.env.build(ctx, &config.env_params(envs, false))?;
-        let group = env.spec().groups[0].clone();
-        let agent_ids = Tensor::eye(group.agents, ctx.device());
-        let mut explorer = Explorer::new(ctx, &group, envs, seed ^ 0xE7A1)?;
-        let mut obs = env.reset(seed)?.obs.remove(0);
-        for _ in 0..rounds * config.max_cycles {
-            let mut actions = greedy_actions(&q, obs, &agent_ids);
-            if !greedy {
-                actions = explorer.epsilon_greedy(actions, config.eps_end);
-            }
-            obs = env.step(&[Actions::Discrete(actions)])?.obs.remove(0);
-        }
-        let stats = env.episode_stats()?;
-        results.push(EvalResult {
-            mode: if greedy { "greedy" } else { "stochastic" }.into(),
-            episodes: stats.episodes as usize,
-            mean_return: stats.mean_return,
-            std_return: stats.std_return,
-            groups: Vec::new(),
-        });
-    }
-    Ok(results)
 }
