@@ -5,9 +5,8 @@
 
 mod common;
 
-use burn::module::{Module, ModuleVisitor, Param};
 use burn::tensor::Tensor;
-use common::{run_shoal as shoal, scratch_dir};
+use common::{flat_params, run_shoal as shoal, scratch_dir};
 use shoal::env::{ActionSpace, EnvKind};
 use shoal::train::off_policy::actor::{gaussian_noise, gumbel_noise, gumbel_softmax_st};
 use shoal::train::off_policy::critics::with_own_action;
@@ -15,19 +14,9 @@ use shoal::train::off_policy::MaddpgTrainer;
 use shoal::train::{Algo, Learner, PolicyNoise, TrainConfig, UpdateMetrics};
 use shoal::GpuContext;
 
-/// A deterministic stream of values in [−3, 3) (splitmix64).
+/// Deterministic values in [−3, 3).
 fn values(seed: u64, n: usize) -> Vec<f64> {
-    let mut state = seed;
-    (0..n)
-        .map(|_| {
-            state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-            let mut z = state;
-            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-            z ^= z >> 31;
-            (z >> 11) as f64 / (1u64 << 53) as f64 * 6.0 - 3.0
-        })
-        .collect()
+    common::splitmix_values(seed, n)
 }
 
 fn to_f32(v: &[f64]) -> Vec<f32> {
@@ -139,22 +128,9 @@ fn tiny(algo: Algo, env: EnvKind) -> TrainConfig {
     config
 }
 
-fn flat<M: Module>(module: &M) -> Vec<f32> {
-    struct Collect(Vec<Tensor<1>>);
-    impl ModuleVisitor for Collect {
-        fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
-            let t = param.val().without_autodiff();
-            let n = t.shape().num_elements();
-            self.0.push(t.reshape([n]));
-        }
-    }
-    let mut collect = Collect(Vec::new());
-    module.visit(&mut collect);
-    GpuContext::shared().unwrap().read_f32(Tensor::cat(collect.0, 0)).unwrap()
-}
 
 fn all_networks(trainer: &MaddpgTrainer, groups: usize) -> Vec<Vec<f32>> {
-    (0..groups).flat_map(|g| trainer.networks(g).map(flat)).collect()
+    (0..groups).flat_map(|g| trainer.networks(g).map(flat_params)).collect()
 }
 
 fn run(trainer: &mut MaddpgTrainer, updates: usize) -> Vec<UpdateMetrics> {
@@ -198,11 +174,11 @@ fn targets_follow_by_polyak_averaging_and_critics_see_what_their_algorithm_says(
     let config = TrainConfig { gradient_steps: 1, tau: 0.25, ..tiny(Algo::Maddpg, EnvKind::SimpleSpeakerListener) };
     let mut trainer = MaddpgTrainer::new(ctx.clone(), config).unwrap();
     trainer.update().unwrap();
-    let [actor, actor_target, critic, critic_target] = trainer.networks(1).map(flat);
+    let [actor, actor_target, critic, critic_target] = trainer.networks(1).map(flat_params);
     assert_eq!(actor, actor_target, "no gradient step yet: the target is the initial copy");
     assert_eq!(critic, critic_target);
     trainer.update().unwrap();
-    let [actor_now, actor_target_now, critic_now, critic_target_now] = trainer.networks(1).map(flat);
+    let [actor_now, actor_target_now, critic_now, critic_target_now] = trainer.networks(1).map(flat_params);
     assert_ne!(actor_now, actor, "the actor learned");
     for (now, (online, before)) in [(actor_target_now, (&actor_now, &actor_target)), (critic_target_now, (&critic_now, &critic_target))] {
         for (k, t) in now.iter().enumerate() {
@@ -214,7 +190,7 @@ fn targets_follow_by_polyak_averaging_and_critics_see_what_their_algorithm_says(
     // MADDPG's critics read both agents' observations and actions, DDPG's their own.
     let width = |algo: Algo, g: usize| {
         let trainer = MaddpgTrainer::new(ctx.clone(), tiny(algo, EnvKind::SimpleSpeakerListener)).unwrap();
-        flat(trainer.networks(g)[2]).len()
+        flat_params(trainer.networks(g)[2]).len()
     };
     let hidden = 16;
     let critic_params = |input: usize| input * hidden + hidden + hidden * hidden + hidden + hidden + 1;
@@ -259,6 +235,43 @@ fn what_maddpg_cannot_train_is_refused_by_name() {
     assert!(message.contains("action_noise"), "{message}");
     let message = error(TrainConfig { tau: 1.5, ..tiny(Algo::Maddpg, EnvKind::SimpleSpread) });
     assert!(message.contains("tau"), "{message}");
+    let message = error(TrainConfig { actor_lr_scale: 0.0, ..tiny(Algo::Ddpg, EnvKind::SimpleSpread) });
+    assert!(message.contains("actor_lr_scale"), "{message}");
     let message = error(tiny(Algo::Iql, EnvKind::SimpleSpread));
     assert!(message.contains("maddpg"), "{message}");
+}
+
+#[test]
+fn the_critics_gradient_reaches_the_action_through_mixed_inputs() {
+    // The actor learns through `∂Q/∂a` where the critic's input joins data (observations, ids)
+    // and the actor's action: that gradient must equal the critic's own finite difference.
+    let ctx = GpuContext::shared().unwrap();
+    let device = ctx.device().clone().autodiff();
+    device.seed(3);
+    let critic = shoal::train::MlpConfig::new(4 + 5 + 1, 1).with_hidden(16).init(&device);
+    let rows = 8;
+    let obs: Vec<f32> = values(7, rows * 4).iter().map(|v| *v as f32).collect();
+    let act: Vec<f32> = values(8, rows * 5).iter().map(|v| (*v as f32 + 3.0) / 6.0).collect();
+    let q_of = |a: &[f32], track: bool| {
+        let obs_t = ctx.upload_f32(&obs, [rows, 4]).unwrap();
+        let mut a_t = ctx.upload_f32(a, [rows, 5]).unwrap().autodiff();
+        if track {
+            a_t = a_t.require_grad();
+        }
+        let ids = Tensor::<2>::ones([rows, 1], ctx.device());
+        let q = critic.forward(Tensor::cat(vec![obs_t, a_t.clone(), ids], 1));
+        (q, a_t)
+    };
+    let (q, a_t) = q_of(&act, true);
+    let grads = q.clone().sum().backward();
+    let grad = ctx.read_f32(a_t.grad(&grads).unwrap()).unwrap();
+    let base = ctx.read_f32(q.without_autodiff().reshape([rows])).unwrap();
+    for k in [0usize, 3, 7, 12, 21, 39] {
+        let mut bumped = act.clone();
+        bumped[k] += 1e-2;
+        let (q2, _) = q_of(&bumped, false);
+        let q2 = ctx.read_f32(q2.without_autodiff().reshape([rows])).unwrap();
+        let fd = (q2[k / 5] - base[k / 5]) / 1e-2;
+        assert!((fd - grad[k]).abs() < 2e-3 + 0.05 * fd.abs(), "action {k}: finite difference {fd}, gradient {}", grad[k]);
+    }
 }

@@ -3,25 +3,17 @@
 //! truncations do not), the Huber loss and its gradient, and the Polyak update of a target
 //! network (a hard copy at τ = 1, the exact mixture below, the online network untouched).
 
+mod common;
+
 use burn::module::{Module, ModuleVisitor, Param};
 use burn::tensor::Tensor;
 use shoal::train::off_policy::{double_q_targets, huber_loss, polyak_update};
 use shoal::train::MlpConfig;
 use shoal::GpuContext;
 
-/// A deterministic stream of values in [−3, 3) (splitmix64).
+/// Deterministic values in [−3, 3).
 fn values(seed: u64, n: usize) -> Vec<f64> {
-    let mut state = seed;
-    (0..n)
-        .map(|_| {
-            state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-            let mut z = state;
-            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-            z ^= z >> 31;
-            (z >> 11) as f64 / (1u64 << 53) as f64 * 6.0 - 3.0
-        })
-        .collect()
+    common::splitmix_values(seed, n)
 }
 
 fn to_f32(v: &[f64]) -> Vec<f32> {

@@ -3,8 +3,6 @@
 
 mod common;
 
-use burn::module::{Module, ModuleVisitor, Param};
-use burn::tensor::Tensor;
 use common::scratch_dir;
 use shoal::env::EnvKind;
 use shoal::train::{Algo, TrainConfig, Trainer};
@@ -27,17 +25,7 @@ fn tiny_swarm(algo: Algo) -> TrainConfig {
 
 /// Every parameter of the model, flattened, read back.
 fn parameters(trainer: &Trainer) -> Vec<f32> {
-    struct Collect(Vec<Tensor<1>>);
-    impl ModuleVisitor for Collect {
-        fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
-            let t = param.val().without_autodiff();
-            let n = t.shape().num_elements();
-            self.0.push(t.reshape([n]));
-        }
-    }
-    let mut collect = Collect(Vec::new());
-    trainer.model().visit(&mut collect);
-    GpuContext::shared().unwrap().read_f32(Tensor::cat(collect.0, 0)).unwrap()
+    common::flat_params(trainer.model())
 }
 
 #[test]

@@ -6,9 +6,7 @@
 
 mod common;
 
-use burn::module::{Module, ModuleVisitor, Param};
-use burn::tensor::Tensor;
-use common::{run_shoal as shoal, scratch_dir};
+use common::{flat_params, run_shoal as shoal, scratch_dir};
 use shoal::env::EnvKind;
 use shoal::train::off_policy::IqlTrainer;
 use shoal::train::{Algo, Learner, TrainConfig, UpdateMetrics};
@@ -28,19 +26,6 @@ fn tiny(algo: Algo) -> TrainConfig {
     }
 }
 
-fn flat<M: Module>(module: &M) -> Vec<f32> {
-    struct Collect(Vec<Tensor<1>>);
-    impl ModuleVisitor for Collect {
-        fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
-            let t = param.val().without_autodiff();
-            let n = t.shape().num_elements();
-            self.0.push(t.reshape([n]));
-        }
-    }
-    let mut collect = Collect(Vec::new());
-    module.visit(&mut collect);
-    GpuContext::shared().unwrap().read_f32(Tensor::cat(collect.0, 0)).unwrap()
-}
 
 fn run(trainer: &mut IqlTrainer, updates: usize) -> Vec<UpdateMetrics> {
     (0..updates).map(|_| trainer.update().unwrap()).collect()
@@ -61,7 +46,7 @@ fn runs_are_reproducible_and_resume_exactly() {
 
         let mut again = IqlTrainer::new(ctx.clone(), tiny(algo)).unwrap();
         let repeat = run(&mut again, 4);
-        assert_eq!(flat(again.q_network()), flat(straight.q_network()), "{algo:?}: same seed, same network");
+        assert_eq!(flat_params(again.q_network()), flat_params(straight.q_network()), "{algo:?}: same seed, same network");
         assert_eq!(repeat.iter().map(|m| m.value_loss.to_bits()).collect::<Vec<_>>(), metrics.iter().map(|m| m.value_loss.to_bits()).collect::<Vec<_>>());
 
         let dir = scratch_dir(&format!("iql-resume-{}", algo.name()));
@@ -71,7 +56,7 @@ fn runs_are_reproducible_and_resume_exactly() {
         drop(first);
         let mut resumed = IqlTrainer::resume(ctx.clone(), &dir.join("checkpoint")).unwrap();
         let rest = run(&mut resumed, 2);
-        assert_eq!(flat(resumed.q_network()), flat(straight.q_network()), "{algo:?}: resumed run differs");
+        assert_eq!(flat_params(resumed.q_network()), flat_params(straight.q_network()), "{algo:?}: resumed run differs");
         assert_eq!(rest[1].value_loss.to_bits(), metrics[3].value_loss.to_bits());
         assert!(resumed.finished());
     }
@@ -82,10 +67,10 @@ fn iql_and_vdn_learn_differently_from_the_same_data() {
     // Same seed, same first rollout; VDN's target is the team's, so the networks part ways.
     let ctx = GpuContext::shared().unwrap();
     let (mut iql, mut vdn) = (IqlTrainer::new(ctx.clone(), tiny(Algo::Iql)).unwrap(), IqlTrainer::new(ctx.clone(), tiny(Algo::Vdn)).unwrap());
-    assert_eq!(flat(iql.q_network()), flat(vdn.q_network()));
+    assert_eq!(flat_params(iql.q_network()), flat_params(vdn.q_network()));
     run(&mut iql, 2);
     run(&mut vdn, 2);
-    assert_ne!(flat(iql.q_network()), flat(vdn.q_network()));
+    assert_ne!(flat_params(iql.q_network()), flat_params(vdn.q_network()));
 }
 
 #[test]

@@ -2,10 +2,11 @@
 //! render` and the reports play with.
 //!
 //! Each family stores its policy differently — PPO an actor–critic per agent group, IQL/VDN a
-//! Q-network, MADDPG/DDPG a deterministic actor per group — but all of them act the same way:
-//! observations of one group in, that group's actions out, on the device. [`GroupActor`] is that
-//! shared face, and [`checkpoint_actors`] builds one per group from a checkpoint directory, so a
-//! new learner needs one arm here to be evaluated, rendered and reported.
+//! Q-network, MADDPG/DDPG a deterministic actor per group, COMA one categorical actor — but all
+//! of them act the same way: observations of one group in, that group's actions out, on the
+//! device. [`GroupActor`] is that shared face, and [`checkpoint_actors`] builds one per group from
+//! a checkpoint directory, so a new learner needs one arm here to be evaluated, rendered and
+//! reported.
 //!
 //! Greedy play takes each policy's mode (the likeliest action, argmax Q, the deterministic
 //! actor); stochastic play samples as in training (the categorical or Gaussian head, ε-greedy at
@@ -17,6 +18,7 @@ use std::sync::Arc;
 use burn::module::Module;
 use burn::tensor::Tensor;
 
+use super::actor_critic::coma;
 use super::actor_critic::eval::{load_models, to_env_actions};
 use super::actor_critic::inputs::Inputs;
 use super::actor_critic::model::{ActorCritic, Mlp};
@@ -27,7 +29,7 @@ use super::config::TrainConfig;
 use super::off_policy::actor::actor_action;
 use super::off_policy::critics::actor_config;
 use super::off_policy::maddpg::group_files;
-use super::off_policy::q_policy::greedy_actions;
+use super::off_policy::q_policy::{discrete_actions, greedy_actions};
 use super::off_policy::{load_q_network, Explorer};
 use crate::env::{ActionSpace, Actions, AgentGroup, BatchedEnv};
 use crate::error::{Result, ShoalError};
@@ -64,6 +66,13 @@ pub fn checkpoint_actors(ctx: &Arc<GpuContext>, dir: &std::path::Path, env: &dyn
                 Ok(Box::new(DeterministicActor { actor, agent_ids: Tensor::eye(group.agents, ctx.device()), group: group.clone(), noise, action_noise: config.action_noise }) as Box<dyn GroupActor>)
             })
             .collect::<Result<_>>()?,
+        Algo::Coma => {
+            let group = &spec.groups[0];
+            let shape = coma::actor_config(group, discrete_actions(group, "coma")?, &config);
+            let actor = crate::train::store::load_module(shape.init(ctx.device()), &dir.join(coma::FILES[0]))?;
+            let noise = (!greedy).then(|| noise(0, group)).transpose()?;
+            vec![Box::new(DeterministicActor { actor, agent_ids: Tensor::eye(group.agents, ctx.device()), group: group.clone(), noise, action_noise: 0.0 })]
+        }
         _ => load_models(dir, ctx)?
             .1
             .into_iter()
@@ -112,7 +121,8 @@ impl GroupActor for QActor {
     }
 }
 
-/// MADDPG/DDPG: the deterministic actor, with its training-time exploration when sampling.
+/// MADDPG/DDPG: the deterministic actor, with its training-time exploration when sampling; COMA's
+/// categorical actor the same way (argmax, or a Gumbel-max sample).
 struct DeterministicActor {
     actor: Mlp,
     agent_ids: Tensor<2>,

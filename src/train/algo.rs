@@ -29,6 +29,9 @@ pub enum Algo {
     Maddpg,
     /// DDPG per agent: MADDPG's actors with independent critics `Q_i(o_i, a_i)`.
     Ddpg,
+    /// Counterfactual multi-agent policy gradients: a centralised critic `Q(s, u_−a, ·)` and the
+    /// advantage that marginalises only the agent's own action.
+    Coma,
 }
 
 impl Algo {
@@ -36,7 +39,7 @@ impl Algo {
     pub fn critic(self) -> Critic {
         match self {
             Algo::Ippo | Algo::Mfac | Algo::Mfq | Algo::Iql | Algo::Vdn | Algo::Ddpg => Critic::Ippo,
-            Algo::Mappo | Algo::Maddpg => Critic::Mappo,
+            Algo::Mappo | Algo::Maddpg | Algo::Coma => Critic::Mappo,
         }
     }
 
@@ -62,6 +65,7 @@ impl Algo {
             Algo::Vdn => "vdn",
             Algo::Maddpg => "maddpg",
             Algo::Ddpg => "ddpg",
+            Algo::Coma => "coma",
         }
     }
 }

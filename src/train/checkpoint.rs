@@ -88,6 +88,28 @@ impl Progress {
         self.env_steps += env_steps;
         self.wall_seconds += seconds;
     }
+
+    /// Books the update (as [`Progress::advance`]) and returns its metrics row: where the run
+    /// stands, the episodes it completed, its speed and rate; every loss NaN for the learner to
+    /// fill in.
+    pub fn finish_update(&mut self, env_steps: u64, seconds: f64, episodes: &crate::env::EpisodeStats, lr: f64) -> UpdateMetrics {
+        self.advance(env_steps, seconds);
+        UpdateMetrics {
+            update: self.update,
+            env_steps: self.env_steps,
+            wall_seconds: self.wall_seconds,
+            mean_episode_return: episodes.mean_return,
+            episodes: episodes.episodes,
+            total_loss: f64::NAN,
+            policy_loss: f64::NAN,
+            value_loss: f64::NAN,
+            entropy: f64::NAN,
+            approx_kl: f64::NAN,
+            env_steps_per_s: env_steps as f64 / seconds,
+            lr,
+            group_returns: Vec::new(),
+        }
+    }
 }
 
 /// The JSON part of a checkpoint.

@@ -96,6 +96,9 @@ pub struct TrainConfig {
     /// MADDPG/DDPG with continuous actions: the rollout's Gaussian exploration noise, as a
     /// fraction of the action range.
     pub action_noise: f32,
+    /// MADDPG/DDPG/COMA: the actor's learning rate as a fraction of `lr` (the critics'); the
+    /// MADDPG paper uses 1, DDPG's 0.1.
+    pub actor_lr_scale: f64,
     /// The env's own options, by mpe2's keywords (`[env_options]` with `num_good = 2`, ...;
     /// see the README's table of environments). Where they decide the population, `agents`
     /// follows them unless it is given.
@@ -150,6 +153,7 @@ impl Default for TrainConfig {
             eps_decay_fraction: 0.1,
             tau: 1.0,
             action_noise: 0.1,
+            actor_lr_scale: 1.0,
             env_options: EnvOptions::new(),
         }
     }
@@ -337,9 +341,15 @@ impl TrainConfig {
             if self.continuous && matches!(self.algo, Algo::Iql | Algo::Vdn) {
                 return Err(ShoalError::config("continuous", true, format!("{} learns Q-values of discrete actions: set continuous = false", self.algo.name())));
             }
+            if !(self.actor_lr_scale > 0.0 && self.actor_lr_scale.is_finite()) {
+                return Err(ShoalError::config("actor_lr_scale", self.actor_lr_scale, "must be a positive number (the actor's learning rate over lr)"));
+            }
             if !(self.action_noise >= 0.0 && self.action_noise.is_finite()) {
                 return Err(ShoalError::config("action_noise", self.action_noise, "must be a non-negative number (a fraction of the action range)"));
             }
+        }
+        if self.algo == Algo::Coma && self.continuous {
+            return Err(ShoalError::config("continuous", true, "coma's critic values discrete actions: set continuous = false"));
         }
         if self.algo == Algo::Mfq {
             if !(self.temperature > 0.0 && self.temperature.is_finite()) {

@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use super::actor_critic::coma::ComaTrainer;
 use super::actor_critic::trainer::Trainer;
 use super::algo::Algo;
 use super::checkpoint::{CheckpointState, Learner};
@@ -17,6 +18,7 @@ pub fn new_learner(ctx: Arc<GpuContext>, config: TrainConfig) -> Result<Box<dyn 
         Algo::Mfq => Box::new(MfqTrainer::new(ctx, config)?),
         Algo::Iql | Algo::Vdn => Box::new(IqlTrainer::new(ctx, config)?),
         Algo::Maddpg | Algo::Ddpg => Box::new(MaddpgTrainer::new(ctx, config)?),
+        Algo::Coma => Box::new(ComaTrainer::new(ctx, config)?),
         _ => Box::new(Trainer::new(ctx, config)?),
     })
 }
@@ -27,6 +29,7 @@ pub fn resume_learner(ctx: Arc<GpuContext>, dir: &std::path::Path) -> Result<Box
         Algo::Mfq => Box::new(MfqTrainer::resume(ctx, dir)?),
         Algo::Iql | Algo::Vdn => Box::new(IqlTrainer::resume(ctx, dir)?),
         Algo::Maddpg | Algo::Ddpg => Box::new(MaddpgTrainer::resume(ctx, dir)?),
+        Algo::Coma => Box::new(ComaTrainer::resume(ctx, dir)?),
         _ => Box::new(Trainer::resume(ctx, dir)?),
     })
 }

@@ -224,3 +224,35 @@ pub fn shoal_ok(args: &[&str]) -> String {
     assert!(ok, "{args:?}: {text}");
     text
 }
+
+/// Every float parameter of a module, flattened in visiting order and read back.
+pub fn flat_params<M: burn::module::Module>(module: &M) -> Vec<f32> {
+    use burn::module::{ModuleVisitor, Param};
+    use burn::tensor::Tensor;
+    struct Collect(Vec<Tensor<1>>);
+    impl ModuleVisitor for Collect {
+        fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+            let t = param.val().without_autodiff();
+            let n = t.shape().num_elements();
+            self.0.push(t.reshape([n]));
+        }
+    }
+    let mut collect = Collect(Vec::new());
+    module.visit(&mut collect);
+    shoal::GpuContext::shared().unwrap().read_f32(Tensor::cat(collect.0, 0)).unwrap()
+}
+
+/// A deterministic stream of `n` values in [−3, 3) (splitmix64), for float64 references.
+pub fn splitmix_values(seed: u64, n: usize) -> Vec<f64> {
+    let mut state = seed;
+    (0..n)
+        .map(|_| {
+            state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+            let mut z = state;
+            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+            z ^= z >> 31;
+            (z >> 11) as f64 / (1u64 << 53) as f64 * 6.0 - 3.0
+        })
+        .collect()
+}

@@ -1,7 +1,9 @@
 //! Actor–critic learners: PPO with an independent (IPPO), centralised (MAPPO) or mean-field
-//! (MF-AC) critic, and the pieces they are built from — each on the device, one file a concern.
+//! (MF-AC) critic, COMA's counterfactual policy gradient, and the pieces they are built from —
+//! each on the device, one file a concern.
 
 pub mod adam;
+pub mod coma;
 pub mod dense;
 pub mod eval;
 pub mod gae;

@@ -235,23 +235,10 @@ impl Learner for IqlTrainer {
         let episodes = self.env.episode_stats()?;
         self.env.clear_episode_stats()?;
         let seconds = started.elapsed().as_secs_f64();
-        self.progress.advance(self.config.steps_per_update(), seconds);
-        Ok(UpdateMetrics {
-            update: self.progress.update,
-            env_steps: self.progress.env_steps,
-            wall_seconds: self.progress.wall_seconds,
-            mean_episode_return: episodes.mean_return,
-            episodes: episodes.episodes,
-            // Q-learning's only loss is the TD loss; the entropy column carries ε instead.
-            total_loss: loss,
-            policy_loss: f64::NAN,
-            value_loss: loss,
-            entropy: epsilon as f64,
-            approx_kl: f64::NAN,
-            env_steps_per_s: self.config.steps_per_update() as f64 / seconds,
-            lr,
-            group_returns: Vec::new(),
-        })
+        let steps = self.config.steps_per_update();
+        let metrics = self.progress.finish_update(steps, seconds, &episodes, lr);
+        // Q-learning's only loss is the TD loss; the entropy column carries ε instead.
+        Ok(UpdateMetrics { total_loss: loss, value_loss: loss, entropy: epsilon as f64, ..metrics })
     }
 
     fn save_checkpoint(&self, dir: &std::path::Path) -> Result<()> {

@@ -235,7 +235,7 @@ impl MaddpgTrainer {
             let value = nets.critic.forward(critic_input(nets, &obs, g, rows_seen, centralised));
             let actor_loss = value.mean().neg() + output.powi_scalar(2).mean() * OUTPUT_PENALTY;
             let grads = GradientsParams::from_grads(actor_loss.backward(), &nets.actor);
-            nets.actor = nets.actor_optim.step(lr, nets.actor.clone(), grads);
+            nets.actor = nets.actor_optim.step(lr * self.config.actor_lr_scale, nets.actor.clone(), grads);
             critic_losses = critic_losses + critic_loss.without_autodiff().detach();
             actor_losses = actor_losses + actor_loss.without_autodiff().detach();
         }
@@ -295,22 +295,9 @@ impl Learner for MaddpgTrainer {
             None => Vec::new(),
         };
         let seconds = started.elapsed().as_secs_f64();
-        self.progress.advance(self.config.steps_per_update(), seconds);
-        Ok(UpdateMetrics {
-            update: self.progress.update,
-            env_steps: self.progress.env_steps,
-            wall_seconds: self.progress.wall_seconds,
-            mean_episode_return: episodes.mean_return,
-            episodes: episodes.episodes,
-            total_loss: critic_loss + actor_loss,
-            policy_loss: actor_loss,
-            value_loss: critic_loss,
-            entropy: f64::NAN,
-            approx_kl: f64::NAN,
-            env_steps_per_s: self.config.steps_per_update() as f64 / seconds,
-            lr,
-            group_returns,
-        })
+        let steps = self.config.steps_per_update();
+        let metrics = self.progress.finish_update(steps, seconds, &episodes, lr);
+        Ok(UpdateMetrics { total_loss: critic_loss + actor_loss, policy_loss: actor_loss, value_loss: critic_loss, group_returns, ..metrics })
     }
 
     fn save_checkpoint(&self, dir: &std::path::Path) -> Result<()> {
