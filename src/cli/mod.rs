@@ -31,7 +31,7 @@ enum Command {
     Bench(bench::BenchArgs),
     /// Replay recorded reference trajectories on the GPU and compare.
     Replay(replay::ReplayArgs),
-    /// Train on any registered env (IPPO, MAPPO, MF-AC, MF-Q) with rollouts and updates on the device.
+    /// Train on any registered env (IPPO, MAPPO, MF-AC, MF-Q, IQL, VDN, MADDPG, DDPG, COMA), everything on the device.
     Train(train::TrainArgs),
     /// Evaluate a trained policy (greedy and stochastic).
     Eval(eval::EvalArgs),
