@@ -69,7 +69,7 @@ impl UpdateMetrics {
 }
 
 /// Where a run stands (saved in checkpoints).
-#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct Progress {
     /// Updates done.
     pub update: usize,

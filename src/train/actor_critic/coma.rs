@@ -141,7 +141,7 @@ impl ComaTrainer {
             env,
             actions,
             agents,
-            progress: Progress { update: 0, env_steps: 0, wall_seconds: 0.0, noise_calls: 0 },
+            progress: Progress::default(),
             config,
             ctx,
         })

@@ -64,7 +64,7 @@ impl Trainer {
         }
         let group_returns = (groups.len() > 1).then(|| GroupReturns::new(env.spec(), ctx.device()));
         let obs = env.reset(config.seed)?.obs;
-        Ok(Trainer { groups, group_returns, profile: None, env, obs, config, ctx, progress: Progress { update: 0, env_steps: 0, wall_seconds: 0.0, noise_calls: 0 } })
+        Ok(Trainer { groups, group_returns, profile: None, env, obs, config, ctx, progress: Progress::default() })
     }
 
     /// The run's configuration.

@@ -225,7 +225,7 @@ impl MfqTrainer {
             .with_target_update_every(config.target_update_every);
         let agents = IsingMfq::new(&ctx, &vec![config.temperature; config.envs], config.agents, mfq, config.seed)?;
         let obs = env.reset(config.seed)?.obs.remove(0);
-        Ok(MfqTrainer { ctx, env, agents, obs, progress: Progress { update: 0, env_steps: 0, wall_seconds: 0.0, noise_calls: 0 }, config })
+        Ok(MfqTrainer { ctx, env, agents, obs, progress: Progress::default(), config })
     }
 
     /// Continues the run in `dir` exactly.

@@ -100,7 +100,7 @@ impl IqlTrainer {
             obs,
             env,
             counters: Counters::default(),
-            progress: Progress { update: 0, env_steps: 0, wall_seconds: 0.0, noise_calls: 0 },
+            progress: Progress::default(),
             config,
             ctx,
         })
