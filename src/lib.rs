@@ -35,6 +35,8 @@
 //!   reference, the two-player zero-sum games `matrix_game` and `kuhn_poker` with legal-action
 //!   masks and their exact NashConv, and MAgent's `battle`); the grid-binned neighbourhood mean
 //!   field ([`env::NeighbourField`]) that mean-field envs share.
+//! - [`mfg`]: mean-field games with exact answers — dynamic routing on road networks (Braess,
+//!   Pigou, Sioux Falls) solved by fictitious play and online mirror descent, with exact NashConv.
 //! - [`replay`]: reading, replaying and checking recorded reference trajectories.
 //! - [`train`], by family: actor-critic learners (PPO with IPPO, MAPPO or MF-AC critics: device
 //!   rollouts, GAE, clipped updates, evaluation), mean-field MF-Q for `ising`, population methods
@@ -51,6 +53,7 @@ pub mod env;
 pub mod error;
 pub mod gpu;
 pub mod io;
+pub mod mfg;
 pub mod plot;
 pub mod render;
 pub mod replay;
