@@ -1,6 +1,7 @@
 //! Every parser of user files, fuzzed (proptest): the replay reader (and the replay itself, for
-//! what it accepts), the training TOML and `--set` overrides, the checkpoint loader, and PSRO's
-//! payoff-matrix parser. Inputs are valid files mutated — truncated, spliced, numbers swapped for
+//! what it accepts), the training TOML and `--set` overrides, the checkpoint loader, PSRO's
+//! payoff-matrix parser, and road-network files (with the mean-field game built on them).
+//! Inputs are valid files mutated — truncated, spliced, numbers swapped for
 //! extremes, arrays cut short — plus arbitrary text. The property: an error or a valid result,
 //! never a panic.
 //!
@@ -251,6 +252,22 @@ fn the_payoff_matrix_parser_never_panics() {
             let exact = game.exact();
             let uniform = shoal::env::PolicyTable::uniform(exact.as_ref());
             let _ = shoal::env::nash_conv(exact.as_ref(), &[(1.0, &uniform)]);
+        }
+        Ok(())
+    });
+}
+
+#[test]
+fn the_network_file_reader_never_panics() {
+    use shoal::mfg::{MeanFieldGame, NetworkFile, RoutingGame};
+    let base: Value = serde_json::from_str(include_str!("../examples/networks/braess.json")).unwrap();
+    let nodes = count_nodes(&base);
+    fuzz("network file", mutated_json(base, nodes), |text| {
+        if let Ok(game) = NetworkFile::parse(&text, "fuzz.json").and_then(|file| RoutingGame::new(&file, None, None)) {
+            // Whatever a file may say, solving on it ends (bounded states) without a panic.
+            let uniform = shoal::mfg::uniform(&game);
+            let dist = game.distribution(&uniform);
+            let _ = game.evaluate(&dist, None);
         }
         Ok(())
     });

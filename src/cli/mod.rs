@@ -11,6 +11,7 @@ mod compare;
 mod eval;
 mod ising;
 mod league;
+mod mfg;
 mod psro;
 mod render;
 mod replay;
@@ -45,6 +46,8 @@ enum Command {
     Arena(arena::ArenaArgs),
     /// League self-play (latest / uniform / PFSP opponents) on a two-player zero-sum game.
     League(league::LeagueArgs),
+    /// Solve a mean-field routing game exactly (fictitious play, online mirror descent): NashConv per iteration.
+    Mfg(mfg::MfgArgs),
     /// PSRO on a two-player zero-sum game (rps, biased_rps, kuhn): exact NashConv per iteration.
     Psro(psro::PsroArgs),
 }
@@ -59,6 +62,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Compare(args) => compare::run(args),
         Command::Render(args) => render::run(args),
         Command::Ising(args) => ising::run(args),
+        Command::Mfg(args) => mfg::run(args),
         Command::Psro(args) => psro::run(args),
         Command::League(args) => league::run(args),
         Command::Arena(args) => arena::run(args),

@@ -29,7 +29,7 @@ pub struct EnvOption {
 pub const N_AGENTS: EnvOption = EnvOption { name: "N", about: "agents per env (the same as --agents)" };
 
 /// An option's value: TOML's and JSON's scalars.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(untagged)]
 pub enum OptionValue {
     /// `true` / `false`.
@@ -38,6 +38,8 @@ pub enum OptionValue {
     Int(i64),
     /// A number with a fraction.
     Float(f64),
+    /// A name (`network=sioux_falls`).
+    Text(String),
 }
 
 impl std::fmt::Display for OptionValue {
@@ -46,6 +48,7 @@ impl std::fmt::Display for OptionValue {
             OptionValue::Bool(v) => write!(f, "{v}"),
             OptionValue::Int(v) => write!(f, "{v}"),
             OptionValue::Float(v) => write!(f, "{v:?}"),
+            OptionValue::Text(v) => f.write_str(v),
         }
     }
 }
@@ -76,7 +79,10 @@ impl EnvOptions {
                 _ => match (value.parse::<i64>(), value.parse::<f64>()) {
                     (Ok(v), _) => OptionValue::Int(v),
                     (_, Ok(v)) if v.is_finite() => OptionValue::Float(v),
-                    _ => return Err(ShoalError::config("env-option", item, "the value must be a number, true or false")),
+                    (_, Ok(_)) => return Err(ShoalError::config("env-option", item, "the value must be a finite number, true, false or a name")),
+                    // A name; an option that wants a number says so when it is read.
+                    _ if !value.is_empty() => OptionValue::Text(value.to_string()),
+                    _ => return Err(ShoalError::config("env-option", item, "the value is empty")),
                 },
             };
             options.set(key.trim(), parsed);
@@ -95,14 +101,14 @@ impl EnvOptions {
     }
 
     /// `(name, value)` in name order.
-    pub fn iter(&self) -> impl Iterator<Item = (&str, OptionValue)> {
-        self.0.iter().map(|(k, v)| (k.as_str(), *v))
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &OptionValue)> {
+        self.0.iter().map(|(k, v)| (k.as_str(), v))
     }
 
     /// These options merged over `self` (theirs win).
     pub fn merged(&self, over: &EnvOptions) -> EnvOptions {
         let mut out = self.clone();
-        out.0.extend(over.0.iter().map(|(k, v)| (k.clone(), *v)));
+        out.0.extend(over.0.iter().map(|(k, v)| (k.clone(), v.clone())));
         out
     }
 
@@ -152,6 +158,25 @@ impl EnvOptions {
         }
     }
 
+    /// Option `option` as a name, `default` when not set.
+    pub fn text(&self, option: &EnvOption, default: &str) -> Result<String> {
+        match self.0.get(option.name) {
+            None => Ok(default.to_string()),
+            Some(OptionValue::Text(v)) => Ok(v.clone()),
+            Some(v) => Err(ShoalError::config(option.name, v, "must be a name")),
+        }
+    }
+
+    /// Option `option` as a positive number, `default` when not set.
+    pub fn positive(&self, option: &EnvOption, default: Option<f64>) -> Result<Option<f64>> {
+        match self.0.get(option.name) {
+            None => Ok(default),
+            Some(&OptionValue::Float(v)) if v > 0.0 => Ok(Some(v)),
+            Some(&OptionValue::Int(v)) if v > 0 => Ok(Some(v as f64)),
+            Some(v) => Err(ShoalError::config(option.name, v, "must be a positive number")),
+        }
+    }
+
     /// Option `option` as a flag, `default` when not set.
     pub fn flag(&self, option: &EnvOption, default: bool) -> Result<bool> {
         match self.0.get(option.name) {
@@ -178,7 +203,12 @@ mod tests {
         assert!(options.count(&GOOD, 1, 1..=2).unwrap_err().to_string().contains("num_good"));
         assert!(options.flag(&GOOD, false).is_err(), "a count is not a flag");
         assert!(EnvOptions::parse(&["num_good".into()]).is_err());
-        assert!(EnvOptions::parse(&["num_good=lots".into()]).is_err());
+        // A name parses; the option that wants a count refuses it by name.
+        let named = EnvOptions::parse(&["num_good=lots".into()]).unwrap();
+        assert!(named.count(&GOOD, 1, 1..=8).unwrap_err().to_string().contains("num_good"));
+        assert_eq!(named.text(&GOOD, "x").unwrap(), "lots");
+        assert!(EnvOptions::parse(&["num_good=".into()]).is_err());
+        assert!(EnvOptions::parse(&["num_good=inf".into()]).is_err());
         let typo = EnvOptions::parse(&["num_goods=2".into()]).unwrap();
         let message = typo.check_known(&[GOOD, END]).unwrap_err().to_string();
         assert!(message.contains("num_goods") && message.contains("num_good ("), "{message}");

@@ -14,7 +14,7 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use super::{BatchedEnv, BattleConfig, Mpe, MpeScenario, MpeWorld, EnvParams, FromParams, IsingConfig, SimpleConfig, SimpleFormationConfig, SimpleLineConfig, SimpleAdversaryConfig, SimpleCryptoConfig, SimplePushConfig, SimpleReferenceConfig, SimpleTagConfig, SimpleWorldCommConfig, CollectTreasureConfig, SimpleSpeakerListenerConfig, SimpleSpreadConfig, SwarmConfig};
+use super::{BatchedEnv, BattleConfig, Mpe, MpeScenario, MpeWorld, EnvParams, FromParams, IsingConfig, SimpleConfig, SimpleFormationConfig, SimpleLineConfig, SimpleAdversaryConfig, SimpleCryptoConfig, SimplePushConfig, SimpleReferenceConfig, SimpleTagConfig, SimpleWorldCommConfig, CollectTreasureConfig, SimpleSpeakerListenerConfig, SimpleSpreadConfig, SwarmConfig, RoutingConfig};
 use crate::error::{Result, ShoalError};
 use crate::gpu::GpuContext;
 use crate::train::algo::Algo;
@@ -75,6 +75,8 @@ pub enum EnvKind {
     Ising,
     /// MAgent's Battle: two teams of 64 on a 40×40 grid (the Mean Field MARL paper's game).
     Battle,
+    /// Vehicles choosing roads through congestion: the N-player dynamic routing game (Braess, Sioux Falls; to 10⁶ vehicles).
+    Routing,
 }
 
 /// What the size flags (`--agents`, `--size`) of the CLI mean for an env, with their defaults.
@@ -380,6 +382,20 @@ impl EnvKind {
                 check: check::<BattleConfig>,
                 build: build::<BattleConfig>,
                 population: population::<BattleConfig>,
+                replay: None,
+            },
+            EnvKind::Routing => &EnvEntry {
+                name: "routing",
+                about: "vehicles choosing roads through congestion: N-player dynamic routing (Braess, Sioux Falls; to 10⁶ vehicles)",
+                scale: Scale::Agents { default: 1000, bench: &[1000, 10_000, 100_000, 1_000_000] },
+                bench_envs: &[1],
+                render_cycles: None,
+                algos: &[Algo::Ippo, Algo::Iql],
+                example_config: Some(include_str!("../../examples/routing_braess.toml")),
+                distinct_agents: false,
+                check: check::<RoutingConfig>,
+                build: build::<RoutingConfig>,
+                population: population::<RoutingConfig>,
                 replay: None,
             },
         }

@@ -38,6 +38,8 @@ const STEP_ROUNDING: f64 = 1e-9;
 
 /// Most time steps a routing game may have (a bound on memory and on the `--time-steps` flag).
 pub const MAX_TIME_STEPS: usize = 100_000;
+/// Most (step, destination, link) states: the push-forward holds twice this many f64s.
+pub const MAX_STATES: usize = 1 << 24;
 
 /// The mean-field routing game on one network.
 #[derive(Debug, Clone)]
@@ -94,6 +96,14 @@ impl RoutingGame {
             slot.push(block);
             block += succ.len();
         }
+        let states = time_steps.saturating_mul(destinations.len()).saturating_mul(network.links.len().max(block));
+        if states > MAX_STATES {
+            return Err(ShoalError::config(
+                "time_steps",
+                time_steps,
+                format!("{time_steps} steps × {} destinations × {} links is over {MAX_STATES} states; use fewer steps (a longer time_step)", destinations.len(), network.links.len()),
+            ));
+        }
         let vehicles = demand.iter().map(|d| d.vehicles).sum();
         Ok(Self { network, demand, time_step, time_steps, vehicles, destinations, slot, block })
     }
@@ -118,7 +128,7 @@ impl RoutingGame {
     }
 
     /// The step at which mass that starts as demand entry `od` first decides.
-    fn first_decision(&self, od: &Demand) -> usize {
+    pub(crate) fn first_decision(&self, od: &Demand) -> usize {
         (od.departure_time / self.time_step + STEP_ROUNDING).floor() as usize
     }
 
@@ -166,6 +176,10 @@ impl RoutingGame {
         let mut volume = vec![vec![0.0; links]; horizon + 1];
         let (mut arrival_cost, mut arrived) = (0.0, 0.0);
         let mut entering = vec![0.0; dests * links];
+        let pending_on = |pending: &[f64], tau: usize, l: usize| (0..dests).map(|d| pending[(tau * dests + d) * links + l]).sum::<f64>();
+        // counted[l]: mass on link l deciding within the window [n, n + T − 1] of the current
+        // step n (waiting time below T), slid by one step at a time: O(T·D·L) in all.
+        let mut counted: Vec<f64> = (0..links).map(|l| (0..horizon).map(|tau| pending_on(&pending, tau, l)).sum()).collect();
         for t in 0..horizon {
             entering.iter_mut().for_each(|m| *m = 0.0);
             for d in 0..dests {
@@ -191,16 +205,21 @@ impl RoutingGame {
             if now == horizon {
                 break;
             }
+            for (l, c) in counted.iter_mut().enumerate() {
+                *c += pending_on(&pending, t + horizon, l) - pending_on(&pending, t, l);
+            }
             for l in 0..links {
-                let mut on_link: f64 = (0..dests).map(|d| entering[d * links + l]).sum();
-                for tau in now..(now + horizon).min(never) {
-                    on_link += (0..dests).map(|d| pending[(tau * dests + d) * links + l]).sum::<f64>();
-                }
+                let on_link: f64 = (0..dests).map(|d| entering[d * links + l]).sum::<f64>() + counted[l];
                 volume[now][l] = on_link * self.vehicles;
                 wait[now][l] = self.waiting_steps(l, volume[now][l]);
                 let tau = (now + wait[now][l]).min(never);
+                let mut added = 0.0;
                 for d in 0..dests {
                     pending[(tau * dests + d) * links + l] += entering[d * links + l];
+                    added += entering[d * links + l];
+                }
+                if tau < now + horizon {
+                    counted[l] += added;
                 }
             }
         }

@@ -203,7 +203,11 @@ fn human(v: f64) -> String {
         trim(v / 1e3, "k")
     } else if a >= 1.0 || a == 0.0 {
         trim(v, "")
-    } else {
+    } else if a >= 0.01 {
         format!("{v:.2}")
+    } else {
+        // Log axes reach far below 0.01 (NashConv, losses): 1e-3, 2.5e-5.
+        let text = format!("{v:.1e}");
+        text.replace(".0e", "e")
     }
 }

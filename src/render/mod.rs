@@ -23,7 +23,7 @@ use plotters::prelude::*;
 use crate::error::{Result, ShoalError};
 
 pub use episode::record;
-pub use scene::{Body, Scene};
+pub use scene::{Body, Scene, Segment};
 use scene::{draw_error, CAPTION_PX};
 
 /// Who picks the actions of a rendered episode.

@@ -23,6 +23,19 @@ pub struct Body {
     pub ring: Option<RGBColor>,
 }
 
+/// A line in world coordinates (a road).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Segment {
+    /// Start, world units.
+    pub from: (f64, f64),
+    /// End, world units.
+    pub to: (f64, f64),
+    /// Stroke width in pixels.
+    pub width: u32,
+    /// Colour.
+    pub color: RGBColor,
+}
+
 /// One frame, as data.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Scene {
@@ -31,6 +44,17 @@ pub enum Scene {
         /// Half the side of the visible world.
         half_extent: f64,
         /// Drawn in order (later ones on top).
+        bodies: Vec<Body>,
+        /// Text line above the picture.
+        caption: String,
+    },
+    /// Segments (roads, drawn first) and bodies (nodes) in the square `[-half_extent, half_extent]²`.
+    Graph {
+        /// Half the side of the visible world.
+        half_extent: f64,
+        /// Drawn first, in order.
+        segments: Vec<Segment>,
+        /// Drawn on top of the segments.
         bodies: Vec<Body>,
         /// Text line above the picture.
         caption: String,
@@ -59,7 +83,7 @@ impl Scene {
     /// The same scene with `prefix` (episode and step, say) before its caption.
     pub fn with_caption_prefix(mut self, prefix: &str) -> Scene {
         match &mut self {
-            Scene::Bodies { caption, .. } | Scene::Cells { caption, .. } => *caption = format!("{prefix}  {caption}"),
+            Scene::Bodies { caption, .. } | Scene::Graph { caption, .. } | Scene::Cells { caption, .. } => *caption = format!("{prefix}  {caption}"),
         }
         self
     }
@@ -67,7 +91,7 @@ impl Scene {
     /// The caption line.
     pub fn caption(&self) -> &str {
         match self {
-            Scene::Bodies { caption, .. } | Scene::Cells { caption, .. } => caption,
+            Scene::Bodies { caption, .. } | Scene::Graph { caption, .. } | Scene::Cells { caption, .. } => caption,
         }
     }
 
@@ -102,6 +126,18 @@ impl Scene {
                         let circle = Circle::new(to_px(body.x, body.y), radius_px(body) + 2, ring.stroke_width(3));
                         area.draw(&circle).map_err(draw_error)?;
                     }
+                }
+            }
+            Scene::Graph { half_extent, segments, bodies, .. } => {
+                let scale = side / (2.0 * half_extent);
+                let to_px = |(x, y): (f64, f64)| ((origin.0 + (x + half_extent) * scale) as i32, (origin.1 + (half_extent - y) * scale) as i32);
+                for segment in segments {
+                    let line = PathElement::new(vec![to_px(segment.from), to_px(segment.to)], segment.color.stroke_width(segment.width));
+                    area.draw(&line).map_err(draw_error)?;
+                }
+                for body in bodies {
+                    let radius = ((body.radius * scale).round() as i32).max(2);
+                    area.draw(&Circle::new(to_px((body.x, body.y)), radius, body.fill.filled())).map_err(draw_error)?;
                 }
             }
             Scene::Cells { columns, rows, colors, .. } => {
