@@ -25,7 +25,9 @@ const WEIGHT: f32 = {{weight}};
 const MODE: u32 = {{mode}}u;
 // Policy choices per (step, destination) block (mode 5).
 const BLOCK: u32 = {{block}}u;
-const OBS_DIM: u32 = L + N_DEST + 3u;
+// One-hot road and destination, or (COMPACT) their indices scaled to [0, 1).
+const COMPACT: bool = {{compact}};
+const OBS_DIM: u32 = select(L + N_DEST + 3u, 5u, COMPACT);
 // Offsets into `network`: successor starts, successor counts, policy slots, successors, trips.
 const COUNT_AT: u32 = L;
 const SLOT_AT: u32 = 2u * L;
@@ -125,14 +127,21 @@ fn power(x: f32, b: f32) -> f32 {
 fn write_obs(index: u32, now: i32) {
     let s = vehicle[index];
     let o = index * OBS_DIM;
-    for (var i = 0u; i < OBS_DIM; i = i + 1u) {
-        obs[o + i] = 0.0;
+    var tail = o + 2u;
+    if (COMPACT) {
+        obs[o] = f32(s.x) / f32(L);
+        obs[o + 1u] = f32(trip(index % V).w) / f32(N_DEST);
+    } else {
+        for (var i = 0u; i < OBS_DIM; i = i + 1u) {
+            obs[o + i] = 0.0;
+        }
+        obs[o + u32(s.x)] = 1.0;
+        obs[o + L + u32(trip(index % V).w)] = 1.0;
+        tail = o + L + N_DEST;
     }
-    obs[o + u32(s.x)] = 1.0;
-    obs[o + L + u32(trip(index % V).w)] = 1.0;
-    obs[o + L + N_DEST] = f32(now) / f32(T);
-    obs[o + L + N_DEST + 1u] = select(0.0, 1.0, on_network(s) && s.y == now);
-    obs[o + L + N_DEST + 2u] = select(1.0, 0.0, on_network(s));
+    obs[tail] = f32(now) / f32(T);
+    obs[tail + 1u] = select(0.0, 1.0, on_network(s) && s.y == now);
+    obs[tail + 2u] = select(1.0, 0.0, on_network(s));
 }
 
 fn assign_vehicle(index: u32, t: i32) {

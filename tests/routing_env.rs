@@ -209,3 +209,29 @@ fn bad_options_are_refused_by_name() {
     let none = EnvKind::Routing.build(&ctx, &EnvParams::new(1, 0));
     assert!(format!("{:#}", none.err().unwrap()).contains("vehicles"));
 }
+
+#[test]
+fn compact_observations_say_what_the_one_hots_say() {
+    let ctx = GpuContext::shared().unwrap();
+    let (envs, per_env) = (2, 50);
+    let mut full = env(envs, per_env, "sioux_falls_dummy");
+    let mut compact = Routing::new(ctx, RoutingConfig { compact_obs: true, ..RoutingConfig::new(envs, per_env, "sioux_falls_dummy") }).unwrap();
+    let (links, dests) = (full.game().network.links.len(), full.game().destinations.len());
+    assert_eq!(compact.spec().groups[0].obs_dim, 5);
+    full.reset(0).unwrap();
+    compact.reset(0).unwrap();
+    let mut rng = SplitMix(9);
+    for _ in 0..25 {
+        let a: Vec<i32> = (0..envs * per_env).map(|_| (rng.next_u64() % 3) as i32).collect();
+        let (f, c) = (full.step(&[upload(&full, &a)]).unwrap(), compact.step(&[upload(&compact, &a)]).unwrap());
+        let ctx = full.context();
+        assert_eq!(ctx.read_f32(f.reward).unwrap(), ctx.read_f32(c.reward).unwrap());
+        let (f, c) = (ctx.read_f32(f.obs[0].clone()).unwrap(), ctx.read_f32(c.obs[0].clone()).unwrap());
+        for (row, small) in f.chunks(links + dests + 3).zip(c.chunks(5)) {
+            let road = row[..links].iter().position(|&x| x == 1.0).unwrap();
+            let dest = row[links..links + dests].iter().position(|&x| x == 1.0).unwrap();
+            assert_eq!((small[0], small[1]), (road as f32 / links as f32, dest as f32 / dests as f32));
+            assert_eq!(&small[2..], &row[links + dests..]);
+        }
+    }
+}

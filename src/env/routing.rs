@@ -12,7 +12,9 @@
 //! successor road at the node the vehicle's road ends at (`0..max out-degree`); it counts only at
 //! the steps the vehicle decides (observation column "deciding" = 1), and an index past the node's
 //! degree takes road 0 and is counted as invalid. Observation: the current road (one-hot), the
-//! destination (one-hot over the network's destinations), the time `t / T`, deciding, done.
+//! destination (one-hot over the network's destinations), the time `t / T`, deciding, done; with
+//! `compact_obs` the road and destination are indices scaled to [0, 1) instead (5 numbers, so that
+//! a million vehicles of Sioux Falls fit the 128 MiB storage buffers of some adapters).
 //! Reward: `−time_step` per step until arrival; a vehicle still travelling at the last step pays
 //! one more (the `(T + 1)·time_step` of a non-arrival), so a return is minus the travel time.
 //!
@@ -43,6 +45,9 @@ pub const ROUTING_WGSL: &str = include_str!("../../shaders/routing.wgsl");
 /// `network`: which road network.
 pub const NETWORK: EnvOption =
     EnvOption { name: "network", about: "a built-in network (braess, braess_without_bc, pigou, sioux_falls, sioux_falls_dummy) or a network JSON file; default braess" };
+/// `compact_obs`: five numbers per vehicle instead of one-hots (10⁶ vehicles on big networks).
+pub const COMPACT_OBS: EnvOption =
+    EnvOption { name: "compact_obs", about: "observe road and destination as indices scaled to [0, 1) instead of one-hots (5 numbers); default false" };
 /// `time_step`: the length of a step.
 pub const TIME_STEP: EnvOption = EnvOption { name: "time_step", about: "length of a time step; default the network file's" };
 
@@ -70,12 +75,15 @@ pub struct RoutingConfig {
     pub time_step: Option<f64>,
     /// Steps per episode; `None`: the file's.
     pub time_steps: Option<usize>,
+    /// Observe road and destination as scaled indices (5 numbers) instead of one-hots
+    /// (`roads + destinations + 3`): what fits 10⁶ vehicles of Sioux Falls in one buffer.
+    pub compact_obs: bool,
 }
 
 impl RoutingConfig {
     /// `n_envs` envs of `vehicles` vehicles on `network`, at the file's clock.
     pub fn new(n_envs: usize, vehicles: usize, network: &str) -> RoutingConfig {
-        RoutingConfig { n_envs, vehicles, network: network.to_string(), time_step: None, time_steps: None }
+        RoutingConfig { n_envs, vehicles, network: network.to_string(), time_step: None, time_steps: None, compact_obs: false }
     }
 
     /// The mean-field game on the same network and clock (its network, demand and policy layout
@@ -90,7 +98,7 @@ impl RoutingConfig {
 
 impl FromParams for RoutingConfig {
     type Env = Routing;
-    const OPTIONS: &'static [EnvOption] = &[NETWORK, TIME_STEP];
+    const OPTIONS: &'static [EnvOption] = &[NETWORK, TIME_STEP, COMPACT_OBS];
 
     fn from_params(params: &EnvParams) -> Result<RoutingConfig> {
         if params.continuous {
@@ -102,6 +110,7 @@ impl FromParams for RoutingConfig {
             network: params.options.text(&NETWORK, "braess")?,
             time_step: params.options.positive(&TIME_STEP, None)?,
             time_steps: params.max_cycles,
+            compact_obs: params.options.flag(&COMPACT_OBS, false)?,
         };
         config.game()?;
         Ok(config)
@@ -141,7 +150,7 @@ impl Routing {
         let game = config.game()?;
         let (envs, v, links) = (config.n_envs, config.vehicles, game.network.links.len());
         let dests = game.destinations.len();
-        let obs_dim = links + dests + EXTRA_OBS;
+        let obs_dim = if config.compact_obs { 2 + EXTRA_OBS } else { links + dests + EXTRA_OBS };
         let limit = ctx.max_storage_bytes();
         let bytes_per_env = (v * obs_dim * 4) as u64;
         if bytes_per_env * envs as u64 > limit || envs * v > (u32::MAX / 16) as usize {
@@ -170,6 +179,7 @@ impl Routing {
                     ("mode", mode.to_string()),
                     ("block", block.to_string()),
                     ("trip_at", trip_at.to_string()),
+                    ("compact", config.compact_obs.to_string()),
                 ],
             )
         });
