@@ -167,6 +167,16 @@ impl EnvOptions {
         }
     }
 
+    /// Option `option` as a finite number, `default` when not set.
+    pub fn number(&self, option: &EnvOption, default: f64) -> Result<f64> {
+        match self.0.get(option.name) {
+            None => Ok(default),
+            Some(&OptionValue::Float(v)) => Ok(v),
+            Some(&OptionValue::Int(v)) => Ok(v as f64),
+            Some(v) => Err(ShoalError::config(option.name, v, "must be a number")),
+        }
+    }
+
     /// Option `option` as a positive number, `default` when not set.
     pub fn positive(&self, option: &EnvOption, default: Option<f64>) -> Result<Option<f64>> {
         match self.0.get(option.name) {

@@ -14,7 +14,7 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use super::{BatchedEnv, BattleConfig, Mpe, MpeScenario, MpeWorld, EnvParams, FromParams, IsingConfig, SimpleConfig, SimpleFormationConfig, SimpleLineConfig, SimpleAdversaryConfig, SimpleCryptoConfig, SimplePushConfig, SimpleReferenceConfig, SimpleTagConfig, SimpleWorldCommConfig, CollectTreasureConfig, SimpleSpeakerListenerConfig, SimpleSpreadConfig, SwarmConfig, RoutingConfig};
+use super::{BatchedEnv, BattleConfig, Mpe, MpeScenario, MpeWorld, EnvParams, FromParams, IsingConfig, SimpleConfig, SimpleFormationConfig, SimpleLineConfig, SimpleAdversaryConfig, SimpleCryptoConfig, SimplePushConfig, SimpleReferenceConfig, SimpleTagConfig, SimpleWorldCommConfig, CollectTreasureConfig, SimpleSpeakerListenerConfig, SimpleSpreadConfig, SwarmConfig, RoutingConfig, MarketConfig};
 use crate::error::{Result, ShoalError};
 use crate::gpu::GpuContext;
 use crate::train::algo::Algo;
@@ -77,6 +77,8 @@ pub enum EnvKind {
     Battle,
     /// Vehicles choosing roads through congestion: the N-player dynamic routing game (Braess, Sioux Falls; to 10⁶ vehicles).
     Routing,
+    /// Traders lending and borrowing around the mean reserve: the linear-quadratic game of systemic risk (closed-form equilibrium).
+    Market,
 }
 
 /// What the size flags (`--agents`, `--size`) of the CLI mean for an env, with their defaults.
@@ -396,6 +398,20 @@ impl EnvKind {
                 check: check::<RoutingConfig>,
                 build: build::<RoutingConfig>,
                 population: population::<RoutingConfig>,
+                replay: None,
+            },
+            EnvKind::Market => &EnvEntry {
+                name: "market",
+                about: "traders lending and borrowing around the mean reserve: the linear-quadratic mean-field game of systemic risk (closed form)",
+                scale: Scale::Agents { default: 1000, bench: &[1000, 10_000, 100_000, 1_000_000] },
+                bench_envs: &[1],
+                render_cycles: None,
+                algos: &[Algo::Ippo],
+                example_config: Some(include_str!("../../examples/market.toml")),
+                distinct_agents: false,
+                check: check::<MarketConfig>,
+                build: build::<MarketConfig>,
+                population: population::<MarketConfig>,
                 replay: None,
             },
         }

@@ -11,11 +11,15 @@
 //! - [`routing`]: the mean-field dynamic routing game (OpenSpiel's `python_mfg_dynamic_routing`),
 //!   its exact push-forward and backward induction.
 //! - [`solve`]: the game trait, NashConv, fictitious play and online mirror descent.
+//! - [`lin_quad`]: the linear-quadratic game of systemic risk (a market of lending banks), its
+//!   exact equilibrium by a discrete Riccati recursion and OpenSpiel's continuous-time closed form.
 
+pub mod lin_quad;
 pub mod network;
 pub mod routing;
 pub mod solve;
 
+pub use lin_quad::{eta, LinQuad, LinQuadStep};
 pub use network::{Network, NetworkFile, BUILTIN_NETWORKS};
 pub use routing::{RoutingDistribution, RoutingGame};
 pub use solve::{greedy, nash_conv, uniform, Evaluation, Iteration, MeanFieldGame, MeanFieldSolver, Solver, TabularPolicy};

@@ -18,13 +18,16 @@ use shoal::plot::{LineChart, Scale, Series};
 use shoal::report::{Block, Report};
 use shoal::ShoalError;
 
+mod lin_quad;
+
 /// Most iterations one command may run (each is a few passes over the game).
 const MAX_ITERATIONS: usize = 1_000_000;
 
 #[derive(Debug, Args)]
 pub struct MfgArgs {
-    /// A built-in network (braess, braess_without_bc, pigou, sioux_falls, sioux_falls_dummy) or a
-    /// network JSON file (format: examples/networks/braess.json).
+    /// A built-in network (braess, braess_without_bc, pigou, sioux_falls, sioux_falls_dummy), a
+    /// network JSON file (format: examples/networks/braess.json), or lin_quad (the market: its
+    /// exact equilibrium, OpenSpiel's default coefficients with --time-step as dt, 0.1 if not given).
     #[arg(long, default_value = "braess")]
     game: String,
     /// Algorithms, comma-separated: fp (fictitious play), omd (online mirror descent).
@@ -51,6 +54,10 @@ pub struct MfgArgs {
     /// precision.
     #[arg(long, default_value_t = 1 << 20)]
     n_player_vehicles: usize,
+    /// lin_quad: a `shoal train --env market` run whose policy's feedback gain to measure and
+    /// set beside the equilibrium's.
+    #[arg(long)]
+    checkpoint: Option<PathBuf>,
     /// Output directory: mfg.json, nash_conv.png, link_flows.png, report.html.
     #[arg(long, default_value = "runs/mfg")]
     out: PathBuf,
@@ -91,6 +98,20 @@ pub fn run(args: MfgArgs) -> anyhow::Result<ExitCode> {
     }
     if !(args.learning_rate.is_finite() && args.learning_rate > 0.0) {
         return Err(ShoalError::config("learning-rate", args.learning_rate, "must be a positive number").into());
+    }
+    if args.game == "lin_quad" {
+        let (game, learned) = match &args.checkpoint {
+            Some(dir) => {
+                let (game, gains) = lin_quad::learned_gains(dir)?;
+                (game, Some(gains))
+            }
+            None => (shoal::mfg::LinQuad { dt: args.time_step.unwrap_or(0.1), ..Default::default() }, None),
+        };
+        lin_quad::run(&game, learned.as_deref(), &args.out, format!("{args:#?}"))?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    if args.checkpoint.is_some() {
+        return Err(ShoalError::config("checkpoint", args.game.clone(), "--checkpoint goes with --game lin_quad (a market policy)").into());
     }
     let file = NetworkFile::load(&args.game)?;
     let game = RoutingGame::new(&file, args.time_step, args.time_steps)?;
