@@ -180,6 +180,31 @@ pub(crate) fn single_discrete(actions: &[Actions], what: &'static str, envs: usi
     int_buffer(a.clone())
 }
 
+/// The output buffers one step of a lockstep env's kernels writes: observations
+/// `[envs, agents, obs_dim]`, rewards `[envs, agents]`, flags `[2, envs]` (done, then truncated).
+pub(crate) struct StepBuffers {
+    pub(crate) obs: CubeTensor,
+    pub(crate) reward: CubeTensor,
+    pub(crate) flags: CubeTensor,
+}
+
+impl StepBuffers {
+    /// Fresh (uninitialised) buffers for one step.
+    pub(crate) fn new(ctx: &GpuContext, envs: usize, agents: usize, obs_dim: usize) -> StepBuffers {
+        use burn::tensor::DType;
+        StepBuffers {
+            obs: ctx.empty(&[envs, agents, obs_dim], DType::F32),
+            reward: ctx.empty(&[envs, agents], DType::F32),
+            flags: ctx.empty(&[2, envs], DType::F32),
+        }
+    }
+
+    /// The step's outputs.
+    pub(crate) fn into_output(self, envs: usize) -> StepOutput {
+        step_output(self.obs, self.reward, self.flags, envs)
+    }
+}
+
 /// A step's outputs from its kernel-written buffers: observations `[envs, agents, obs_dim]`,
 /// rewards `[envs, agents]` and flags `[2, envs]` (done, then truncated).
 pub(crate) fn step_output(obs: CubeTensor, reward: CubeTensor, flags: CubeTensor, envs: usize) -> StepOutput {

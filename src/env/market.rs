@@ -19,9 +19,9 @@
 use std::sync::Arc;
 
 use burn::backend::wgpu::CubeTensor;
-use burn::tensor::{DType, Tensor};
+use burn::tensor::Tensor;
 
-use super::lockstep::{step_output, LockstepEpisodes};
+use super::lockstep::{step_output, LockstepEpisodes, StepBuffers};
 use super::options::EnvOption;
 use super::{ActionSpace, Actions, AgentGroup, BatchedEnv, EnvParams, EnvSnapshot, EnvSpec, EpisodeStats, FromParams, StepOutput};
 use crate::error::{Result, ShoalError};
@@ -232,20 +232,10 @@ impl Market {
     }
 
     fn buffers(&self) -> StepBuffers {
-        let (envs, v) = (self.config.n_envs, self.config.traders);
-        StepBuffers {
-            obs: self.ctx.empty(&[envs, v, MARKET_OBS_DIM], DType::F32),
-            reward: self.ctx.empty(&[envs, v], DType::F32),
-            flags: self.ctx.empty(&[2, envs], DType::F32),
-        }
+        StepBuffers::new(&self.ctx, self.config.n_envs, self.config.traders, MARKET_OBS_DIM)
     }
 }
 
-struct StepBuffers {
-    obs: CubeTensor,
-    reward: CubeTensor,
-    flags: CubeTensor,
-}
 
 /// The one continuous actions tensor `[envs, traders, 1]`.
 fn rates(actions: &[Actions], envs: usize, traders: usize) -> Result<CubeTensor> {
@@ -273,7 +263,7 @@ impl BatchedEnv for Market {
         self.respawn(&out)?;
         self.episodes.reset_done();
         self.last_obs = Some(out.obs.clone());
-        Ok(step_output(out.obs, out.reward, out.flags, self.config.n_envs))
+        Ok(out.into_output(self.config.n_envs))
     }
 
     fn step(&mut self, actions: &[Actions]) -> Result<StepOutput> {
@@ -288,7 +278,7 @@ impl BatchedEnv for Market {
         }
         self.episodes.advance(&self.agent_acc);
         self.last_obs = Some(out.obs.clone());
-        Ok(step_output(out.obs, out.reward, out.flags, self.config.n_envs))
+        Ok(out.into_output(self.config.n_envs))
     }
 
     fn episodes_may_end_next_step(&self) -> bool {

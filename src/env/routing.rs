@@ -29,7 +29,7 @@ use std::sync::Arc;
 use burn::backend::wgpu::CubeTensor;
 use burn::tensor::{DType, Int, Tensor};
 
-use super::lockstep::{single_discrete, step_output, LockstepEpisodes};
+use super::lockstep::{single_discrete, step_output, LockstepEpisodes, StepBuffers};
 use super::options::EnvOption;
 use super::{ActionSpace, Actions, AgentGroup, BatchedEnv, EnvParams, EnvSnapshot, EnvSpec, EpisodeStats, FromParams, StepOutput};
 use crate::error::{Result, ShoalError};
@@ -230,12 +230,7 @@ impl Routing {
     }
 
     fn buffers(&self) -> StepBuffers {
-        let (envs, v) = (self.config.n_envs, self.config.vehicles);
-        StepBuffers {
-            obs: self.ctx.empty(&[envs, v, self.spec.groups[0].obs_dim], DType::F32),
-            reward: self.ctx.empty(&[envs, v], DType::F32),
-            flags: self.ctx.empty(&[2, envs], DType::F32),
-        }
+        StepBuffers::new(&self.ctx, self.config.n_envs, self.config.vehicles, self.spec.groups[0].obs_dim)
     }
 
     /// Actions drawn from a tabular policy of the mean-field game ([`Routing::upload_policy`])
@@ -311,12 +306,6 @@ pub fn vehicle_trips(game: &RoutingGame, vehicles: usize) -> Vec<[i32; 4]> {
     trips
 }
 
-/// The output buffers of one step.
-struct StepBuffers {
-    obs: CubeTensor,
-    reward: CubeTensor,
-    flags: CubeTensor,
-}
 
 impl BatchedEnv for Routing {
     fn spec(&self) -> &EnvSpec {
@@ -337,7 +326,7 @@ impl BatchedEnv for Routing {
         }
         self.episodes.reset_done();
         self.last_obs = Some(out.obs.clone());
-        Ok(step_output(out.obs, out.reward, out.flags, self.config.n_envs))
+        Ok(out.into_output(self.config.n_envs))
     }
 
     fn step(&mut self, actions: &[Actions]) -> Result<StepOutput> {
@@ -352,7 +341,7 @@ impl BatchedEnv for Routing {
         }
         self.episodes.advance(&self.agent_acc);
         self.last_obs = Some(out.obs.clone());
-        Ok(step_output(out.obs, out.reward, out.flags, self.config.n_envs))
+        Ok(out.into_output(self.config.n_envs))
     }
 
     fn episodes_may_end_next_step(&self) -> bool {

@@ -18,9 +18,9 @@ use std::sync::Arc;
 
 use burn::backend::wgpu::CubeTensor;
 use burn::config::Config;
-use burn::tensor::{DType, Int, Tensor};
+use burn::tensor::{Int, Tensor};
 
-use super::lockstep::{single_discrete, step_output, LockstepEpisodes};
+use super::lockstep::{single_discrete, LockstepEpisodes, StepBuffers};
 use super::neighbours::NeighbourField;
 use plotters::style::RGBColor;
 
@@ -253,27 +253,11 @@ impl Swarm {
     }
 
     fn buffers(&self) -> StepBuffers {
-        let (envs, k) = (self.config.n_envs, self.config.agents);
-        StepBuffers {
-            obs: self.ctx.empty(&[envs, k, SWARM_OBS_DIM], DType::F32),
-            reward: self.ctx.empty(&[envs, k], DType::F32),
-            flags: self.ctx.empty(&[2, envs], DType::F32),
-        }
+        StepBuffers::new(&self.ctx, self.config.n_envs, self.config.agents, SWARM_OBS_DIM)
     }
 }
 
-/// The output buffers of one step.
-struct StepBuffers {
-    obs: CubeTensor,
-    reward: CubeTensor,
-    flags: CubeTensor,
-}
 
-impl StepBuffers {
-    fn into_output(self, envs: usize) -> StepOutput {
-        step_output(self.obs, self.reward, self.flags, envs)
-    }
-}
 
 impl BatchedEnv for Swarm {
     fn spec(&self) -> &EnvSpec {
