@@ -3,6 +3,8 @@
 //! paradox, Pigou's network, online mirror descent's convergence, fictitious play's closed form on Pigou, and the push-forward agreeing
 //! with backward induction.
 
+mod common;
+
 use shoal::mfg::{nash_conv, uniform, MeanFieldGame, MeanFieldSolver, NetworkFile, RoutingGame, Solver, TabularPolicy};
 
 /// A policy given as shares by link name: at the end of `from`, go to each `to` with its weight;
@@ -144,4 +146,34 @@ fn bad_network_files_are_refused_by_name() {
         assert!(RoutingGame::new(&file, dt, steps).is_err());
     }
     assert!(format!("{:#}", NetworkFile::load("no_such_network").unwrap_err()).contains("built-in network"));
+}
+
+#[test]
+fn shoal_mfg_writes_rows_figures_and_the_n_player_comparison() {
+    let out = common::scratch_dir("mfg-cli");
+    let out_str = out.to_str().unwrap();
+    let text = common::shoal_ok(&["mfg", "--game", "pigou", "--iterations", "12", "--n-player", "8,64", "--n-player-vehicles", "512", "--out", out_str]);
+    assert!(text.contains("NashConv"), "{text}");
+    let rows: serde_json::Value = serde_json::from_slice(&std::fs::read(out.join("mfg.json")).unwrap()).unwrap();
+    let rows = rows.as_array().unwrap();
+    assert_eq!(rows.len(), 2 * 13, "iterations 0..=12 for fp and omd");
+    let fp_last = rows.iter().filter(|r| r["algo"] == "fp").last().unwrap();
+    // The closed form of FP on Pigou (see fictitious_play_on_pigou_follows_its_closed_form).
+    assert!((fp_last["nash_conv"].as_f64().unwrap() - 0.05 * 0.5 / 13.0).abs() < 1e-12, "{fp_last}");
+    let n_player: serde_json::Value = serde_json::from_slice(&std::fs::read(out.join("n_player.json")).unwrap()).unwrap();
+    let n_player = n_player.as_array().unwrap();
+    assert_eq!(n_player.iter().map(|r| r["vehicles"].as_u64().unwrap()).collect::<Vec<_>>(), vec![8, 64]);
+    assert_eq!(n_player[0]["envs"], 64);
+    for file in ["nash_conv.png", "link_flows.png", "n_player_gap.png", "report.html"] {
+        assert!(out.join(file).exists(), "{file}");
+    }
+    for (args, needle) in [
+        (vec!["mfg", "--game", "atlantis"], "atlantis"),
+        (vec!["mfg", "--iterations", "0"], "iterations"),
+        (vec!["mfg", "--learning-rate=-1"], "learning-rate"),
+        (vec!["mfg", "--time-steps", "0"], "time_steps"),
+    ] {
+        let (ok, text) = common::run_shoal(&[args.as_slice(), &["--out", out_str]].concat());
+        assert!(!ok && text.contains(needle), "{args:?}: {text}");
+    }
 }
