@@ -235,3 +235,27 @@ fn compact_observations_say_what_the_one_hots_say() {
         }
     }
 }
+
+#[test]
+fn terminal_observations_are_the_ones_episodes_end_in() {
+    let ctx = GpuContext::shared().unwrap();
+    let mut env = Routing::new(ctx, RoutingConfig { terminal_obs: true, ..RoutingConfig::new(2, 6, "pigou") }).unwrap();
+    let game = env.game().clone();
+    let (links, width) = (game.network.links.len(), game.network.links.len() + game.destinations.len() + 3);
+    env.reset(0).unwrap();
+    let zeros = vec![0; 12];
+    for t in 0..game.time_steps {
+        let out = env.step(&[upload(&env, &zeros)]).unwrap();
+        let obs = env.context().read_f32(out.obs[0].clone()).unwrap();
+        let terminal = env.context().read_f32(out.terminal_obs.unwrap()[0].clone()).unwrap();
+        let time_column = |v: &[f32]| v.chunks(width).map(|row| row[links + game.destinations.len()]).collect::<Vec<_>>();
+        if t + 1 < game.time_steps {
+            assert_eq!(obs, terminal, "step {t}: no episode ended");
+        } else {
+            assert!(time_column(&terminal).iter().all(|&x| x == 1.0), "the last observation is at t = T");
+            assert!(time_column(&obs).iter().all(|&x| x == 0.0), "the next episode starts at t = 0");
+            // Everyone took road 0 (the fixed road, 2 + one step = 41 steps): all arrived.
+            assert!(terminal.chunks(width).all(|row| row[width - 1] == 1.0));
+        }
+    }
+}

@@ -78,12 +78,14 @@ pub struct RoutingConfig {
     /// Observe road and destination as scaled indices (5 numbers) instead of one-hots
     /// (`roads + destinations + 3`): what fits 10⁶ vehicles of Sioux Falls in one buffer.
     pub compact_obs: bool,
+    /// Also hand out the observations episodes ended in (value learners' targets).
+    pub terminal_obs: bool,
 }
 
 impl RoutingConfig {
     /// `n_envs` envs of `vehicles` vehicles on `network`, at the file's clock.
     pub fn new(n_envs: usize, vehicles: usize, network: &str) -> RoutingConfig {
-        RoutingConfig { n_envs, vehicles, network: network.to_string(), time_step: None, time_steps: None, compact_obs: false }
+        RoutingConfig { n_envs, vehicles, network: network.to_string(), time_step: None, time_steps: None, compact_obs: false, terminal_obs: false }
     }
 
     /// The mean-field game on the same network and clock (its network, demand and policy layout
@@ -111,6 +113,7 @@ impl FromParams for RoutingConfig {
             time_step: params.options.positive(&TIME_STEP, None)?,
             time_steps: params.max_cycles,
             compact_obs: params.options.flag(&COMPACT_OBS, false)?,
+            terminal_obs: params.terminal_obs,
         };
         config.game()?;
         Ok(config)
@@ -336,12 +339,22 @@ impl BatchedEnv for Routing {
         for mode in [MODE_CLEAR, MODE_MOVE, MODE_COUNT, MODE_ASSIGN] {
             self.launch(mode, &actions, &out, &self.no_policy)?;
         }
+        let mut terminal = self.config.terminal_obs.then(|| out.obs.clone());
+        let mut out = out;
         if self.episodes.ending() {
+            // With terminal observations asked for, the next episode's go to a fresh buffer and
+            // the ones the episode ended in stay where the assign launch wrote them.
+            if self.config.terminal_obs {
+                let fresh = self.buffers().obs;
+                terminal = Some(std::mem::replace(&mut out.obs, fresh));
+            }
             self.launch(MODE_RESPAWN, &actions, &out, &self.no_policy)?;
         }
         self.episodes.advance(&self.agent_acc);
         self.last_obs = Some(out.obs.clone());
-        Ok(out.into_output(self.config.n_envs))
+        let mut output = out.into_output(self.config.n_envs);
+        output.terminal_obs = terminal.map(|obs| vec![float_tensor(obs)]);
+        Ok(output)
     }
 
     fn episodes_may_end_next_step(&self) -> bool {
