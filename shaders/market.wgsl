@@ -46,13 +46,6 @@ const COMMAND_RESET: i32 = 1;
 // [2·envs]: done, then truncated
 @group(0) @binding(7) var<storage, read_write> flags: array<f32>;
 
-// A standard normal draw (Box–Muller on two uniforms of one draw; the first is kept off 0).
-fn normal(rng: ptr<function, Rng>) -> f32 {
-    let u = unit_f32(rng_next4(rng));
-    let radius = sqrt(-2.0 * log(1.0 - u.x));
-    return radius * cos(6.283185307179586 * u.y);
-}
-
 fn move_trader(index: u32, t: i32) {
     let gap = mean_reserve[index / V] - reserve[index];
     let raw = actions[index];
@@ -61,7 +54,7 @@ fn move_trader(index: u32, t: i32) {
     let rate = select(0.0, clamp(raw, -MAX_RATE, MAX_RATE), raw == raw);
     let r = 0.5 * DT * (-rate * rate + 2.0 * Q * rate * gap - KAPPA * gap * gap);
     var rng = rng_stream(u32(clock[2]), u32(clock[3]), index, u32(clock[1] * STEPS + t));
-    reserve[index] = reserve[index] + (K * gap + rate) * DT + SIGMA * sqrt(DT) * normal(&rng);
+    reserve[index] = reserve[index] + (K * gap + rate) * DT + SIGMA * sqrt(DT) * rng_normal(&rng);
     reward[index] = r;
     let acc = agent_acc[index];
     agent_acc[index] = vec2<f32>(select(acc.x + r, r, t == 0), acc.y + select(1.0, 0.0, valid));
@@ -93,7 +86,7 @@ fn respawn_trader(index: u32) {
     // stream (seed, trader, 2³¹ + e), apart from every step's.
     let episode = select(u32(clock[1]) + 1u, u32(clock[1]), clock[4] == COMMAND_RESET);
     var rng = rng_stream(u32(clock[2]), u32(clock[3]), index, 0x80000000u + episode);
-    reserve[index] = INITIAL_STD * normal(&rng);
+    reserve[index] = INITIAL_STD * rng_normal(&rng);
 }
 
 @compute @workgroup_size({{workgroup_size}})

@@ -52,3 +52,9 @@ fn rng_uniform4(rng: ptr<function, Rng>, lo: f32, hi: f32) -> vec4<f32> {
 fn rng_below(rng: ptr<function, Rng>, n: u32) -> u32 {
     return min(u32(unit_f32(rng_next4(rng)).x * f32(n)), n - 1u);
 }
+
+// A standard normal draw: Box–Muller on two uniforms of one draw (the first kept off 0).
+fn rng_normal(rng: ptr<function, Rng>) -> f32 {
+    let u = unit_f32(rng_next4(rng));
+    return sqrt(-2.0 * log(1.0 - u.x)) * cos(6.283185307179586 * u.y);
+}

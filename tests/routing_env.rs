@@ -60,6 +60,7 @@ fn eight_vehicles_at_braess_equilibrium_each_take_three_point_seven_five() {
 struct HostRouting<'g> {
     game: &'g RoutingGame,
     envs: usize,
+    trips: Vec<[i32; 4]>,
     /// Per vehicle: road, next decision step, arrival step or −1, stuck.
     vehicles: Vec<[i64; 4]>,
     counts: Vec<i64>,
@@ -72,12 +73,12 @@ impl<'g> HostRouting<'g> {
             let t = trips[i % per_env];
             [t[0] as i64, t[2] as i64, -1, 0]
         });
-        HostRouting { game, envs, vehicles: vehicles.collect(), counts: vec![0; envs * game.network.links.len()] }
+        HostRouting { game, envs, vehicles: vehicles.collect(), counts: vec![0; envs * game.network.links.len()], trips }
     }
 
     fn step(&mut self, t: i64, actions: &[i32]) {
         let (links, per_env) = (self.game.network.links.len(), self.vehicles.len() / self.envs);
-        let trips = vehicle_trips(self.game, per_env);
+        let trips = &self.trips;
         let horizon = self.game.time_steps as i64;
         let on_network = |v: &[i64; 4]| v[2] < 0 && v[3] == 0;
         for (i, v) in self.vehicles.iter_mut().enumerate() {

@@ -382,10 +382,12 @@ impl BatchedEnv for Routing {
     }
 
     fn scene(&self) -> Result<Scene> {
+        // Env 0 only: its vehicles' arrival steps and its road counts.
         let per_env = self.config.vehicles;
-        let vehicles = self.read_vehicles()?;
+        let vehicles = Tensor::<2, Int>::from_primitive::<burn::backend::Wgpu>(self.vehicle.clone());
+        let arrival = self.ctx.read_i32(vehicles.slice([0..per_env, 2..3]).reshape([per_env]))?;
         let counts = self.read_link_counts()?;
-        let arrived = vehicles[..per_env].iter().filter(|v| v[2] >= 0).count();
+        let arrived = arrival.iter().filter(|&&a| a >= 0).count();
         Ok(network_scene(&self.game, &counts[..self.game.network.links.len()], arrived, per_env))
     }
 
