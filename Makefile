@@ -3,7 +3,7 @@
 CARGO ?= cargo
 export XDG_RUNTIME_DIR ?= /tmp/shoal-xdg-runtime
 
-.PHONY: train bench bench-peers test vulkan gpu-check
+.PHONY: train bench bench-peers test test-python vulkan gpu-check
 
 ## The main job on its default configuration: MAPPO on simple_spread (N=3), 2M env steps,
 ## metrics, learning curve and checkpoints in a new runs/mappo-<time>/ (shoal train never
@@ -20,9 +20,15 @@ bench: vulkan
 bench-peers: vulkan
 	.ci/bench-peers
 
-## Run every test (release build: burn is slow to build twice, and GPU tests run faster).
+## Run every test (release build: burn is slow to build twice, and GPU tests run faster): the
+## Rust suites, then the Python package's (PettingZoo's API tests, mpe2 live; .ci/python-tests).
 test: vulkan
 	$(CARGO) test --release
+	.ci/python-tests
+
+## The Python package alone: installs it (`pip install ./python`) into a pinned venv and runs pytest.
+test-python: vulkan
+	.ci/python-tests
 
 ## On a lent GPU: simple_spread up to 1M envs, the swarm at 10^6 agents and the default MAPPO
 ## run, as JSON and a Markdown table for BENCHMARKS.md (.ci/gpu-check; under 8 minutes).

@@ -52,6 +52,7 @@ pub mod bench;
 pub mod env;
 pub mod error;
 pub mod gpu;
+pub mod host;
 pub mod io;
 pub mod mfg;
 pub mod plot;

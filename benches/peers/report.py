@@ -101,11 +101,39 @@ def main():
         lines.append(f"| {n:,} | {fmt(s)} | {fmt(j)} | {fmt(v)} | {fmt(m)} | {ratio(s, j)} | {ratio(s, v)} | {ratio(s, m)} |")
     lines.append("")
     lines += [f"- {sys}: {version[sys]}" for sys in ("shoal", "jaxmarl", "vmas", "mpe2") if sys in version]
+    lines += python_lines(rate, version, envs)
     lines += train_lines
     table = "\n".join(lines) + "\n"
     with open(os.path.join(args.out, "peers.md"), "w") as f:
         f.write(table)
     print(table)
+
+
+def python_lines(rate, version, envs):
+    """The second table, when the run measured shoal from Python (`pip install ./python`): the
+    batched numpy API per step and the on-device rollout beside the peers (which are Python
+    too), and the PettingZoo face beside mpe2 at one env."""
+    systems = ("shoal-python", "shoal-rollout", "shoal-pettingzoo")
+    if not any(sys == s for s in systems for (sys, _) in rate):
+        return []
+
+    def fmt(v):
+        return "–" if v is None else (f"{v / 1e6:.2f} M" if v >= 1e6 else f"{v / 1e3:.1f} k")
+
+    lines = [
+        "",
+        "From Python, same run: shoal's batched API with numpy actions and results every step "
+        "(`VectorEnv.step`), its on-device rollout (`VectorEnv.rollout`), its PettingZoo face (one env)",
+        "",
+        "| envs | shoal, numpy per step | shoal, on-device rollout | JaxMARL | VMAS | shoal PettingZoo | mpe2 |",
+        "|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for n in envs:
+        cells = [rate.get((sys, n)) for sys in ("shoal-python", "shoal-rollout", "jaxmarl", "vmas", "shoal-pettingzoo", "mpe2")]
+        lines.append(f"| {n:,} | " + " | ".join(fmt(c) for c in cells) + " |")
+    lines.append("")
+    lines += [f"- {sys}: {version[sys]}" for sys in systems if sys in version]
+    return lines
 
 
 if __name__ == "__main__":

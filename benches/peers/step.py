@@ -2,6 +2,8 @@
 
     python step.py --system jaxmarl|vmas|mpe2 --envs 1024,16384 --steps 100 --out rows.json
     python step.py --system jaxmarl|vmas --scenario simple_tag --envs 1024,16384 --out rows.json
+    python step.py --system shoal-python|shoal-rollout --envs 1024,16384 --out rows.json  # pip install ./python
+    python step.py --system shoal-pettingzoo --envs 1 --steps 2000 --out rows.json
 
 simple_spread (N=3) runs in every peer; the other MPE scenarios in JaxMARL and VMAS, with their
 defaults (JaxMARL's are mpe2's; VMAS's ports have their own dynamics and 9 moves), each agent
@@ -134,6 +136,57 @@ def mpe2_rate(envs, steps, device):
     return seconds, f"mpe2 {metadata.version('mpe2')}, pettingzoo {metadata.version('pettingzoo')}"
 
 
+def shoal_python_rate(envs, steps, device):
+    """shoal from Python (`shoal.vector_env`): numpy actions in, numpy observations, rewards and
+    flags out, every step — the batched API's cost with its copies."""
+    import numpy as np
+    import shoal
+
+    env = shoal.vector_env("simple_spread", envs)
+    env.reset(seed=0)
+    rng = np.random.default_rng(0)
+    actions = [rng.integers(5, size=(envs, 3), dtype=np.int32) for _ in range(8)]
+    for i in range(5):
+        env.step(actions[i % 8])
+    start = time.perf_counter()
+    for i in range(steps):
+        env.step(actions[i % 8])
+    seconds = time.perf_counter() - start
+    return seconds, f"shoal {metadata.version('shoal')} from Python ({shoal.adapter()})"
+
+
+def shoal_pettingzoo_rate(envs, steps, device):
+    """shoal's PettingZoo face (`shoal.parallel_env`): one env, dicts in and out, reset at the
+    25-step limit — the same loop as the mpe2 row."""
+    import numpy as np
+    import shoal
+
+    if envs != 1:
+        raise SystemExit("the PettingZoo face steps one env: use --envs 1")
+    env = shoal.parallel_env("simple_spread", N=3, max_cycles=25)
+    env.reset(seed=0)
+    rng = np.random.default_rng(0)
+    start = time.perf_counter()
+    for _ in range(steps):
+        if not env.agents:
+            env.reset()
+        env.step({a: int(rng.integers(5)) for a in env.agents})
+    seconds = time.perf_counter() - start
+    return seconds, f"shoal {metadata.version('shoal')}, PettingZoo face ({shoal.adapter()})"
+
+
+def shoal_rollout_rate(envs, steps, device):
+    """shoal from Python, the whole rollout on the device (`VectorEnv.rollout`): random actions
+    sampled there, only the episode statistics read back."""
+    import shoal
+
+    env = shoal.vector_env("simple_spread", envs)
+    env.reset(seed=0)
+    env.rollout(5)
+    stats = env.rollout(steps)
+    return stats["seconds"], f"shoal {metadata.version('shoal')} from Python, on-device rollout ({shoal.adapter()})"
+
+
 def adapter(system, device):
     """The device the row ran on, by name: the GPU's when there is one, else "cpu"."""
     if system == "jaxmarl":
@@ -142,10 +195,15 @@ def adapter(system, device):
     if system == "vmas" and device != "cpu":
         import torch
         return torch.cuda.get_device_name()
+    if system.startswith("shoal"):
+        import shoal
+        return shoal.adapter()
     return "cpu"
 
 
-RUNNERS = {"jaxmarl": jaxmarl_rate, "vmas": vmas_rate, "mpe2": mpe2_rate}
+RUNNERS = {"jaxmarl": jaxmarl_rate, "vmas": vmas_rate, "mpe2": mpe2_rate,
+           "shoal-python": shoal_python_rate, "shoal-rollout": shoal_rollout_rate,
+           "shoal-pettingzoo": shoal_pettingzoo_rate}
 
 
 def main():

@@ -34,6 +34,7 @@ pub mod mpe;
 pub mod neighbours;
 pub mod options;
 pub mod random_actions;
+pub mod reference_rng;
 pub mod registry;
 pub mod routing;
 pub mod simple;
@@ -64,6 +65,7 @@ pub use ising::{InitialSpins, Ising, IsingConfig, Metropolis};
 pub use neighbours::NeighbourField;
 pub use options::{EnvOption, EnvOptions, OptionValue};
 pub use random_actions::RandomActions;
+pub use reference_rng::NumpyGenerator;
 pub use kuhn_poker::KuhnPoker;
 pub use market::{Market, MarketConfig};
 pub use matrix_game::MatrixGame;
@@ -396,5 +398,20 @@ pub trait BatchedEnv {
     /// renderer adds the episode and step.
     fn scene(&self) -> Result<Scene> {
         Err(ShoalError::config("env", self.spec().name, "this env has no renderer"))
+    }
+
+    /// Whether [`BatchedEnv::reset_from_reference`] reproduces the reference's draws here.
+    fn reproduces_reference_draws(&self) -> bool {
+        false
+    }
+
+    /// Starts a new episode in every env, in order, from the world the reference implementation
+    /// (PettingZoo's) draws from `rng`: with `rng = NumpyGenerator::new(seed)` this is the
+    /// reference's `reset(seed=seed)`, the same episode. Host work and one upload (for
+    /// PettingZoo's one-env face, not for training). Envs whose reference draws shoal does not
+    /// reproduce refuse.
+    fn reset_from_reference(&mut self, rng: &mut NumpyGenerator) -> Result<StepOutput> {
+        let _ = rng;
+        Err(ShoalError::config("reset", self.spec().name, "shoal does not reproduce this env's reference draws: reset with shoal's own seeding"))
     }
 }

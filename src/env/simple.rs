@@ -15,7 +15,7 @@ use burn::config::Config;
 use plotters::style::RGBColor;
 
 use super::mpe::{mpe_view, Mpe, MpeScenario, WorldState};
-use super::{EnvParams, FromParams, ObsLayout};
+use super::{EnvParams, FromParams, NumpyGenerator, ObsLayout};
 use crate::error::{Result, ShoalError};
 use crate::gpu::GpuContext;
 use crate::render::scene::{Body, Scene};
@@ -78,6 +78,11 @@ impl MpeScenario for SimpleConfig {
     }
     fn obs_layout(&self) -> ObsLayout {
         ObsLayout { local: 4, mean_action: 0, distinct_agents: true }
+    }
+    /// mpe2's `reset_world`: every agent, then every landmark, at `uniform(-1, 1, 2)`.
+    fn reference_world(&self, rng: &mut NumpyGenerator) -> Option<WorldState> {
+        let agent_pos = rng.uniform_f32(-1.0, 1.0, 2 * self.agents());
+        Some(WorldState::at_rest(agent_pos, rng.uniform_f32(-1.0, 1.0, 2 * self.landmarks()), 0, 0))
     }
     fn scene(&self, world: &WorldState) -> Scene {
         let (ax, ay) = (world.agent_pos[0] as f64, world.agent_pos[1] as f64);

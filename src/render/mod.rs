@@ -137,12 +137,7 @@ impl GifRecorder {
     /// Draws `scene` and appends it as the next frame.
     pub fn push(&mut self, scene: &Scene) -> Result<()> {
         let (width, height) = (self.format.width, self.format.height);
-        let mut rgb = vec![0u8; (width * height * 3) as usize];
-        {
-            let area = BitMapBackend::with_buffer(&mut rgb, (width, height)).into_drawing_area();
-            scene.draw(&area)?;
-            area.present().map_err(draw_error)?;
-        }
+        let rgb = rgb_frame(scene, width, height)?;
         // NeuQuant at speed 10: a good palette for anti-aliased circles at a few ms per frame.
         let mut frame = gif::Frame::from_rgb_speed(width as u16, height as u16, &rgb, 10);
         frame.delay = (100 / self.format.fps).max(1) as u16;
@@ -162,6 +157,19 @@ impl GifRecorder {
         crate::io::write_atomic(path, &bytes)?;
         Ok(self.frames)
     }
+}
+
+/// `scene` drawn as `height` rows of `width` RGB pixels (8 bits each, row-major): a frame for a
+/// GIF, or PettingZoo's `render()` array.
+pub fn rgb_frame(scene: &Scene, width: u32, height: u32) -> Result<Vec<u8>> {
+    FrameFormat { width, height, fps: 10 }.validate()?;
+    let mut rgb = vec![0u8; (width * height * 3) as usize];
+    {
+        let area = BitMapBackend::with_buffer(&mut rgb, (width, height)).into_drawing_area();
+        scene.draw(&area)?;
+        area.present().map_err(draw_error)?;
+    }
+    Ok(rgb)
 }
 
 /// Lays `scenes` side by side, each `tile`×`tile` pixels, in one PNG (written atomically).

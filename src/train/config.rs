@@ -163,13 +163,21 @@ impl TrainConfig {
     /// Reads a TOML file; missing keys keep their defaults.
     pub fn from_toml_file(path: &std::path::Path) -> Result<TrainConfig> {
         let text = std::fs::read_to_string(path).map_err(|e| ShoalError::io(path, e))?;
+        Self::from_toml_str(&text, &path.display().to_string())
+    }
+
+    /// Reads TOML text (`origin` names it in errors: a path, `<config>`); missing keys keep
+    /// their defaults, and without `agents` the env's options decide the population.
+    pub fn from_toml_str(text: &str, origin: &str) -> Result<TrainConfig> {
         let bad = |e: toml::de::Error| ShoalError::BadInput {
-            path: path.display().to_string(),
+            path: origin.to_string(),
             line: e.span().map(|s| text[..s.start].matches('\n').count() + 1).unwrap_or(0),
             message: e.message().to_string(),
         };
-        let mut config: TrainConfig = toml::from_str(&text).map_err(bad)?;
-        if !toml::from_str::<toml::Table>(&text).map_err(bad)?.contains_key("agents") {
+        let mut config: TrainConfig = toml::from_str(text).map_err(bad)?;
+        if !toml::from_str::<toml::Table>(text).map_err(bad)?.contains_key("agents") {
+            // The env's own size (simple: 1 agent, swarm: 1,000), not simple_spread's 3.
+            config.agents = default_agents(config.env, config.map_size);
             config.sync_population()?;
         }
         config.validate()?;
@@ -263,9 +271,7 @@ impl TrainConfig {
         if kind != self.env {
             self.env = kind;
             self.env_options = EnvOptions::new();
-            let scale = kind.entry().scale;
-            let side = if matches!(scale, crate::env::Scale::MapSide { .. }) { self.map_size } else { scale.default_size() };
-            self.agents = scale.params(1, side).agents;
+            self.agents = default_agents(kind, self.map_size);
         }
         self
     }
@@ -372,4 +378,11 @@ impl TrainConfig {
         }
         Ok(())
     }
+}
+
+/// Agents per env of `kind` at its default size (on a map of side `map_size` where the map decides).
+fn default_agents(kind: crate::env::EnvKind, map_size: usize) -> usize {
+    let scale = kind.entry().scale;
+    let side = if matches!(scale, crate::env::Scale::MapSide { .. }) { map_size } else { scale.default_size() };
+    scale.params(1, side).agents
 }

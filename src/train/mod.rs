@@ -22,6 +22,7 @@ pub mod mean_field;
 pub mod off_policy;
 pub mod population;
 pub mod run;
+pub mod session;
 pub mod store;
 
 // The families' modules, also at their earlier paths (`shoal::train::gae`, `shoal::train::psro`).

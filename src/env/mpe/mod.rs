@@ -33,7 +33,7 @@ pub use world::{MpeWorld, WorldState};
 use world::pack_state;
 use groups::{action_pads, agent_body_wgsl, join_actions, split_obs, JoinedActions, MOVE_DIM};
 
-use super::{check_int_dtype, Actions, BatchedEnv, EnvSnapshot, EnvSpec, EpisodeStats, ObsLayout, StepOutput};
+use super::{check_int_dtype, Actions, BatchedEnv, EnvSnapshot, EnvSpec, EpisodeStats, NumpyGenerator, ObsLayout, StepOutput};
 use crate::error::{Result, ShoalError};
 use crate::gpu::kernel::{GRID_WGSL, MPE_PHYSICS_WGSL, RNG_WGSL};
 use crate::gpu::{float_buffer, float_tensor, int_buffer, GpuContext, WgslKernel};
@@ -107,6 +107,15 @@ pub trait MpeScenario: Clone {
     fn hidden_from_reference(&self, hidden: &serde_json::Value) -> std::result::Result<Vec<f32>, String> {
         let _ = hidden;
         Ok(Vec::new())
+    }
+    /// One env's first world drawn as the reference (mpe2's `reset_world`) draws it from its
+    /// NumPy generator, draw for draw: `Some` for the scenarios whose draws shoal reproduces, so
+    /// that PettingZoo's `reset(seed)` starts the reference's episode
+    /// ([`crate::env::reference_rng`]). `None` (the default): the reference draws more than
+    /// positions (goals, colours, types) and shoal does not follow it.
+    fn reference_world(&self, rng: &mut NumpyGenerator) -> Option<WorldState> {
+        let _ = rng;
+        None
     }
     /// Episode length.
     fn max_cycles(&self) -> usize;
@@ -431,6 +440,21 @@ impl<S: MpeScenario> BatchedEnv for Mpe<S> {
 
     fn scene(&self) -> Result<Scene> {
         Ok(self.config.scene(&self.read_envs(1)?))
+    }
+
+    fn reproduces_reference_draws(&self) -> bool {
+        self.config.reference_world(&mut NumpyGenerator::new(0)).is_some()
+    }
+
+    fn reset_from_reference(&mut self, rng: &mut NumpyGenerator) -> Result<StepOutput> {
+        let mut world = WorldState::default();
+        for _ in 0..self.config.n_envs() {
+            let drawn = self.config.reference_world(rng).ok_or_else(|| {
+                ShoalError::config("reset", S::NAME, "shoal does not reproduce this scenario's reference draws: reset with shoal's own seeding")
+            })?;
+            world.append(drawn);
+        }
+        self.set_state(&world)
     }
 }
 

@@ -22,6 +22,24 @@ pub struct WorldState {
     pub hidden: Vec<f32>,
 }
 
+impl WorldState {
+    /// One env at rest: `agent_pos` and `landmark_pos` as given, velocities and utterances zero,
+    /// `hidden` zeros (the first world of an episode).
+    pub fn at_rest(agent_pos: Vec<f32>, landmark_pos: Vec<f32>, dim_c: usize, hidden: usize) -> WorldState {
+        let agents = agent_pos.len() / 2;
+        WorldState { agent_vel: vec![0.0; agent_pos.len()], agent_comm: vec![0.0; agents * dim_c], hidden: vec![0.0; hidden], agent_pos, landmark_pos }
+    }
+
+    /// Appends `other`'s envs after this world's.
+    pub fn append(&mut self, other: WorldState) {
+        self.agent_pos.extend(other.agent_pos);
+        self.agent_vel.extend(other.agent_vel);
+        self.landmark_pos.extend(other.landmark_pos);
+        self.agent_comm.extend(other.agent_comm);
+        self.hidden.extend(other.hidden);
+    }
+}
+
 /// `world` as the packed per-env state rows of the device (`[envs, state_width]`), checking
 /// every field's length.
 pub(super) fn pack_state<S: MpeScenario>(c: &S, world: &WorldState) -> Result<Vec<f32>> {
