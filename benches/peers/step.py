@@ -117,14 +117,11 @@ def vmas_rate(envs, steps, device, scenario="simple_spread"):
     return seconds, f"vmas {metadata.version('vmas')}, torch {torch.__version__} ({where})"
 
 
-def mpe2_rate(envs, steps, device):
-    """mpe2 (PettingZoo's MPE): one env, its parallel API, auto-reset at the 25-step limit."""
+def pettingzoo_seconds(env, steps):
+    """`steps` steps of one PettingZoo parallel env with random discrete actions, reset when its
+    episode ends: the loop of the mpe2 and shoal-pettingzoo rows."""
     import numpy as np
-    from mpe2 import simple_spread_v3
 
-    if envs != 1 or device != "cpu":
-        raise SystemExit("mpe2 steps one env at a time on the CPU: use --envs 1 --device cpu")
-    env = simple_spread_v3.parallel_env(N=3, max_cycles=25, continuous_actions=False)
     env.reset(seed=0)
     rng = np.random.default_rng(0)
     start = time.perf_counter()
@@ -132,7 +129,16 @@ def mpe2_rate(envs, steps, device):
         if not env.agents:
             env.reset()
         env.step({a: int(rng.integers(5)) for a in env.agents})
-    seconds = time.perf_counter() - start
+    return time.perf_counter() - start
+
+
+def mpe2_rate(envs, steps, device):
+    """mpe2 (PettingZoo's MPE): one env, its parallel API, auto-reset at the 25-step limit."""
+    from mpe2 import simple_spread_v3
+
+    if envs != 1 or device != "cpu":
+        raise SystemExit("mpe2 steps one env at a time on the CPU: use --envs 1 --device cpu")
+    seconds = pettingzoo_seconds(simple_spread_v3.parallel_env(N=3, max_cycles=25, continuous_actions=False), steps)
     return seconds, f"mpe2 {metadata.version('mpe2')}, pettingzoo {metadata.version('pettingzoo')}"
 
 
@@ -158,20 +164,11 @@ def shoal_python_rate(envs, steps, device):
 def shoal_pettingzoo_rate(envs, steps, device):
     """shoal's PettingZoo face (`shoal.parallel_env`): one env, dicts in and out, reset at the
     25-step limit — the same loop as the mpe2 row."""
-    import numpy as np
     import shoal
 
     if envs != 1:
         raise SystemExit("the PettingZoo face steps one env: use --envs 1")
-    env = shoal.parallel_env("simple_spread", N=3, max_cycles=25)
-    env.reset(seed=0)
-    rng = np.random.default_rng(0)
-    start = time.perf_counter()
-    for _ in range(steps):
-        if not env.agents:
-            env.reset()
-        env.step({a: int(rng.integers(5)) for a in env.agents})
-    seconds = time.perf_counter() - start
+    seconds = pettingzoo_seconds(shoal.parallel_env("simple_spread", N=3, max_cycles=25), steps)
     return seconds, f"shoal {metadata.version('shoal')}, PettingZoo face ({shoal.adapter()})"
 
 
