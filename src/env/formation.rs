@@ -19,7 +19,7 @@ use plotters::style::RGBColor;
 
 use super::mpe::{mpe_view, Mpe, MpeScenario, WorldState, MPE_ASSIGNMENT_WGSL};
 use super::options::N_AGENTS;
-use super::{EnvOption, EnvParams, FromParams, ObsLayout};
+use super::{EnvOption, EnvParams, FromParams, NumpyGenerator, ObsLayout};
 use crate::error::{Result, ShoalError};
 use crate::gpu::GpuContext;
 use crate::render::scene::{Body, Scene};
@@ -92,7 +92,7 @@ pub type SimpleFormation = Mpe<SimpleFormationConfig>;
 
 /// Everything the two scenarios share, from their [`FormationConfig`].
 macro_rules! formation_scenario {
-    ($config:ty, $name:literal, $wgsl:literal, $landmarks:expr, $agent_size:expr) => {
+    ($config:ty, $name:literal, $wgsl:literal, $landmarks:expr, $agent_size:expr, $reference:expr) => {
         impl MpeScenario for $config {
             const NAME: &'static str = $name;
             const WGSL: &'static str = include_str!($wgsl);
@@ -132,6 +132,9 @@ macro_rules! formation_scenario {
             fn obs_layout(&self) -> ObsLayout {
                 ObsLayout { local: self.obs_dim(), mean_action: 0, distinct_agents: true }
             }
+            fn reference_world(&self, rng: &mut NumpyGenerator) -> Option<WorldState> {
+                Some($reference(self.0.n_agents, rng))
+            }
             fn scene(&self, world: &WorldState) -> Scene {
                 scene(world, self.0.n_agents, $landmarks, $agent_size)
             }
@@ -159,8 +162,33 @@ macro_rules! formation_scenario {
     };
 }
 
-formation_scenario!(SimpleLineConfig, "simple_line", "../../shaders/simple_line.wgsl", 2, 0.03);
-formation_scenario!(SimpleFormationConfig, "simple_formation", "../../shaders/simple_formation.wgsl", 1, 0.05);
+formation_scenario!(SimpleLineConfig, "simple_line", "../../shaders/simple_line.wgsl", 2, 0.03, line_reference);
+formation_scenario!(SimpleFormationConfig, "simple_formation", "../../shaders/simple_formation.wgsl", 1, 0.05, formation_reference);
+
+/// mpe2's `simple_formation.reset_world`: agents at `uniform(-1, 1, 2)`, the landmark at
+/// `uniform(-0.5, 0.5, 2)`.
+fn formation_reference(agents: usize, rng: &mut NumpyGenerator) -> WorldState {
+    let agent_pos = rng.uniform_f32(-1.0, 1.0, 2 * agents);
+    WorldState::at_rest(agent_pos, rng.uniform_f32(-0.5, 0.5, 2), 0, 0)
+}
+
+/// mpe2's `simple_line.reset_world`: agents at `uniform(-1, 1, 2)`, landmark 0 at
+/// `uniform(-0.25, 0.25, 2)`, landmark 1 at 1.25 from it in a direction drawn from
+/// `uniform(0, 2π)` and turned by 5° until it lies inside (−1, 1)² (in float64, as there).
+fn line_reference(agents: usize, rng: &mut NumpyGenerator) -> WorldState {
+    const TOTAL_SEP: f64 = 1.25;
+    let agent_pos = rng.uniform_f32(-1.0, 1.0, 2 * agents);
+    let start = [rng.uniform(-0.25, 0.25), rng.uniform(-0.25, 0.25)];
+    let mut theta = rng.uniform(0.0, 2.0 * std::f64::consts::PI);
+    let at = |theta: f64| [start[0] + TOTAL_SEP * theta.cos(), start[1] + TOTAL_SEP * theta.sin()];
+    let mut end = at(theta);
+    while !(end[0].abs() < 1.0 && end[1].abs() < 1.0) {
+        theta += 5f64.to_radians();
+        end = at(theta);
+    }
+    let landmark_pos = [start, end].iter().flatten().map(|&v| v as f32).collect();
+    WorldState::at_rest(agent_pos, landmark_pos, 0, 0)
+}
 
 /// Env 0 of `world`: landmarks grey, agents blue.
 fn scene(world: &WorldState, agents: usize, landmarks: usize, agent_size: f64) -> Scene {

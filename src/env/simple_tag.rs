@@ -15,7 +15,7 @@ use plotters::style::RGBColor;
 
 use super::mpe::fixed::{fixed_scenario, group_scene, Look, MpeOptions};
 use super::mpe::{AgentBody, MpeGroup, WorldState};
-use super::{EnvOption, EnvParams, ObsLayout};
+use super::{EnvOption, EnvParams, NumpyGenerator, ObsLayout};
 use crate::error::Result;
 use crate::render::scene::Scene;
 
@@ -86,6 +86,12 @@ fixed_scenario!(SimpleTagConfig, "simple_tag", "../../shaders/simple_tag.wgsl",
     }
     fn obs_layout(&self) -> ObsLayout {
         ObsLayout { local: self.obs_dim(), mean_action: 0, distinct_agents: true }
+    }
+    /// mpe2's `reset_world`: every agent at `uniform(-1, 1, 2)`, then every obstacle at
+    /// `uniform(-0.9, 0.9, 2)`.
+    fn reference_world(&self, rng: &mut NumpyGenerator) -> Option<WorldState> {
+        let agent_pos = rng.uniform_f32(-1.0, 1.0, 2 * self.agents());
+        Some(WorldState::at_rest(agent_pos, rng.uniform_f32(-0.9, 0.9, 2 * self.landmarks()), self.dim_c(), self.hidden()))
     }
     fn scene(&self, world: &WorldState) -> Scene {
         let TagOptions { good, adversaries, obstacles, .. } = self.1;
