@@ -2,7 +2,8 @@
 
 import numpy as np
 import pytest
-from mpe2 import simple_formation_v1, simple_line_v1, simple_spread_v3, simple_tag_v3, simple_v3
+from mpe2 import (simple_adversary_v3, simple_formation_v1, simple_line_v1, simple_push_v3, simple_reference_v3,
+                  simple_speaker_listener_v4, simple_spread_v3, simple_tag_v3, simple_v3)
 
 import shoal
 
@@ -13,6 +14,10 @@ CASES = [
     ("simple_tag", simple_tag_v3, dict(num_good=2, num_adversaries=3, num_obstacles=2, max_cycles=25, continuous_actions=False)),
     ("simple_formation", simple_formation_v1, dict(N=4, max_cycles=25, continuous_actions=False)),
     ("simple_line", simple_line_v1, dict(N=4, max_cycles=25, continuous_actions=False)),
+    ("simple_adversary", simple_adversary_v3, dict(N=3, max_cycles=25, continuous_actions=False)),
+    ("simple_push", simple_push_v3, dict(max_cycles=25, continuous_actions=False)),
+    ("simple_speaker_listener", simple_speaker_listener_v4, dict(max_cycles=25, continuous_actions=False)),
+    ("simple_reference", simple_reference_v3, dict(local_ratio=0.5, max_cycles=25, continuous_actions=False)),
 ]
 
 
@@ -22,7 +27,8 @@ def assert_close(ours, theirs, what):
         np.testing.assert_allclose(ours[agent], theirs[agent], atol=1e-4, rtol=0, err_msg=f"{what}: {agent}")
 
 
-@pytest.mark.parametrize("name,module,kwargs", CASES, ids=["spread-N3-discrete", "spread-N5-continuous", "simple", "tag", "formation", "line"])
+@pytest.mark.parametrize("name,module,kwargs", CASES, ids=["spread-N3-discrete", "spread-N5-continuous", "simple", "tag", "formation", "line", "adversary", "push",
+                              "speaker-listener", "reference"])
 @pytest.mark.parametrize("seed", [0, 7, 123456789])
 def test_same_seed_same_episodes(name, module, kwargs, seed):
     ref = module.parallel_env(**kwargs)
@@ -58,10 +64,10 @@ def test_same_seed_same_episodes(name, module, kwargs, seed):
 
 
 def test_envs_without_reference_draws_are_still_seeded():
-    # simple_adversary draws its goal with NumPy's bounded integers, which shoal does not follow:
-    # it is seeded by shoal's own generator: same seed, same episode, in shoal.
-    a = shoal.parallel_env("simple_adversary")
-    b = shoal.parallel_env("simple_adversary")
+    # simple_crypto's draws (goal and key, and their colours) are not followed: it is seeded by
+    # shoal's own generator: same seed, same episode, in shoal.
+    a = shoal.parallel_env("simple_crypto")
+    b = shoal.parallel_env("simple_crypto")
     oa, _ = a.reset(seed=5)
     ob, _ = b.reset(seed=5)
     assert_close(oa, ob, "reset")

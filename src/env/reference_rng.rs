@@ -10,10 +10,11 @@
 //! draws is uploaded ([`crate::env::BatchedEnv::reset_from_reference`]). Stepping is the device's
 //! as always.
 //!
-//! Three parts, each as NumPy (1.17+) defines it: `SeedSequence`'s entropy pool and
+//! Four parts, each as NumPy (1.17+) defines it: `SeedSequence`'s entropy pool and
 //! `generate_state` (numpy/random/bit_generator.pyx), PCG64 — the 128-bit LCG with the XSL-RR
-//! output, stepped before each draw (numpy/random/src/pcg64) — and `random`/`uniform`, 53 bits
-//! per double. The unit tests hold values printed by NumPy 2.4; the Python tests compare live
+//! output, stepped before each draw (numpy/random/src/pcg64), whose 32-bit draws split a 64-bit
+//! one and keep its upper half for the next — `random`/`uniform`, 53 bits per double, and
+//! `integers(n)`, Lemire's multiply-and-reject on 32-bit draws. The unit tests hold values printed by NumPy 2.4; the Python tests compare live
 //! against mpe2.
 
 const INIT_A: u32 = 0x43b0_d7e5;
@@ -87,6 +88,9 @@ impl SeedSequence {
 pub struct NumpyGenerator {
     state: u128,
     increment: u128,
+    /// The upper half of a 64-bit draw whose lower half a 32-bit draw used (NumPy's PCG64 keeps
+    /// it for the next 32-bit draw, across calls; doubles never touch it).
+    buffered_u32: Option<u32>,
 }
 
 impl NumpyGenerator {
@@ -95,7 +99,7 @@ impl NumpyGenerator {
         let words = SeedSequence::new(seed).generate_state_u64(4);
         let initial_state = (words[0] as u128) << 64 | words[1] as u128;
         let stream = (words[2] as u128) << 64 | words[3] as u128;
-        let mut rng = NumpyGenerator { state: 0, increment: (stream << 1) | 1 };
+        let mut rng = NumpyGenerator { state: 0, increment: (stream << 1) | 1, buffered_u32: None };
         rng.advance();
         rng.state = rng.state.wrapping_add(initial_state);
         rng.advance();
@@ -111,6 +115,37 @@ impl NumpyGenerator {
         self.advance();
         let rotation = (self.state >> 122) as u32;
         (((self.state >> 64) as u64) ^ self.state as u64).rotate_right(rotation)
+    }
+
+    /// 32 random bits: the buffered upper half of the last split draw, else the lower half of a
+    /// new one (PCG64's `next_uint32`).
+    fn next_u32(&mut self) -> u32 {
+        if let Some(upper) = self.buffered_u32.take() {
+            return upper;
+        }
+        let draw = self.next_u64();
+        self.buffered_u32 = Some((draw >> 32) as u32);
+        draw as u32
+    }
+
+    /// `Generator.integers(n)` for `1 ≤ n ≤ 2³²`: an integer in `0..n` by Lemire's method on
+    /// 32-bit draws, rejecting as NumPy does (`random_bounded_uint64` → the 32-bit Lemire path).
+    pub fn integers(&mut self, n: u32) -> u32 {
+        let range = n.saturating_sub(1);
+        if range == 0 {
+            return 0;
+        }
+        let exclusive = range as u64 + 1;
+        let mut m = self.next_u32() as u64 * exclusive;
+        let mut leftover = m as u32;
+        if (leftover as u64) < exclusive {
+            let threshold = ((u32::MAX - range) as u64 % exclusive) as u32;
+            while leftover < threshold {
+                m = self.next_u32() as u64 * exclusive;
+                leftover = m as u32;
+            }
+        }
+        (m >> 32) as u32
     }
 
     /// A double in [0, 1) from the top 53 bits (`Generator.random()`).
@@ -153,6 +188,21 @@ mod tests {
             let mut rng = NumpyGenerator::new(seed);
             assert_eq!([rng.next_u64(), rng.next_u64(), rng.next_u64()], raw, "seed {seed}");
         }
+    }
+
+    #[test]
+    fn integers_match_numpy_and_share_the_32_bit_buffer_across_calls() {
+        // NumPy: integers(3), uniform(-1, 1), integers(2), integers(2), uniform(-1, 1),
+        // integers(5), integers(1000000007) from seed 42; twelve integers(3) from seed 7.
+        let mut rng = NumpyGenerator::new(42);
+        assert_eq!(rng.integers(3), 0);
+        assert_eq!(rng.uniform(-1.0, 1.0), -0.12224312049589536);
+        assert_eq!([rng.integers(2), rng.integers(2)], [1, 0]);
+        assert_eq!(rng.uniform(-1.0, 1.0), 0.3947360581187278);
+        assert_eq!([rng.integers(5), rng.integers(1_000_000_007)], [4, 201469537]);
+        let mut rng = NumpyGenerator::new(7);
+        let drawn: Vec<u32> = (0..12).map(|_| rng.integers(3)).collect();
+        assert_eq!(drawn, [2, 1, 2, 2, 1, 2, 2, 0, 0, 0, 0, 2]);
     }
 
     #[test]

@@ -40,6 +40,9 @@ fixed_scenario!(SimplePushConfig, "simple_push", "../../shaders/simple_push.wgsl
     fn hidden_from_reference(&self, hidden: &serde_json::Value) -> std::result::Result<Vec<f32>, String> {
         Ok(vec![reference_goal(hidden, 1, "goal_a")?])
     }
+    fn reference_world(&self, rng: &mut super::NumpyGenerator) -> Option<WorldState> {
+        Some(WorldState::with_reference_goals(rng, 1, self.agents(), self.landmarks(), self.dim_c()))
+    }
     fn obs_layout(&self) -> ObsLayout {
         ObsLayout { local: self.obs_dim(), mean_action: 0, distinct_agents: true }
     }

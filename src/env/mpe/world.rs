@@ -30,6 +30,16 @@ impl WorldState {
         WorldState { agent_vel: vec![0.0; agent_pos.len()], agent_comm: vec![0.0; agents * dim_c], hidden: vec![0.0; hidden], agent_pos, landmark_pos }
     }
 
+    /// mpe2's `reset_world` of the scenarios whose goals are landmarks (simple_adversary,
+    /// simple_push, simple_speaker_listener: one; simple_reference: one per agent): each goal
+    /// drawn with `integers(landmarks)`, then every agent and every landmark at
+    /// `uniform(-1, 1, 2)`; the goals' indices are the hidden floats.
+    pub fn with_reference_goals(rng: &mut crate::env::NumpyGenerator, goals: usize, agents: usize, landmarks: usize, dim_c: usize) -> WorldState {
+        let hidden: Vec<f32> = (0..goals).map(|_| rng.integers(landmarks as u32) as f32).collect();
+        let agent_pos = rng.uniform_f32(-1.0, 1.0, 2 * agents);
+        WorldState { hidden, ..WorldState::at_rest(agent_pos, rng.uniform_f32(-1.0, 1.0, 2 * landmarks), dim_c, 0) }
+    }
+
     /// Appends `other`'s envs after this world's.
     pub fn append(&mut self, other: WorldState) {
         self.agent_pos.extend(other.agent_pos);
