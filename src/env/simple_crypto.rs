@@ -44,6 +44,10 @@ fixed_scenario!(SimpleCryptoConfig, "simple_crypto", "../../shaders/simple_crypt
     fn hidden_from_reference(&self, hidden: &serde_json::Value) -> std::result::Result<Vec<f32>, String> {
         Ok(vec![reference_goal(hidden, 0, "goal_a")?, reference_one_hot(hidden, 2, "key")?])
     }
+    /// mpe2 draws the goal, then the key landmark (whose colour is the key), then positions.
+    fn reference_world(&self, rng: &mut super::NumpyGenerator) -> Option<WorldState> {
+        Some(WorldState::with_reference_goals(rng, 2, self.agents(), self.landmarks(), self.dim_c()))
+    }
     fn obs_layout(&self) -> ObsLayout {
         ObsLayout { local: self.obs_dim(), mean_action: 0, distinct_agents: true }
     }

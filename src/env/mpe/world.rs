@@ -31,7 +31,8 @@ impl WorldState {
     }
 
     /// mpe2's `reset_world` of the scenarios whose goals are landmarks (simple_adversary,
-    /// simple_push, simple_speaker_listener: one; simple_reference: one per agent): each goal
+    /// simple_push, simple_speaker_listener: one; simple_reference: one per agent; simple_crypto:
+    /// the goal and the key's landmark): each
     /// drawn with `integers(landmarks)`, then every agent and every landmark at
     /// `uniform(-1, 1, 2)`; the goals' indices are the hidden floats.
     pub fn with_reference_goals(rng: &mut crate::env::NumpyGenerator, goals: usize, agents: usize, landmarks: usize, dim_c: usize) -> WorldState {
