@@ -68,10 +68,10 @@ fn an_unseeded_reset_goes_on_in_the_stream_and_envs_draw_in_order() {
 #[test]
 fn envs_without_reference_draws_refuse_and_say_what_to_do() {
     let _serial = serial();
-    let mut batch = HostBatch::new(EnvKind::SimpleWorldComm, EnvParams::new(1, 6)).unwrap();
+    let mut batch = HostBatch::new(EnvKind::CollectTreasure, EnvParams::new(1, 8)).unwrap();
     assert!(!batch.has_reference_seeding());
     let err = batch.reset_like_reference(Some(1), 0).unwrap_err().to_string();
-    assert!(err.contains("simple_world_comm") && err.contains("shoal's own seeding"), "{err}");
+    assert!(err.contains("collect_treasure") && err.contains("shoal's own seeding"), "{err}");
 }
 
 #[test]

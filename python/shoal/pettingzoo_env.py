@@ -8,8 +8,8 @@ Agents are named as PettingZoo names them: ``<group>_<index>`` within each group
 env's order (``agent_0``, ``adversary_0``, ``speaker_0`` ...). Episodes end for every agent
 together (time limit or a terminal state); after that ``agents`` is empty until ``reset``.
 
-Seeding: where shoal reproduces the reference's draws (ten of the twelve MPE
-scenarios: all but simple_world_comm and collect_treasure), ``reset(seed)``
+Seeding: where shoal reproduces the reference's draws (eleven of the twelve
+MPE scenarios: all but collect_treasure), ``reset(seed)``
 draws the first world from NumPy's generator exactly as mpe2 does, so the same seed gives the
 same episode as ``mpe2.<env>.parallel_env``; ``reset()`` without a seed goes on drawing from it.
 Elsewhere a seed keys shoal's own counter-based generator.

@@ -93,6 +93,17 @@ fixed_scenario!(SimpleWorldCommConfig, "simple_world_comm", "../../shaders/simpl
             .map(|(k, v)| (k, v.to_string()))
             .collect()
     }
+    /// mpe2's `reset_world`: every agent at `uniform(-1, 1, 2)`, every landmark (obstacles,
+    /// food, forests) at `uniform(-0.9, 0.9, 2)` — then the food and the forests drawn again,
+    /// as mpe2 draws them a second time (they are in `world.landmarks` too).
+    fn reference_world(&self, rng: &mut super::NumpyGenerator) -> Option<WorldState> {
+        let WorldCommOptions { obstacles, food, forests, .. } = self.1;
+        let agent_pos = rng.uniform_f32(-1.0, 1.0, 2 * self.agents());
+        let mut landmark_pos = rng.uniform_f32(-0.9, 0.9, 2 * self.landmarks());
+        let again = rng.uniform_f32(-0.9, 0.9, 2 * (food + forests));
+        landmark_pos[2 * obstacles..].copy_from_slice(&again);
+        Some(WorldState::at_rest(agent_pos, landmark_pos, self.dim_c(), self.hidden()))
+    }
     fn dim_c(&self) -> usize {
         4
     }
