@@ -125,7 +125,7 @@ impl HostBatch {
     /// Steps every env with one action array per agent group (checked against the spaces: an
     /// action out of range is refused, naming the env, the agent and the valid range).
     pub fn step(&mut self, actions: &[HostActions]) -> Result<HostStep> {
-        let spec = self.env.spec().clone();
+        let spec = self.env.spec();
         if actions.len() != spec.groups.len() {
             return Err(ShoalError::Shape { what: "actions", expected: format!("one array per agent group ({})", spec.groups.len()), got: format!("{}", actions.len()) });
         }

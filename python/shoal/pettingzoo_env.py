@@ -122,7 +122,7 @@ class ParallelEnv(_PettingZooParallelEnv):
 
     def _observations(self, per_group):
         self._last_obs = per_group
-        return {a: per_group[g][0, i] for a, (g, i, _) in self._place.items() if a in self.possible_agents}
+        return {a: per_group[g][0, i] for a, (g, i, _) in self._place.items()}
 
     def render(self):
         if self.render_mode is None:

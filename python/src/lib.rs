@@ -153,10 +153,9 @@ impl Batch {
     /// One step: a C-contiguous array per agent group, int32 `[envs, agents]` or float32
     /// `[envs, agents, dim]`.
     fn step<'py>(&mut self, py: Python<'py>, actions: Vec<Bound<'py, PyAny>>) -> PyResult<Bound<'py, PyDict>> {
-        let spec = self.inner.spec().clone();
         let mut host = Vec::with_capacity(actions.len());
         for (g, array) in actions.iter().enumerate() {
-            let discrete = matches!(spec.groups.get(g).map(|g| &g.action), Some(ActionSpace::Discrete { .. }));
+            let discrete = matches!(self.inner.spec().groups.get(g).map(|g| &g.action), Some(ActionSpace::Discrete { .. }));
             host.push(if discrete {
                 let a: PyReadonlyArrayDyn<'py, i32> = array.extract()?;
                 HostActions::Discrete(a.as_slice()?.to_vec())
@@ -166,12 +165,11 @@ impl Batch {
             });
         }
         let step = self.inner.step(&host).map_err(py_err)?;
-        step_dict(py, &spec, step)
+        step_dict(py, self.inner.spec(), step)
     }
 
     /// `steps` steps of random actions sampled on the device; nothing read back.
-    fn run_random(&mut self, py: Python<'_>, steps: usize, seed: u64) -> PyResult<()> {
-        let _ = py;
+    fn run_random(&mut self, steps: usize, seed: u64) -> PyResult<()> {
         self.inner.run_random(steps, seed).map_err(py_err)
     }
 
@@ -266,7 +264,6 @@ fn train<'py>(py: Python<'py>, config_toml: Option<&str>, out: PathBuf, resume: 
                 if !force {
                     session::refuse_existing_run(&out)?;
                 }
-                std::fs::create_dir_all(&out).map_err(|e| ShoalError::io(&out, e))?;
                 session::start_run(ctx, config, &out)?
             };
             session::train_loop(learner.as_mut(), &out, progress)

@@ -63,6 +63,10 @@ def test_bad_training_config(tmp_path):
     with pytest.raises(ValueError, match="no None"):
         shoal.train({"env": None}, tmp_path / "run")
     assert not (tmp_path / "run" / "checkpoint").exists()
+    # A run that cannot start leaves the file system as it was.
+    with pytest.raises(ValueError, match="algo"):
+        shoal.train({"env": "simple_tag", "algo": "coma"}, tmp_path / "never")
+    assert not (tmp_path / "never").exists()
 
 
 def test_missing_checkpoint(tmp_path):
