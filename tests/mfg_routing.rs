@@ -164,6 +164,18 @@ fn shoal_mfg_writes_rows_figures_and_the_n_player_comparison() {
     let n_player = n_player.as_array().unwrap();
     assert_eq!(n_player.iter().map(|r| r["vehicles"].as_u64().unwrap()).collect::<Vec<_>>(), vec![8, 64]);
     assert_eq!(n_player[0]["envs"], 64);
+    // The N-player game's own equilibria: Pigou's two (see tests/n_player_routing.rs), the
+    // dynamics' one played on the device at the host's travel time.
+    for row in n_player {
+        let eq = &row["equilibrium"];
+        let n = row["vehicles"].as_f64().unwrap();
+        assert_eq!((eq["converged"].as_bool(), eq["exhaustive"].as_bool(), eq["equilibria"].as_u64()), (Some(true), Some(true), Some(2)), "{row}");
+        assert!((eq["highest"].as_f64().unwrap() - 2.05).abs() < 1e-9, "{row}");
+        assert!((eq["on_device"].as_f64().unwrap() - eq["travel_time"].as_f64().unwrap()).abs() < 1e-4, "{row}");
+        if n >= 20.0 {
+            assert!((eq["lowest"].as_f64().unwrap() - (2.0 + 0.05 / n)).abs() < 1e-9, "{row}");
+        }
+    }
     for file in ["nash_conv.png", "link_flows.png", "n_player_gap.png", "report.html"] {
         assert!(out.join(file).exists(), "{file}");
     }

@@ -24,6 +24,7 @@
 //! every env runs in step ([`LockstepEpisodes`]). The game has no randomness of its own: where
 //! vehicles go is the policy's doing.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use burn::backend::wgpu::CubeTensor;
@@ -254,6 +255,28 @@ impl Routing {
         float_buffer(self.ctx.upload_f32(&probs, [probs.len()])?)
     }
 
+    /// Plays one episode from a reset in which every vehicle follows a fixed plan: `plan[t]` is
+    /// each vehicle's action at step `t` (the same in every env; steps not listed act 0, for
+    /// steps where nobody decides), e.g. an N-player equilibrium's routes
+    /// ([`crate::mfg::NPlayerRouting::actions_by_step`]). The plan is uploaded before the first
+    /// step; the episode's statistics come back.
+    pub fn play_plan(&mut self, seed: u64, plan: &BTreeMap<usize, Vec<i32>>) -> Result<EpisodeStats> {
+        let (envs, v) = (self.config.n_envs, self.config.vehicles);
+        let group = &self.spec.groups[0];
+        let tiled = |actions: &[i32]| -> Result<Actions> {
+            ShoalError::ensure_len("planned actions", actions.len(), &[v])?;
+            Actions::discrete_from_host(&self.ctx, group, envs, &actions.repeat(envs))
+        };
+        let idle = tiled(&vec![0; v])?;
+        let uploaded: BTreeMap<usize, Actions> = plan.iter().map(|(&t, a)| Ok((t, tiled(a)?))).collect::<Result<_>>()?;
+        self.clear_episode_stats()?;
+        self.reset(seed)?;
+        for t in 0..self.game.time_steps {
+            self.step(&[uploaded.get(&t).unwrap_or(&idle).clone()])?;
+        }
+        self.episode_stats()
+    }
+
     /// Vehicles counted on each road at the last step, `[envs · roads]` (tests, diagnostics).
     pub fn read_link_counts(&self) -> Result<Vec<i32>> {
         self.ctx.read_i32(Tensor::<1, Int>::from_primitive::<burn::backend::Wgpu>(self.link_count.clone()))
@@ -289,24 +312,18 @@ fn network_tables(game: &RoutingGame, vehicles: usize) -> (Vec<i32>, usize) {
     (tables, trip_at)
 }
 
-/// Which demand entry each of `vehicles` vehicles belongs to: vehicle `i` takes the entry whose
-/// share of the demand covers `(i + ½) / vehicles` — every entry gets its share, rounded.
+/// Each vehicle's trip (origin, destination, first decision step, destination index), from the
+/// demand entry [`RoutingGame::vehicle_entries`] gives it.
 pub fn vehicle_trips(game: &RoutingGame, vehicles: usize) -> Vec<[i32; 4]> {
-    let mut trips = Vec::with_capacity(vehicles);
-    let mut entry = 0;
-    let mut covered = game.demand[0].vehicles / game.vehicles;
-    for i in 0..vehicles {
-        let position = (i as f64 + 0.5) / vehicles as f64;
-        while position > covered && entry + 1 < game.demand.len() {
-            entry += 1;
-            covered += game.demand[entry].vehicles / game.vehicles;
-        }
-        let od = &game.demand[entry];
-        let first = game.first_decision(od).min(1 << 24);
-        let dest = game.destinations.binary_search(&od.destination).expect("every destination is listed");
-        trips.push([od.origin as i32, od.destination as i32, first as i32, dest as i32]);
-    }
-    trips
+    game.vehicle_entries(vehicles)
+        .into_iter()
+        .map(|entry| {
+            let od = &game.demand[entry];
+            let first = game.first_decision(od).min(1 << 24);
+            let dest = game.destinations.binary_search(&od.destination).expect("every destination is listed");
+            [od.origin as i32, od.destination as i32, first as i32, dest as i32]
+        })
+        .collect()
 }
 
 

@@ -10,16 +10,20 @@
 //!   without its middle road, Pigou and Sioux Falls ship in `examples/networks/`.
 //! - [`routing`]: the mean-field dynamic routing game (OpenSpiel's `python_mfg_dynamic_routing`),
 //!   its exact push-forward and backward induction.
+//! - [`n_player`]: the same game played by N vehicles choosing whole routes, and its pure
+//!   equilibria by best-response dynamics (the finite game the mean field is the limit of).
 //! - [`solve`]: the game trait, NashConv, fictitious play and online mirror descent.
 //! - [`lin_quad`]: the linear-quadratic game of systemic risk (a market of lending banks), its
 //!   exact equilibrium by a discrete Riccati recursion and OpenSpiel's continuous-time closed form.
 
 pub mod lin_quad;
+pub mod n_player;
 pub mod network;
 pub mod routing;
 pub mod solve;
 
 pub use lin_quad::{eta, LinQuad, LinQuadStep};
+pub use n_player::{NPlayerEquilibrium, NPlayerRouting, Route};
 pub use network::{Network, NetworkFile, BUILTIN_NETWORKS};
 pub use routing::{RoutingDistribution, RoutingGame};
 pub use solve::{greedy, nash_conv, uniform, Evaluation, Iteration, MeanFieldGame, MeanFieldSolver, Solver, TabularPolicy};

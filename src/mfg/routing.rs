@@ -136,8 +136,26 @@ impl RoutingGame {
         self.destinations.binary_search(&link).expect("destinations hold every demand's destination")
     }
 
+    /// Which demand entry each of `vehicles` vehicles of the N-player game belongs to: vehicle `i`
+    /// takes the entry whose share of the demand covers `(i + ½) / vehicles`, so every entry gets
+    /// its share, rounded.
+    pub fn vehicle_entries(&self, vehicles: usize) -> Vec<usize> {
+        let mut entries = Vec::with_capacity(vehicles);
+        let mut entry = 0;
+        let mut covered = self.demand[0].vehicles / self.vehicles;
+        for i in 0..vehicles {
+            let position = (i as f64 + 0.5) / vehicles as f64;
+            while position > covered && entry + 1 < self.demand.len() {
+                entry += 1;
+                covered += self.demand[entry].vehicles / self.vehicles;
+            }
+            entries.push(entry);
+        }
+        entries
+    }
+
     /// The waiting time on link `l` with `volume` vehicles on it.
-    fn waiting_steps(&self, l: usize, volume: f64) -> usize {
+    pub(crate) fn waiting_steps(&self, l: usize, volume: f64) -> usize {
         let steps = (self.network.travel_time(l, volume) / self.time_step + STEP_ROUNDING).floor();
         if steps.is_finite() { (steps.max(1.0) - 1.0).min((2 * self.time_steps) as f64) as usize } else { 2 * self.time_steps }
     }

@@ -19,6 +19,7 @@ use shoal::report::{Block, Report};
 use shoal::ShoalError;
 
 mod lin_quad;
+mod n_player;
 
 /// Most iterations one command may run (each is a few passes over the game).
 const MAX_ITERATIONS: usize = 1_000_000;
@@ -46,8 +47,10 @@ pub struct MfgArgs {
     #[arg(long)]
     time_steps: Option<usize>,
     /// Also play the final policy in the N-player game on the device with these many vehicles
-    /// per env (comma-separated, e.g. 8,64,512,4096,32768,262144,1048576): n_player.json and
-    /// n_player_gap.png, the N-player travel time against the mean field's.
+    /// per env (comma-separated, e.g. 8,64,512,4096,32768,262144,1048576), and find the N-player
+    /// game's own equilibrium at each N by best-response dynamics (networks with few routes:
+    /// Braess, Pigou), played on the device too: n_player.json and n_player_gap.png, both travel
+    /// times against the mean field's.
     #[arg(long, value_delimiter = ',')]
     n_player: Vec<usize>,
     /// Vehicles simulated per N in --n-player (envs = this / N, at least 1): the average's
@@ -61,20 +64,6 @@ pub struct MfgArgs {
     /// Output directory: mfg.json, nash_conv.png, link_flows.png, report.html.
     #[arg(long, default_value = "runs/mfg")]
     out: PathBuf,
-}
-
-/// The final policy played by N vehicles, as `n_player.json` holds it.
-#[derive(Debug, Clone, Serialize)]
-struct NPlayerRow {
-    vehicles: usize,
-    envs: usize,
-    /// Mean over envs of the vehicles' mean travel time.
-    travel_time: f64,
-    /// Standard error of that mean over envs (`None` with one env).
-    std_error: Option<f64>,
-    /// The mean-field travel time of the same policy.
-    mean_field: f64,
-    seconds: f64,
 }
 
 /// One iterate of one algorithm, as `mfg.json` holds it.
@@ -143,12 +132,13 @@ pub fn run(args: MfgArgs) -> anyhow::Result<ExitCode> {
     } else {
         let (algo, policy) = finals.iter().find(|(a, _)| *a == Solver::Omd).unwrap_or(&finals[0]);
         println!("N-player game on the device, playing {}'s final policy:", long_name(*algo));
-        let rows = n_player(&args, &game, policy)?;
+        let rows = n_player::run(&args, &game, policy)?;
         shoal::io::write_atomic(&args.out.join("n_player.json"), &serde_json::to_vec_pretty(&rows)?)?;
-        plot_gap(&game.network.name, &rows, &args.out.join("n_player_gap.png"))?;
+        n_player::plot_gap(&game.network.name, &rows, &args.out.join("n_player_gap.png"))?;
         rows
     };
-    write_report(&args, &game, &rows, &finals, &nash_png, &flows_png)?;
+    let gap_png = (!n_player.is_empty()).then(|| args.out.join("n_player_gap.png"));
+    write_report(&args, &game, &rows, &finals, &nash_png, &flows_png, gap_png.as_deref())?;
     if !n_player.is_empty() {
         eprintln!("wrote {} and {}", args.out.join("n_player.json").display(), args.out.join("n_player_gap.png").display());
     }
@@ -186,67 +176,6 @@ fn solve(game: &RoutingGame, algo: Solver, args: &MfgArgs) -> (Vec<Row>, Tabular
     }
     bar.finish_and_clear();
     (rows, solver.policy().clone())
-}
-
-/// Plays `policy` in the N-player game for one episode per env, at each N of `--n-player`.
-fn n_player(args: &MfgArgs, game: &RoutingGame, policy: &TabularPolicy) -> anyhow::Result<Vec<NPlayerRow>> {
-    use shoal::env::{BatchedEnv, Routing, RoutingConfig};
-    let ctx = super::open_gpu()?;
-    let mean_field = game.distribution(policy).travel_time;
-    println!("{:>9} {:>7} {:>12} {:>10} {:>12} {:>9}", "vehicles", "envs", "travel time", "± s.e.", "mean field", "seconds");
-    let mut rows = Vec::new();
-    for &vehicles in &args.n_player {
-        let start = Instant::now();
-        let envs = (args.n_player_vehicles / vehicles.max(1)).max(1);
-        // The policy acts from the vehicles' state: the observations can be small.
-        let config = RoutingConfig {
-            time_step: Some(game.time_step),
-            time_steps: Some(game.time_steps),
-            compact_obs: true,
-            ..RoutingConfig::new(envs, vehicles, &args.game)
-        };
-        let mut env = Routing::new(ctx.clone(), config)?;
-        let uploaded = env.upload_policy(policy)?;
-        env.reset(0)?;
-        for _ in 0..game.time_steps {
-            let actions = env.policy_actions(&uploaded)?;
-            env.step(&[actions])?;
-        }
-        let stats = env.episode_stats()?;
-        let row = NPlayerRow {
-            vehicles,
-            envs,
-            travel_time: -stats.mean_return,
-            std_error: (envs > 1).then(|| stats.std_return / ((envs - 1) as f64).sqrt()),
-            mean_field,
-            seconds: start.elapsed().as_secs_f64(),
-        };
-        let error = row.std_error.map_or("n/a".to_string(), |e| format!("{e:.4}"));
-        println!("{:>9} {:>7} {:>12.4} {:>10} {:>12.4} {:>9.1}", row.vehicles, row.envs, row.travel_time, error, row.mean_field, row.seconds);
-        rows.push(row);
-    }
-    Ok(rows)
-}
-
-fn plot_gap(network: &str, rows: &[NPlayerRow], png: &Path) -> anyhow::Result<()> {
-    let gap = |r: &NPlayerRow| (r.travel_time - r.mean_field).abs().max(1e-6);
-    LineChart {
-        title: format!("{network}: |N-player − mean-field travel time| (same policy; 0 drawn at 1e-6)"),
-        x_label: "vehicles N".into(),
-        y_label: "travel-time gap".into(),
-        x_scale: Scale::Log,
-        y_scale: Scale::Log,
-        series: vec![
-            Series { name: "gap".into(), points: rows.iter().map(|r| (r.vehicles as f64, gap(r))).collect(), band: None },
-            Series {
-                name: "standard error of the N-player mean".into(),
-                points: rows.iter().filter_map(|r| Some((r.vehicles as f64, r.std_error?.max(1e-6)))).collect(),
-                band: None,
-            },
-        ],
-    }
-    .save_png(png, 900, 520)?;
-    Ok(())
 }
 
 fn name(algo: Solver) -> &'static str {
@@ -315,7 +244,15 @@ fn plot_link_flows(game: &RoutingGame, finals: &[(Solver, TabularPolicy)], png: 
     Ok(())
 }
 
-fn write_report(args: &MfgArgs, game: &RoutingGame, rows: &[Row], finals: &[(Solver, TabularPolicy)], nash_png: &Path, flows_png: &Path) -> anyhow::Result<()> {
+fn write_report(
+    args: &MfgArgs,
+    game: &RoutingGame,
+    rows: &[Row],
+    finals: &[(Solver, TabularPolicy)],
+    nash_png: &Path,
+    flows_png: &Path,
+    gap_png: Option<&Path>,
+) -> anyhow::Result<()> {
     let mut report = Report::new(format!("shoal mfg — {}", game.network.name));
     report.push(Block::Facts(vec![
         ("network".into(), format!("{} ({} links)", game.network.name, game.network.links.len())),
@@ -331,6 +268,13 @@ fn write_report(args: &MfgArgs, game: &RoutingGame, rows: &[Row], finals: &[(Sol
     ));
     report.figure("nash_conv", "Exact NashConv per iteration (log scale; exact zeros drawn at 1e-6).", nash_png);
     report.figure("link_flows", "Vehicles on the busiest links over the episode, final policies.", flows_png);
+    if let Some(png) = gap_png {
+        report.figure(
+            "n_player_gap",
+            "N vehicles on the device: the mean-field policy played by N, and the N-player game's own equilibrium (best-response dynamics), against the mean field's travel time.",
+            png,
+        );
+    }
     report.push(Block::Heading("Final iterates".into()));
     report.push(Block::Table {
         header: ["algo", "iterations", "NashConv", "travel time", "arrived", "seconds"].map(String::from).to_vec(),
