@@ -27,6 +27,8 @@ const C: f32 = {{terminal_cost}};
 const INITIAL_STD: f32 = {{initial_std}};
 // Actions beyond ±MAX_RATE are clamped and counted as invalid.
 const MAX_RATE: f32 = {{max_rate}};
+// 2: (m − x, t / steps); 3: also 1 / (steps − t + 1) (the `time_to_go` option).
+const OBS_DIM: u32 = {{obs_dim}}u;
 const COMMAND_RESET: i32 = 1;
 
 // [step in episode, episode, seed lo, seed hi, command, 0, 0, 0]
@@ -61,8 +63,11 @@ fn move_trader(index: u32, t: i32) {
 }
 
 fn write_obs(index: u32, now: i32) {
-    obs[2u * index] = mean_reserve[index / V] - reserve[index];
-    obs[2u * index + 1u] = f32(now) / f32(STEPS);
+    obs[OBS_DIM * index] = mean_reserve[index / V] - reserve[index];
+    obs[OBS_DIM * index + 1u] = f32(now) / f32(STEPS);
+    if (OBS_DIM == 3u) {
+        obs[OBS_DIM * index + 2u] = 1.0 / f32(STEPS - now + 1);
+    }
 }
 
 fn observe_trader(index: u32, t: i32) {

@@ -73,6 +73,37 @@ fn a_million_traders_playing_the_equilibrium_earn_its_exact_rewards() {
 }
 
 #[test]
+fn time_to_go_adds_steps_left_to_the_same_observations() {
+    // Same seed and actions with and without the option: the same gaps and times, plus
+    // 1 / (steps left + 1) in a third column.
+    let ctx = GpuContext::shared().unwrap();
+    let (envs, traders) = (2, 64);
+    let game = LinQuad::default();
+    let steps = game.steps();
+    let mut plain = Market::new(ctx.clone(), MarketConfig::new(envs, traders)).unwrap();
+    let mut timed = Market::new(ctx.clone(), MarketConfig { time_to_go: true, ..MarketConfig::new(envs, traders) }).unwrap();
+    assert_eq!((plain.spec().groups[0].obs_dim, timed.spec().groups[0].obs_dim), (2, 3));
+    let (mut a, mut b) = (plain.reset(5).unwrap().obs[0].clone(), timed.reset(5).unwrap().obs[0].clone());
+    for t in 0..steps {
+        let (a_host, b_host) = (ctx.read_f32(a.clone().reshape([envs * traders * 2])).unwrap(), ctx.read_f32(b.clone().reshape([envs * traders * 3])).unwrap());
+        for i in 0..envs * traders {
+            assert_eq!((a_host[2 * i], a_host[2 * i + 1]), (b_host[3 * i], b_host[3 * i + 1]), "step {t}, trader {i}");
+            assert!((b_host[3 * i + 2] - 1.0 / (steps - t + 1) as f32).abs() < 1e-7, "step {t}: {}", b_host[3 * i + 2]);
+        }
+        let gap_a = a.clone().slice([0..envs, 0..traders, 0..1]);
+        let gap_b = b.clone().slice([0..envs, 0..traders, 0..1]);
+        let (out_a, out_b) = (plain.step(&[Actions::Continuous(gap_a * 0.7)]).unwrap(), timed.step(&[Actions::Continuous(gap_b * 0.7)]).unwrap());
+        if t + 1 == steps {
+            // The episode ended: the observation is the next episode's first.
+            let next = ctx.read_f32(out_b.obs[0].clone().reshape([envs * traders * 3])).unwrap();
+            assert!(next.chunks(3).all(|o| o[1] == 0.0 && (o[2] - 1.0 / (steps + 1) as f32).abs() < 1e-7));
+        }
+        (a, b) = (out_a.obs[0].clone(), out_b.obs[0].clone());
+    }
+    assert_eq!(plain.episode_stats().unwrap().mean_return, timed.episode_stats().unwrap().mean_return);
+}
+
+#[test]
 fn market_options_and_bad_input_are_checked() {
     let ctx = GpuContext::shared().unwrap();
     let build = |items: &[&str], continuous: bool, agents: usize| {
@@ -81,6 +112,8 @@ fn market_options_and_bad_input_are_checked() {
     };
     assert!(build(&[], true, 100).is_ok());
     assert!(build(&["kappa=0.3", "cross_q=0.2", "dt=0.05"], true, 100).is_ok());
+    assert!(build(&["time_to_go=true"], true, 100).is_ok());
+    assert!(build(&["time_to_go=maybe"], true, 100).unwrap_err().contains("time_to_go"));
     assert!(build(&[], false, 100).is_ok(), "rates are the market's only actions, whatever `continuous` says");
     assert!(build(&["kappa=0.001", "cross_q=0.5"], true, 100).unwrap_err().contains("kappa"));
     assert!(build(&["dt=0.3"], true, 100).unwrap_err().contains("dt"), "10 / 0.3 is not a whole number of steps");
@@ -95,17 +128,24 @@ fn shoal_mfg_measures_a_trained_policys_gain_beside_the_equilibrium() {
     let run = dir.join("run");
     let run = run.to_str().unwrap();
     // Training runs take their episode length from max_cycles (100 steps of 0.1: the default game).
+    // Both observation layouts: the probe builds the policy's inputs as the env does.
+    for time_to_go in ["false", "true"] {
+        let option = format!("time_to_go={time_to_go}");
+        common::shoal_ok(&["train", "--env", "market", "--agents", "50", "--envs", "2", "--steps", "400", "--set", "max_cycles=100", "--env-option", &option, "--out", run]);
+        let out = dir.join("mfg");
+        let text = common::shoal_ok(&["mfg", "--game", "lin_quad", "--checkpoint", run, "--out", out.to_str().unwrap()]);
+        assert!(text.contains("trained policy's gains: NashConv"), "{text}");
+        let rows: serde_json::Value = serde_json::from_slice(&std::fs::read(out.join("lin_quad.json")).unwrap()).unwrap();
+        let rows = rows.as_array().unwrap();
+        assert_eq!(rows.len(), 100);
+        for row in rows {
+            assert!(row["learned_gain"].as_f64().unwrap().is_finite() && row["closed_form_gain"].as_f64().unwrap() > 0.0, "{row}");
+        }
+        assert!(out.join("lin_quad_gains.png").exists() && out.join("report.html").exists());
+        std::fs::remove_dir_all(&dir.join("run")).unwrap();
+    }
     common::shoal_ok(&["train", "--env", "market", "--agents", "50", "--envs", "2", "--steps", "400", "--set", "max_cycles=100", "--out", run]);
     let out = dir.join("mfg");
-    let text = common::shoal_ok(&["mfg", "--game", "lin_quad", "--checkpoint", run, "--out", out.to_str().unwrap()]);
-    assert!(text.contains("trained policy's gains: NashConv"), "{text}");
-    let rows: serde_json::Value = serde_json::from_slice(&std::fs::read(out.join("lin_quad.json")).unwrap()).unwrap();
-    let rows = rows.as_array().unwrap();
-    assert_eq!(rows.len(), 100);
-    for row in rows {
-        assert!(row["learned_gain"].as_f64().unwrap().is_finite() && row["closed_form_gain"].as_f64().unwrap() > 0.0, "{row}");
-    }
-    assert!(out.join("lin_quad_gains.png").exists() && out.join("report.html").exists());
     let (ok, text) = common::run_shoal(&["mfg", "--game", "braess", "--checkpoint", run, "--out", out.to_str().unwrap()]);
     assert!(!ok && text.contains("lin_quad"), "{text}");
 }

@@ -36,13 +36,15 @@ pub const MARKET_WGSL: &str = include_str!("../../shaders/market.wgsl");
 
 /// Observation width: `m − x`, `t / steps`.
 pub const MARKET_OBS_DIM: usize = 2;
+/// With `time_to_go`: `m − x`, `t / steps`, `1 / (steps − t + 1)`.
+pub const MARKET_OBS_DIM_TIME_TO_GO: usize = 3;
 const MODE_MOVE: usize = 0;
 const MODE_OBSERVE: usize = 1;
 const MODE_RESPAWN: usize = 2;
 const MODE_OBSERVE_FRESH: usize = 3;
 
 /// The options, by OpenSpiel's parameter names where it has them.
-pub const OPTIONS: [EnvOption; 8] = [
+pub const OPTIONS: [EnvOption; 9] = [
     EnvOption { name: "horizon", about: "time horizon T; default 10 (steps = T / dt; max_cycles sets the steps instead)" },
     EnvOption { name: "dt", about: "step length; default 0.1" },
     EnvOption { name: "mean_revert", about: "K, pull toward the mean; default 0" },
@@ -51,6 +53,10 @@ pub const OPTIONS: [EnvOption; 8] = [
     EnvOption { name: "kappa", about: "κ, running cost of being away from the mean; default 0.5" },
     EnvOption { name: "terminal_cost", about: "c; default 1" },
     EnvOption { name: "initial_std", about: "spread of the initial reserves; default 1" },
+    EnvOption {
+        name: "time_to_go",
+        about: "also observe 1 / (steps left + 1), which rises sharply at the end where the equilibrium's gain does; default false",
+    },
 ];
 
 /// A batch of markets.
@@ -64,12 +70,20 @@ pub struct MarketConfig {
     pub game: LinQuad,
     /// Largest rate a trader may choose.
     pub max_rate: f32,
+    /// Observe `1 / (steps left + 1)` as a third number: the equilibrium's gain rises over the
+    /// last ~15% of the episode, which `t / steps` alone gives a policy network little to go on.
+    pub time_to_go: bool,
 }
 
 impl MarketConfig {
     /// `n_envs` envs of `traders` traders, at the default coefficients.
     pub fn new(n_envs: usize, traders: usize) -> MarketConfig {
-        MarketConfig { n_envs, traders, game: LinQuad::default(), max_rate: 10.0 }
+        MarketConfig { n_envs, traders, game: LinQuad::default(), max_rate: 10.0, time_to_go: false }
+    }
+
+    /// Numbers per trader's observation.
+    pub fn obs_dim(&self) -> usize {
+        if self.time_to_go { MARKET_OBS_DIM_TIME_TO_GO } else { MARKET_OBS_DIM }
     }
 
     /// Rejects settings the kernels cannot run.
@@ -108,7 +122,8 @@ impl FromParams for MarketConfig {
             terminal_cost: o.number(&OPTIONS[6], d.terminal_cost)?,
             initial_std: o.number(&OPTIONS[7], d.initial_std)?,
         };
-        let config = MarketConfig { game, ..MarketConfig::new(params.n_envs, params.agents) };
+        let time_to_go = o.flag(&OPTIONS[8], false)?;
+        let config = MarketConfig { game, time_to_go, ..MarketConfig::new(params.n_envs, params.agents) };
         config.validate()?;
         Ok(config)
     }
@@ -141,7 +156,8 @@ impl Market {
         config.validate()?;
         let (envs, v, game) = (config.n_envs, config.traders, config.game);
         let limit = ctx.max_storage_bytes();
-        let bytes_per_env = (v * MARKET_OBS_DIM * 4) as u64;
+        let obs_dim = config.obs_dim();
+        let bytes_per_env = (v * obs_dim * 4) as u64;
         if bytes_per_env * envs as u64 > limit || envs * v > (u32::MAX / 16) as usize {
             return Err(ShoalError::BatchTooLarge {
                 what: format!("the observation buffer ({bytes_per_env} bytes per env of {v} traders)"),
@@ -168,6 +184,7 @@ impl Market {
                     ("terminal_cost", f(game.terminal_cost)),
                     ("initial_std", f(game.initial_std)),
                     ("max_rate", f(config.max_rate as f64)),
+                    ("obs_dim", obs_dim.to_string()),
                 ],
             )
         });
@@ -177,7 +194,7 @@ impl Market {
             groups: vec![AgentGroup {
                 name: "trader".into(),
                 agents: v,
-                obs_dim: MARKET_OBS_DIM,
+                obs_dim,
                 action: ActionSpace::Continuous { dim: 1, low: -config.max_rate, high: config.max_rate },
             }],
             max_cycles: game.steps(),
@@ -232,7 +249,7 @@ impl Market {
     }
 
     fn buffers(&self) -> StepBuffers {
-        StepBuffers::new(&self.ctx, self.config.n_envs, self.config.traders, MARKET_OBS_DIM)
+        StepBuffers::new(&self.ctx, self.config.n_envs, self.config.traders, self.config.obs_dim())
     }
 }
 
@@ -332,10 +349,10 @@ impl BatchedEnv for Market {
     fn restore(&mut self, snapshot: &EnvSnapshot) -> Result<StepOutput> {
         let (envs, v) = (self.config.n_envs, self.config.traders);
         let n = envs * v;
-        ShoalError::ensure_len("snapshot state", snapshot.state.len(), &[n, 1 + 2 + MARKET_OBS_DIM])?;
+        ShoalError::ensure_len("snapshot state", snapshot.state.len(), &[n, 1 + 2 + self.config.obs_dim()])?;
         self.reserve = float_buffer(self.ctx.upload_f32(&snapshot.state[..n], [n])?)?;
         self.agent_acc = float_buffer(self.ctx.upload_f32(&snapshot.state[n..3 * n], [envs, v, 2])?)?;
-        let obs = float_buffer(self.ctx.upload_f32(&snapshot.state[3 * n..], [envs, v, MARKET_OBS_DIM])?)?;
+        let obs = float_buffer(self.ctx.upload_f32(&snapshot.state[3 * n..], [envs, v, self.config.obs_dim()])?)?;
         self.update_mean()?;
         self.episodes.restore(&snapshot.counters, &snapshot.episode_stats)?;
         self.last_obs = Some(obs.clone());
