@@ -1,5 +1,6 @@
 //! Where does a simple_spread step's time go? Times the random-action kernel and the env kernel
-//! separately at several batch sizes (synchronised, after warm-up).
+//! separately at several batch sizes, then both as `shoal bench` runs them (synchronised, after
+//! warm-up).
 //!
 //! `cargo run --release --example step_profile -- 16384`
 
@@ -36,9 +37,14 @@ fn main() -> shoal::Result<()> {
             Ok(())
         })?;
         let step_ms = time(&mut || env.step(std::slice::from_ref(&fixed)).map(|_| ()))?;
+        let both_ms = time(&mut || {
+            let actions = policy.sample();
+            env.step(std::slice::from_ref(&actions)).map(|_| ())
+        })?;
         println!(
-            "{envs:>8} envs: sample {sample_ms:.3} ms, step {step_ms:.3} ms → {:.2} M env-steps/s (step alone)",
-            envs as f64 / step_ms / 1e3
+            "{envs:>8} envs: sample {sample_ms:.3} ms, step {step_ms:.3} ms → {:.2} M env-steps/s (step alone); sample + step {both_ms:.3} ms → {:.2} M",
+            envs as f64 / step_ms / 1e3,
+            envs as f64 / both_ms / 1e3
         );
     }
     Ok(())

@@ -16,8 +16,9 @@ const HIGH: f32 = {{high}};
 const SEED_LO: u32 = {{seed_lo}}u;
 const SEED_HI: u32 = {{seed_hi}}u;
 
-@group(0) @binding(0) var<storage, read_write> call_counter: array<u32>;
-@group(0) @binding(1) var<storage, read_write> actions: array<{{action_type}}>;
+@group(0) @binding(0) var<storage, read_write> calls: array<u32>;
+@group(0) @binding(1) var<storage, read_write> next_calls: array<u32>;
+@group(0) @binding(2) var<storage, read_write> actions: array<{{action_type}}>;
 
 @compute @workgroup_size({{workgroup_size}})
 fn main(
@@ -31,7 +32,11 @@ fn main(
     }
     let env = index / N;
     let agent = index % N;
-    var rng = rng_stream(SEED_LO, SEED_HI, env, call_counter[0]);
+    let call = calls[0];
+    if (index == 0u) {
+        next_calls[0] = call + 1u;
+    }
+    var rng = rng_stream(SEED_LO, SEED_HI, env, call);
     if (CONTINUOUS) {
         // Draw k of the stream is component k % 4 of block k / 4.
         for (var c = 0u; c < WIDTH; c++) {

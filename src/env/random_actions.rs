@@ -6,6 +6,7 @@
 
 use std::sync::Arc;
 
+use burn::backend::wgpu::CubeTensor;
 use burn::tensor::{DType, Int, Tensor};
 
 use super::{ActionSpace, Actions, AgentGroup};
@@ -22,9 +23,12 @@ pub struct RandomActions {
     n_envs: usize,
     agents: usize,
     action: ActionSpace,
-    /// Calls made so far (`[1]`, on the device; advanced by a tensor add, never uploaded).
-    call_counter: Tensor<1, Int>,
-    one: Tensor<1, Int>,
+    /// Calls made so far, on the device, in two words that take turns: a call reads one and
+    /// writes its successor into the other (`shaders/random_actions.wgsl`), so the count never
+    /// leaves the device and advancing it costs no launch of its own.
+    call_counters: [CubeTensor; 2],
+    /// Which of `call_counters` holds the current count.
+    current: usize,
 }
 
 impl RandomActions {
@@ -55,35 +59,35 @@ impl RandomActions {
             n_envs,
             agents: group.agents,
             action: group.action.clone(),
-            call_counter: Tensor::<1, Int>::zeros([1], &device),
-            one: Tensor::<1, Int>::ones([1], &device),
+            call_counters: [int_buffer(Tensor::<1, Int>::zeros([1], &device))?, int_buffer(Tensor::<1, Int>::zeros([1], &device))?],
+            current: 0,
             ctx,
         })
     }
 
     /// Sets how many calls the streams have made (to resume a checkpointed run exactly).
     pub fn set_calls(&mut self, calls: u32) -> Result<()> {
-        self.call_counter = self.ctx.upload_i32(&[calls as i32], [1])?;
+        self.call_counters[self.current] = int_buffer(self.ctx.upload_i32(&[calls as i32], [1])?)?;
         Ok(())
     }
 
     /// Samples the next actions (queued on the device; no transfer).
     pub fn sample(&mut self) -> Actions {
         let width = self.action.width();
-        let counter = int_buffer(self.call_counter.clone()).expect("the call counter is a wgpu tensor");
+        let (calls, next) = (&self.call_counters[self.current], &self.call_counters[1 - self.current]);
         let actions = match self.action {
             ActionSpace::Discrete { .. } => {
                 let out = self.ctx.empty(&[self.n_envs, self.agents], DType::I32);
-                self.kernel.launch(&self.ctx, self.n_envs * self.agents, &[&counter, &out]);
+                self.kernel.launch(&self.ctx, self.n_envs * self.agents, &[calls, next, &out]);
                 Actions::Discrete(Tensor::<2, Int>::from_primitive::<burn::backend::Wgpu>(out))
             }
             ActionSpace::Continuous { .. } => {
                 let out = self.ctx.empty(&[self.n_envs, self.agents, width], DType::F32);
-                self.kernel.launch(&self.ctx, self.n_envs * self.agents, &[&counter, &out]);
+                self.kernel.launch(&self.ctx, self.n_envs * self.agents, &[calls, next, &out]);
                 Actions::Continuous(float_tensor(out))
             }
         };
-        self.call_counter = self.call_counter.clone() + self.one.clone();
+        self.current = 1 - self.current;
         actions
     }
 }
