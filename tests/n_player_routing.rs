@@ -10,7 +10,13 @@ use shoal::mfg::{NPlayerRouting, RoutingGame, TabularPolicy};
 use shoal::GpuContext;
 
 fn route_names(game: &RoutingGame, np: &NPlayerRouting) -> Vec<String> {
-    np.routes.iter().map(|r| r.links.iter().map(|&l| game.network.link_name(l)).collect::<Vec<_>>().join(" ")).collect()
+    np.routes.iter().map(|r| r.name(game)).collect()
+}
+
+/// Mean travel time over the vehicles of a profile.
+fn mean_time(np: &NPlayerRouting, counts: &[usize]) -> f64 {
+    let times = np.route_times(counts);
+    counts.iter().zip(&times).map(|(&c, &t)| c as f64 * t).sum::<f64>() / counts.iter().sum::<usize>() as f64
 }
 
 /// Index of the route that uses exactly the named middle links (origin and destination aside).
@@ -69,8 +75,7 @@ fn route_groups_step_as_the_push_forward_does() {
         for via_bd in (0..=n - via_bc).step_by(2) {
             let mut counts = vec![0; 3];
             (counts[abcd], counts[abd], counts[acd]) = (via_bc, via_bd, n - via_bc - via_bd);
-            let times = np.route_times(&counts);
-            let host = counts.iter().zip(&times).map(|(&c, &t)| c as f64 * t).sum::<f64>() / n as f64;
+            let host = mean_time(&np, &counts);
             let on_ab = (via_bc + via_bd) as f64;
             let policy: TabularPolicy = game.policy_from(|_, _, l, k| {
                 let next = game.network.successors[l][k];
@@ -102,8 +107,7 @@ fn best_response_dynamics_end_where_no_vehicle_gains() {
             assert_eq!(eq.counts.iter().sum::<usize>(), n, "{network} N={n}");
             let gain = best_single_gain(&np, &eq.counts);
             assert!(gain <= 1e-9, "{network} N={n}: a vehicle still gains {gain} in {:?}", eq.counts);
-            let mean = eq.counts.iter().zip(&eq.route_times).map(|(&c, &t)| c as f64 * t).sum::<f64>() / n as f64;
-            assert!((mean - eq.travel_time).abs() < 1e-12);
+            assert!((mean_time(&np, &eq.counts) - eq.travel_time).abs() < 1e-12);
         }
     }
 }
@@ -139,8 +143,7 @@ fn braess_keeps_an_equilibrium_a_step_below_the_mean_field_at_every_n() {
         counts[route(&game, &np, &["A->B", "B->D"])] = n / 4 + 1;
         counts[route(&game, &np, &["A->C", "C->D"])] = n / 4;
         assert!(best_single_gain(&np, &counts) <= 1e-9, "N={n}: {counts:?}");
-        let times = np.route_times(&counts);
-        let mean = counts.iter().zip(&times).map(|(&c, &t)| c as f64 * t).sum::<f64>() / n as f64;
+        let mean = mean_time(&np, &counts);
         let expected = 3.75 - 0.05 * (3 * n / 4 - 1) as f64 / n as f64;
         assert!((mean - expected).abs() < 1e-9, "N={n}: {mean} vs {expected}");
     }
@@ -174,8 +177,7 @@ fn pigou_has_n_player_equilibria_on_both_sides_of_the_step() {
         one_off[fixed] = 1;
         for (counts, expected) in [(everyone, 2.05), (one_off, 2.0 + 0.05 / n as f64)] {
             assert!(best_single_gain(&np, &counts) <= 1e-9, "N={n}: {counts:?} is not an equilibrium");
-            let times = np.route_times(&counts);
-            let mean = counts.iter().zip(&times).map(|(&c, &t)| c as f64 * t).sum::<f64>() / n as f64;
+            let mean = mean_time(&np, &counts);
             assert!((mean - expected).abs() < 1e-9, "N={n}: {counts:?} costs {mean}, expected {expected}");
         }
     }

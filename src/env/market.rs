@@ -86,6 +86,17 @@ impl MarketConfig {
         if self.time_to_go { MARKET_OBS_DIM_TIME_TO_GO } else { MARKET_OBS_DIM }
     }
 
+    /// A trader's observation at `step` with gap `m − x`, as `write_obs` in
+    /// `shaders/market.wgsl` writes it (for probing a policy from the host).
+    pub fn observation(&self, gap: f32, step: usize) -> Vec<f32> {
+        let steps = self.game.steps();
+        let mut obs = vec![gap, step as f32 / steps as f32];
+        if self.time_to_go {
+            obs.push(1.0 / (steps - step + 1) as f32);
+        }
+        obs
+    }
+
     /// Rejects settings the kernels cannot run.
     pub fn validate(&self) -> Result<()> {
         if self.n_envs == 0 || self.traders < 2 || self.traders > 1 << 26 {

@@ -41,6 +41,13 @@ pub struct Route {
     pub links: Vec<usize>,
 }
 
+impl Route {
+    /// `"O->A A->B …"`: the route's links by name.
+    pub fn name(&self, game: &RoutingGame) -> String {
+        self.links.iter().map(|&l| game.network.link_name(l)).collect::<Vec<_>>().join(" ")
+    }
+}
+
 /// The routing game played by N vehicles, each choosing a whole route.
 #[derive(Debug, Clone)]
 pub struct NPlayerRouting<'a> {
@@ -50,6 +57,8 @@ pub struct NPlayerRouting<'a> {
     pub routes: Vec<Route>,
     /// Vehicles of each demand entry (N split as the GPU env splits it).
     pub entry_vehicles: Vec<usize>,
+    /// Each demand entry's routes, as indices into `routes`.
+    entry_routes: Vec<Vec<usize>>,
 }
 
 /// A pure strategy profile found by best-response dynamics.
@@ -108,7 +117,8 @@ impl<'a> NPlayerRouting<'a> {
                 return Err(ShoalError::config("network", &game.network.name, format!("demand entry {entry} has no route from its origin to its destination")));
             }
         }
-        Ok(Self { game, vehicles, routes, entry_vehicles })
+        let entry_routes = (0..game.demand.len()).map(|e| (0..routes.len()).filter(|&r| routes[r].entry == e).collect()).collect();
+        Ok(Self { game, vehicles, routes, entry_vehicles, entry_routes })
     }
 
     /// Travel time of each route when `counts[r]` vehicles take route `r`, and each route's
@@ -169,8 +179,7 @@ impl<'a> NPlayerRouting<'a> {
     /// The even split: each entry's vehicles spread over its routes, the remainder to the first.
     pub fn even_split(&self) -> Vec<usize> {
         let mut counts = vec![0; self.routes.len()];
-        for (entry, &vehicles) in self.entry_vehicles.iter().enumerate() {
-            let mine: Vec<usize> = (0..self.routes.len()).filter(|&r| self.routes[r].entry == entry).collect();
+        for (mine, &vehicles) in self.entry_routes.iter().zip(&self.entry_vehicles) {
             for (k, &r) in mine.iter().enumerate() {
                 counts[r] = vehicles / mine.len() + usize::from(k < vehicles % mine.len());
             }
@@ -193,7 +202,7 @@ impl<'a> NPlayerRouting<'a> {
     fn best_deviation(&self, counts: &[usize]) -> Option<(usize, usize, f64)> {
         let mut best: Option<(usize, usize, f64)> = None;
         for from in (0..self.routes.len()).filter(|&r| counts[r] > 0) {
-            for to in (0..self.routes.len()).filter(|&r| r != from && self.routes[r].entry == self.routes[from].entry) {
+            for &to in self.entry_routes[self.routes[from].entry].iter().filter(|&&r| r != from) {
                 let gain = self.mover_gain(counts, from, to, 1);
                 if best.is_none_or(|b| gain > b.2) {
                     best = Some((from, to, gain));
@@ -255,9 +264,9 @@ impl<'a> NPlayerRouting<'a> {
     /// `max_profiles` profiles. What settles whether a game where the dynamics cycle has one.
     pub fn pure_equilibria(&self, max_profiles: usize, tolerance: f64) -> Option<Vec<NPlayerEquilibrium>> {
         let mut profiles = 1usize;
-        for (entry, &n) in self.entry_vehicles.iter().enumerate() {
+        for (routes, &n) in self.entry_routes.iter().zip(&self.entry_vehicles) {
             // Compositions of n into k parts: C(n + k − 1, k − 1), stopped past the cap.
-            let k = self.routes.iter().filter(|r| r.entry == entry).count();
+            let k = routes.len();
             let mut c = 1usize;
             for i in 1..k {
                 c = c.checked_mul(n + i)? / i;
@@ -281,8 +290,6 @@ impl<'a> NPlayerRouting<'a> {
     }
 
     fn equilibria_between(&self, lo: &[usize], hi: &[usize], tolerance: f64) -> Vec<NPlayerEquilibrium> {
-        let by_entry: Vec<Vec<usize>> =
-            (0..self.entry_vehicles.len()).map(|e| (0..self.routes.len()).filter(|&r| self.routes[r].entry == e).collect()).collect();
         let mut found = Vec::new();
         let mut counts = vec![0; self.routes.len()];
         let mut visit = |counts: &[usize]| {
@@ -291,7 +298,7 @@ impl<'a> NPlayerRouting<'a> {
                 found.push(self.profile(counts.to_vec(), gain, true, false, 0));
             }
         };
-        self.each_profile(&by_entry, (lo, hi), 0, 0, &mut counts, &mut visit);
+        self.each_profile((lo, hi), 0, 0, &mut counts, &mut visit);
         found
     }
 
@@ -299,29 +306,28 @@ impl<'a> NPlayerRouting<'a> {
     /// `lo[r] ≤ counts[r] ≤ hi[r]`.
     fn each_profile(
         &self,
-        by_entry: &[Vec<usize>],
         (lo, hi): (&[usize], &[usize]),
         entry: usize,
         k: usize,
         counts: &mut [usize],
         visit: &mut impl FnMut(&[usize]),
     ) {
-        if entry == by_entry.len() {
+        if entry == self.entry_routes.len() {
             return visit(counts);
         }
-        let routes = &by_entry[entry];
+        let routes = &self.entry_routes[entry];
         let left = self.entry_vehicles[entry] - routes[..k].iter().map(|&r| counts[r]).sum::<usize>();
         let r = routes[k];
         if k + 1 == routes.len() {
             if (lo[r]..=hi[r]).contains(&left) {
                 counts[r] = left;
-                self.each_profile(by_entry, (lo, hi), entry + 1, 0, counts, visit);
+                self.each_profile((lo, hi), entry + 1, 0, counts, visit);
             }
             return;
         }
         for c in lo[r]..=hi[r].min(left) {
             counts[r] = c;
-            self.each_profile(by_entry, (lo, hi), entry, k + 1, counts, visit);
+            self.each_profile((lo, hi), entry, k + 1, counts, visit);
         }
     }
 
@@ -334,8 +340,7 @@ impl<'a> NPlayerRouting<'a> {
         let mut taken = vec![0usize; self.routes.len()];
         let mut by_step: BTreeMap<usize, Vec<i32>> = BTreeMap::new();
         for (vehicle, &entry) in entries.iter().enumerate() {
-            let route = (0..self.routes.len()).find(|&r| self.routes[r].entry == entry && taken[r] < counts[r]);
-            let Some(route) = route else { continue };
+            let Some(&route) = self.entry_routes[entry].iter().find(|&&r| taken[r] < counts[r]) else { continue };
             taken[route] += 1;
             for d in &decisions[route] {
                 by_step.entry(d.step).or_insert_with(|| vec![0; self.vehicles])[vehicle] = d.choice as i32;

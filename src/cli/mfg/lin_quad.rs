@@ -95,13 +95,12 @@ pub fn learned_gains(checkpoint: &Path) -> anyhow::Result<(LinQuad, Vec<f64>)> {
     }
     let market = MarketConfig { traders: PROBE_GAPS, ..MarketConfig::from_params(&config.env_params(1, false))? };
     let (game, obs_dim) = (market.game, market.obs_dim());
-    let env = Market::new(ctx.clone(), market)?;
+    let env = Market::new(ctx.clone(), market.clone())?;
     let (_, mut actors) = shoal::train::acting::checkpoint_actors(&ctx, &dir, &env, true, 0)?;
     let gaps: Vec<f64> = (0..PROBE_GAPS).map(|j| -2.0 + 4.0 * j as f64 / (PROBE_GAPS - 1) as f64).collect();
     let mut gains = Vec::with_capacity(game.steps());
     for k in 0..game.steps() {
-        let time = [k as f32 / game.steps() as f32, 1.0 / (game.steps() - k + 1) as f32];
-        let obs: Vec<f32> = gaps.iter().flat_map(|&y| std::iter::once(y as f32).chain(time[..obs_dim - 1].iter().copied())).collect();
+        let obs: Vec<f32> = gaps.iter().flat_map(|&y| market.observation(y as f32, k)).collect();
         let actions = actors[0].act(ctx.upload_f32(&obs, [1, PROBE_GAPS, obs_dim])?)?;
         let shoal::env::Actions::Continuous(rates) = actions else { unreachable!("market actions are continuous") };
         let rates = ctx.read_f32(rates.reshape([PROBE_GAPS]))?;

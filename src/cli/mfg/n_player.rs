@@ -105,7 +105,7 @@ pub fn run(args: &MfgArgs, game: &RoutingGame, policy: &TabularPolicy) -> anyhow
                     .routes
                     .iter()
                     .zip(&eq.counts)
-                    .map(|(r, &c)| (r.links.iter().map(|&l| game.network.link_name(l)).collect::<Vec<_>>().join(" "), c))
+                    .map(|(r, &c)| (r.name(game), c))
                     .collect();
                 let all = np.pure_equilibria(MAX_PROFILES, GAIN_TOLERANCE);
                 let exhaustive = all.is_some();
