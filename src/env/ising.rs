@@ -304,7 +304,7 @@ impl BatchedEnv for Ising {
     }
 }
 
-/// How a Metropolis chain starts.
+/// How a Metropolis chain (or an order-parameter curve's lattices) starts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum InitialSpins {
     /// Every spin +1 (the ground state): fastest to equilibrate below T_c.
@@ -450,23 +450,89 @@ pub fn temperature_per_env(temperatures: &[f32], replicas: usize, measurements: 
     Ok(temperatures.iter().flat_map(|&t| std::iter::repeat_n(t, replicas)).collect())
 }
 
-/// Metropolis order parameter vs temperature: `replicas` lattices of side `size` per temperature,
-/// all in one batch, `equilibration` sweeps then `measurements` sweeps (one sample each).
-/// `progress` is called after every sweep with the sweeps done.
-pub fn order_parameter_curve(
-    ctx: &Arc<GpuContext>,
-    size: usize,
-    temperatures: &[f32],
-    replicas: usize,
-    equilibration: usize,
-    measurements: usize,
-    seed: u64,
-    mut progress: impl FnMut(usize),
-) -> Result<Vec<OrderPoint>> {
+/// Whose energy the Metropolis reference samples. The env rewards site j with
+/// `(J/2)·s_j·Σ_k s_k`, so the lattice's energy H = −J·Σ_⟨jk⟩ s_j s_k is minus the sum of the
+/// rewards, but a site's own reward changes by only half of H's change when it flips: a
+/// Boltzmann policy over its own reward is a heat bath at twice the temperature.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Energy {
+    /// The lattice's H: ΔE = 2J·s·Σ s_k, the textbook chain; T_c = 2.269 (Onsager).
+    Total,
+    /// The flipping site's own reward: ΔE = J·s·Σ s_k, the chain at coupling J/2; T_c = 1.135.
+    /// The Mean Field MARL paper's MCMC reference (its Curie temperature, ≈ 1.2 at its sizes).
+    Own,
+}
+
+impl Energy {
+    /// `total` or `own`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Energy::Total => "total",
+            Energy::Own => "own",
+        }
+    }
+
+    /// The coupling of the Metropolis chain for an env of coupling 1.
+    pub fn coupling(self) -> f32 {
+        match self {
+            Energy::Total => 1.0,
+            Energy::Own => 0.5,
+        }
+    }
+
+    /// The infinite-lattice transition temperature under this energy.
+    pub fn critical_temperature(self) -> f64 {
+        ONSAGER_TC * self.coupling() as f64
+    }
+}
+
+/// The Curie–Weiss (mean-field) magnetisation at `temperature` for a heat bath on `energy`:
+/// every site sees its z = 4 neighbours only through the lattice's mean spin, so
+/// m = tanh(4·J·m / T) with J the chain's coupling (T_c = 4J). MF-Q agents moving all at once
+/// learn exactly this field (BENCHMARKS.md, the Ising section).
+pub fn curie_weiss_magnetisation(temperature: f64, energy: Energy) -> f64 {
+    let gain = 4.0 * energy.coupling() as f64 / temperature;
+    if gain <= 1.0 {
+        return 0.0;
+    }
+    // m − tanh(gain·m) is negative on (0, m*) and positive above: bisect.
+    let (mut low, mut high) = (1e-12, 1.0);
+    for _ in 0..100 {
+        let mid = 0.5 * (low + high);
+        if mid < (gain * mid).tanh() { low = mid } else { high = mid }
+    }
+    0.5 * (low + high)
+}
+
+/// An order-parameter measurement: `replicas` lattices of side `size` per temperature, all in
+/// one batch; `equilibration` sweeps (or learning steps) first, then `measurements` more, one
+/// sample of |m| each.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OrderCurve {
+    /// Lattice side L.
+    pub size: usize,
+    /// Temperatures, one curve point each.
+    pub temperatures: Vec<f32>,
+    /// Lattices per temperature.
+    pub replicas: usize,
+    /// Sweeps or steps before measuring.
+    pub equilibration: usize,
+    /// Sweeps or steps measured.
+    pub measurements: usize,
+    /// Seed of every random draw.
+    pub seed: u64,
+    /// The lattices' first spins. Ordered: below T_c the run then only has to melt, never to
+    /// coarsen domains (which at L = 64 takes far more sweeps than equilibrating).
+    pub initial: InitialSpins,
+}
+
+/// Metropolis order parameter vs temperature under `energy`. `progress` is called after every
+/// sweep with the sweeps done.
+pub fn order_parameter_curve(ctx: &Arc<GpuContext>, curve: &OrderCurve, energy: Energy, mut progress: impl FnMut(usize)) -> Result<Vec<OrderPoint>> {
+    let OrderCurve { size, ref temperatures, replicas, equilibration, measurements, seed, initial } = *curve;
     let per_env = temperature_per_env(temperatures, replicas, measurements)?;
-    // Start ordered: the chain then only has to melt, never to coarsen domains (which at L = 64
-    // and T < T_c takes far more sweeps than equilibrating from the ground state).
-    let mut chain = Metropolis::new(ctx.clone(), size, &per_env, 1.0, 0.0, InitialSpins::Ordered, seed)?;
+    let mut chain = Metropolis::new(ctx.clone(), size, &per_env, energy.coupling(), 0.0, initial, seed)?;
     for sweep in 0..equilibration {
         chain.sweep()?;
         progress(sweep + 1);

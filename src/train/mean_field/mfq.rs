@@ -20,7 +20,7 @@ use burn::tensor::{Int, Tensor};
 
 use crate::train::checkpoint::{write_checkpoint, CheckpointState, Learner, Progress, UpdateMetrics};
 use crate::train::config::TrainConfig;
-use crate::env::ising::{accumulate_order, OrderPoint};
+use crate::env::ising::{accumulate_order, InitialSpins, OrderCurve, OrderPoint};
 use crate::env::{ActionSpace, Actions, AgentGroup, BatchedEnv, Ising, IsingConfig, RandomActions};
 use crate::error::{Result, ShoalError};
 use crate::gpu::GpuContext;
@@ -40,12 +40,32 @@ pub struct MfqConfig {
     /// Steps between copies of Q into the target table.
     #[config(default = 10)]
     pub target_update_every: usize,
+    /// One table per site, each learning from its own site only (mlii/mfrl's Ising code),
+    /// instead of one per lattice shared by its identical sites.
+    #[config(default = false)]
+    pub per_site: bool,
+    /// Who moves at a step: every site at once (the paper's and the env's default), or the two
+    /// colours of the checkerboard in turn, as Metropolis's sites do.
+    #[config(default = "Moves::Synchronous")]
+    pub moves: Moves,
+}
+
+/// Which sites choose a new spin at a step.
+#[derive(Config, Debug, Copy, PartialEq, Eq)]
+pub enum Moves {
+    /// All sites at once: a site's reward then depends on its neighbours' *new* spins, which it
+    /// cannot see.
+    Synchronous,
+    /// Sites with (row + col) even at even steps, odd at odd steps; the others keep their spin
+    /// (and do not learn from that step). Neighbours of a moving site stand still.
+    Checkerboard,
 }
 
 /// Tabular MF-Q agents on a batch of Ising lattices, one temperature per lattice.
 pub struct IsingMfq {
     config: MfqConfig,
-    /// `[envs, 20]`, indexed by `own_spin·10 + neighbour_mean·2 + action`.
+    /// `[envs, 20]`, indexed by `own_spin·10 + neighbour_mean·2 + action`; per-site tables:
+    /// `[envs, sites·20]`, site j's at `20·j`.
     q: Tensor<2>,
     q_target: Tensor<2>,
     /// `[envs, 1]`.
@@ -54,6 +74,10 @@ pub struct IsingMfq {
     noise: RandomActions,
     /// `[1, 1, 20]`: 0..20, to build one-hot masks by comparison.
     entries: Tensor<3>,
+    /// Per-site tables: `[1, sites]`, where each site's table starts (`20·j`).
+    site_offset: Option<Tensor<2, Int>>,
+    /// Checkerboard moves: `[1, sites]` masks (1 = moves) of the even and the odd colour.
+    colour_masks: Option<[Tensor<2>; 2]>,
     steps: usize,
 }
 
@@ -66,9 +90,15 @@ impl IsingMfq {
         let envs = temperatures.len();
         let device = ctx.device();
         let uniform = AgentGroup { name: "noise".into(), agents: sites, obs_dim: 0, action: ActionSpace::Continuous { dim: 1, low: 0.0, high: 1.0 } };
+        let width = if config.per_site { sites * TABLE } else { TABLE };
         Ok(IsingMfq {
-            q: Tensor::zeros([envs, TABLE], device),
-            q_target: Tensor::zeros([envs, TABLE], device),
+            q: Tensor::zeros([envs, width], device),
+            q_target: Tensor::zeros([envs, width], device),
+            site_offset: config.per_site.then(|| (Tensor::<1, Int>::arange(0..sites as i64, device) * TABLE as i32).reshape([1, sites])),
+            colour_masks: match config.moves {
+                Moves::Synchronous => None,
+                Moves::Checkerboard => Some(colour_masks(ctx, sites)?),
+            },
             temperature: ctx.upload_f32(temperatures, [envs, 1])?,
             noise: RandomActions::new(ctx.clone(), &uniform, envs, seed ^ 0x4D46_51)?,
             entries: Tensor::<1, Int>::arange(0..TABLE as i64, device).float().reshape([1, 1, TABLE]),
@@ -91,6 +121,19 @@ impl IsingMfq {
         ((spin + 1.0) * 5.0 + (mean + 1.0) * 4.0).round().int()
     }
 
+    /// The sites that move at this step, `[1, sites]` (checkerboard moves only).
+    fn movers(&self) -> Option<Tensor<2>> {
+        self.colour_masks.as_ref().map(|masks| masks[self.steps % 2].clone())
+    }
+
+    /// Where each site's entry (action 0) is in the tables: `[envs, sites]`.
+    fn table_index(&self, local: Tensor<2, Int>) -> Tensor<2, Int> {
+        match &self.site_offset {
+            Some(offset) => local + offset.clone(),
+            None => local,
+        }
+    }
+
     /// Probability of spin up under the Boltzmann policy of `table`, and the two Q values.
     fn policy(&self, table: &Tensor<2>, base: &Tensor<2, Int>) -> (Tensor<2>, Tensor<2>, Tensor<2>) {
         let q_down = table.clone().gather(1, base.clone());
@@ -102,20 +145,28 @@ impl IsingMfq {
     /// Boltzmann actions for observations `[envs, sites, 2]`.
     pub fn act(&mut self, obs: Tensor<3>) -> Result<Tensor<2, Int>> {
         let [envs, sites, _] = obs.dims();
-        let (p_up, _, _) = self.policy(&self.q, &Self::base_index(obs));
+        let (p_up, _, _) = self.policy(&self.q, &self.table_index(Self::base_index(obs.clone())));
         let Actions::Continuous(u) = self.noise.sample() else {
             return Err(ShoalError::Internal("MF-Q noise must be continuous".into()));
         };
-        Ok(u.reshape([envs, sites]).lower(p_up).int())
+        let chosen = u.reshape([envs, sites]).lower(p_up).float();
+        Ok(match self.movers() {
+            None => chosen.int(),
+            Some(movers) => {
+                // Sites that stand still play their current spin (−1 → 0, +1 → 1).
+                let current = (obs.slice([0..envs, 0..sites, 0..1]).reshape([envs, sites]) + 1.0) * 0.5;
+                (chosen * movers.clone() + current * (movers.neg() + 1.0)).round().int()
+            }
+        })
     }
 
     /// Continues the Q and target tables, the step count and the noise stream of a checkpoint.
     pub fn restore(&mut self, ctx: &GpuContext, state: &MfqState) -> Result<()> {
-        let envs = self.q.dims()[0];
-        ShoalError::ensure_len("MF-Q table", state.q.len(), &[envs, TABLE])?;
-        ShoalError::ensure_len("MF-Q target table", state.q_target.len(), &[envs, TABLE])?;
-        self.q = ctx.upload_f32(&state.q, [envs, TABLE])?;
-        self.q_target = ctx.upload_f32(&state.q_target, [envs, TABLE])?;
+        let [envs, width] = self.q.dims();
+        ShoalError::ensure_len("MF-Q table", state.q.len(), &[envs, width])?;
+        ShoalError::ensure_len("MF-Q target table", state.q_target.len(), &[envs, width])?;
+        self.q = ctx.upload_f32(&state.q, [envs, width])?;
+        self.q_target = ctx.upload_f32(&state.q_target, [envs, width])?;
         self.steps = state.steps;
         self.noise.set_calls(state.steps as u32)
     }
@@ -132,18 +183,31 @@ impl IsingMfq {
     /// squared TD error (on the device).
     pub fn learn(&mut self, obs: Tensor<3>, action: Tensor<2, Int>, reward: Tensor<2>, next_obs: Tensor<3>, done: Tensor<1>) -> Tensor<1> {
         let [envs, sites, _] = obs.dims();
-        let (p_next, q_down_next, q_up_next) = self.policy(&self.q_target, &Self::base_index(next_obs));
+        let (p_next, q_down_next, q_up_next) = self.policy(&self.q_target, &self.table_index(Self::base_index(next_obs)));
         let value_next = p_next.clone() * q_up_next + (p_next.neg() + 1.0) * q_down_next;
         let continuing = (done.neg() + 1.0).reshape([envs, 1]);
         let target = reward + value_next * self.config.gamma;
-        let index = Self::base_index(obs) + action;
-        let td = (target - self.q.clone().gather(1, index.clone())) * continuing;
+        let local = Self::base_index(obs) + action;
+        let mut td = (target - self.q.clone().gather(1, self.table_index(local.clone()))) * continuing;
+        if let Some(movers) = self.movers() {
+            td = td * movers;
+        }
         let td_squared = td.clone().powi_scalar(2).mean();
-        // Mean TD error per table entry (one-hot sums: deterministic, unlike atomic scatter-adds).
-        let one_hot = (index.float().reshape([envs, sites, 1]) - self.entries.clone()).abs().lower_elem(0.5).float();
-        let td_sum = (one_hot.clone() * td.reshape([envs, sites, 1])).sum_dim(1).reshape([envs, TABLE]);
-        let visits = one_hot.sum_dim(1).reshape([envs, TABLE]);
-        self.q = self.q.clone() + td_sum / visits.clamp_min(1.0) * self.config.learning_rate;
+        // One-hot masks of the visited entries (deterministic, unlike atomic scatter-adds).
+        let one_hot = (local.float().reshape([envs, sites, 1]) - self.entries.clone()).abs().lower_elem(0.5).float();
+        let step = if self.site_offset.is_some() {
+            // Each site's table learns from that site alone.
+            (one_hot * td.reshape([envs, sites, 1])).reshape([envs, sites * TABLE])
+        } else {
+            // The shared table: the mean TD error of the sites that visited each entry.
+            let visited = match self.movers() {
+                Some(movers) => one_hot * movers.reshape([1, sites, 1]),
+                None => one_hot,
+            };
+            let td_sum = (visited.clone() * td.reshape([envs, sites, 1])).sum_dim(1).reshape([envs, TABLE]);
+            td_sum / visited.sum_dim(1).reshape([envs, TABLE]).clamp_min(1.0)
+        };
+        self.q = self.q.clone() + step * self.config.learning_rate;
         self.steps += 1;
         if self.steps % self.config.target_update_every.max(1) == 0 {
             self.q_target = self.q.clone();
@@ -152,23 +216,18 @@ impl IsingMfq {
     }
 }
 
-/// MF-Q order parameter vs temperature: `replicas` lattices of side `size` per temperature, all
-/// in one batch, starting from random spins; `learning` steps of acting and learning, then
-/// `measurements` more (still learning), sampling |m| at each. One long episode (no resets).
-pub fn order_parameter_curve(
-    ctx: &Arc<GpuContext>,
-    size: usize,
-    temperatures: &[f32],
-    replicas: usize,
-    learning: usize,
-    measurements: usize,
-    seed: u64,
-    mut progress: impl FnMut(usize),
-) -> Result<Vec<OrderPoint>> {
+/// MF-Q order parameter vs temperature: agents with `config` (empty tables: their first moves
+/// are coin flips) on lattices starting from `curve.initial`; `curve.equilibration` steps of acting and learning, then `curve.measurements` more
+/// (still learning), sampling |m| at each. One long episode (no resets).
+pub fn order_parameter_curve(ctx: &Arc<GpuContext>, curve: &OrderCurve, config: MfqConfig, mut progress: impl FnMut(usize)) -> Result<Vec<OrderPoint>> {
+    let OrderCurve { size, ref temperatures, replicas, equilibration, measurements, seed, initial } = *curve;
     let per_env = crate::env::ising::temperature_per_env(temperatures, replicas, measurements)?;
-    let config = IsingConfig::new(per_env.len()).with_size(size).with_max_cycles(learning + measurements + 1);
-    let mut env = Ising::new(ctx.clone(), config)?;
-    let mut agents = IsingMfq::new(ctx, &per_env, size * size, MfqConfig::new(), seed)?;
+    let lattices = IsingConfig::new(per_env.len())
+        .with_size(size)
+        .with_max_cycles(equilibration + measurements + 1)
+        .with_initial_magnetisation(if initial == InitialSpins::Ordered { 1.0 } else { 0.0 });
+    let mut env = Ising::new(ctx.clone(), lattices)?;
+    let mut agents = IsingMfq::new(ctx, &per_env, size * size, config, seed)?;
     let mut obs = env.reset(seed)?.obs.remove(0);
     let mut step = |env: &mut Ising, obs: &mut Tensor<3>| -> Result<()> {
         let action = agents.act(obs.clone())?;
@@ -178,17 +237,26 @@ pub fn order_parameter_curve(
         *obs = next;
         Ok(())
     };
-    for t in 0..learning {
+    for t in 0..equilibration {
         step(&mut env, &mut obs)?;
         progress(t + 1);
     }
-    let mut done = learning;
+    let mut done = equilibration;
     accumulate_order(ctx, temperatures, replicas, size * size, measurements, || {
         step(&mut env, &mut obs)?;
         done += 1;
         progress(done);
         Ok(env.magnetisation())
     })
+}
+
+/// The checkerboard's two colours on an L×L lattice of `sites` sites: `[1, sites]` masks, 1 on
+/// sites with (row + col) even, then odd.
+fn colour_masks(ctx: &GpuContext, sites: usize) -> Result<[Tensor<2>; 2]> {
+    let side = crate::env::ising::lattice_side(sites);
+    let even: Vec<f32> = (0..sites).map(|j| ((j / side + j % side) % 2 == 0) as u8 as f32).collect();
+    let odd: Vec<f32> = even.iter().map(|e| 1.0 - e).collect();
+    Ok([ctx.upload_f32(&even, [1, sites])?, ctx.upload_f32(&odd, [1, sites])?])
 }
 
 /// An MF-Q checkpoint's tables (`q.json`).
