@@ -117,3 +117,17 @@ fn train_takes_pettingzoo_names_in_flags_and_configs() {
     let err = TrainConfig { env: EnvKind::Swarm, ..TrainConfig::default() }.validate().unwrap_err().to_string();
     assert!(err.contains("mappo") && err.contains("mfac or ippo"), "{err}");
 }
+
+#[test]
+fn every_example_config_parses_and_validates() {
+    let mut seen = 0;
+    for entry in std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/examples")).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "toml") {
+            let config = TrainConfig::from_toml_file(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            config.validate().unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            seen += 1;
+        }
+    }
+    assert!(seen >= 7, "{seen} example configs");
+}

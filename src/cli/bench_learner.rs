@@ -39,7 +39,7 @@ fn config(bench: &LearnerBench) -> anyhow::Result<TrainConfig> {
         (None, Some(text)) => toml::from_str(text)?,
         (None, None) => TrainConfig { algo: bench.env.default_algo(), ..TrainConfig::default().on_env(bench.env) },
     };
-    if config.algo == Algo::Mfq || config.algo.is_off_policy() {
+    if config.algo.is_off_policy() {
         return Err(ShoalError::config("algo", config.algo.name(), "the learner bench times PPO learners (ippo, mappo, mfac)").into());
     }
     if let Some(algo) = bench.algo {
@@ -56,7 +56,7 @@ fn config(bench: &LearnerBench) -> anyhow::Result<TrainConfig> {
     let mut config = config.with_overrides(&bench.set)?;
     // Enough budget for the timed updates whatever `total_env_steps` said.
     config.total_env_steps = config.steps_per_update() * (bench.updates as u64 + 2);
-    if config.algo == Algo::Mfq || config.algo.is_off_policy() {
+    if config.algo.is_off_policy() {
         return Err(ShoalError::config("algo", config.algo.name(), "the learner bench times PPO learners (ippo, mappo, mfac)").into());
     }
     Ok(config)

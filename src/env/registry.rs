@@ -378,7 +378,7 @@ impl EnvKind {
                 scale: Scale::MapSide { default: 40, bench: &[40], agents: |side| 2 * BattleConfig::new(1).with_map_size(side).team_size() },
                 bench_envs: &[1, 16, 64, 256],
                 render_cycles: Some(200),
-                algos: &[Algo::Mfac, Algo::Ippo],
+                algos: &[Algo::Mfac, Algo::Ippo, Algo::Mfq, Algo::Iql],
                 example_config: Some(include_str!("../../examples/battle_selfplay.toml")),
                 distinct_agents: false,
                 check: check::<BattleConfig>,

@@ -10,7 +10,6 @@ use super::{EpisodePolicy, GifRecorder, Recording, RenderRequest};
 use crate::env::{Actions, BatchedEnv, EnvKind, EnvParams, RandomActions};
 use crate::error::{Result, ShoalError};
 use crate::gpu::GpuContext;
-use crate::train::algo::Algo;
 use crate::train::checkpoint::CheckpointState;
 use crate::train::config::TrainConfig;
 use crate::train::mean_field::mfq::{load_agents, IsingMfq};
@@ -85,7 +84,7 @@ impl ActionSource {
             None => ActionSource::Random(
                 env.spec().groups.iter().map(|group| RandomActions::new(ctx.clone(), group, 1, seed ^ 0x5EED_F00D)).collect::<Result<_>>()?,
             ),
-            Some((dir, _, config)) if config.algo == Algo::Mfq => ActionSource::Mfq(load_agents(ctx, dir, 1, seed)?.1),
+            Some((dir, _, config)) if config.tabular_mfq() => ActionSource::Mfq(load_agents(ctx, dir, 1, seed)?.1),
             Some((dir, greedy, _)) => ActionSource::Trained(checkpoint_actors(ctx, dir, env, greedy, seed)?.1),
         })
     }

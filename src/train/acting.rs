@@ -29,7 +29,7 @@ use super::config::TrainConfig;
 use super::off_policy::actor::actor_action;
 use super::off_policy::critics::actor_config;
 use super::off_policy::maddpg::group_files;
-use super::off_policy::q_policy::{discrete_actions, greedy_actions};
+use super::off_policy::q_policy::{discrete_actions, greedy_actions, QInput};
 use super::off_policy::{load_q_network, Explorer};
 use crate::env::{ActionSpace, Actions, AgentGroup, BatchedEnv};
 use crate::error::{Result, ShoalError};
@@ -49,11 +49,12 @@ pub fn checkpoint_actors(ctx: &Arc<GpuContext>, dir: &std::path::Path, env: &dyn
     let envs = spec.n_envs;
     let noise = |g: usize, group: &AgentGroup| PolicyNoise::new(ctx.clone(), &group.action, group.agents, envs, seed ^ 0xE7A1 ^ g as u64);
     let actors: Vec<Box<dyn GroupActor>> = match config.algo {
-        Algo::Mfq => return Err(ShoalError::config("checkpoint", dir.display(), "MF-Q's tabular agents act through `shoal render` and the Ising report, not as group policies")),
-        Algo::Iql | Algo::Vdn => {
+        Algo::Mfq if config.tabular_mfq() => return Err(ShoalError::config("checkpoint", dir.display(), "MF-Q's tabular agents act through `shoal render` and the Ising report, not as group policies")),
+        Algo::Iql | Algo::Vdn | Algo::Mfq => {
             let group = &spec.groups[0];
             let explore = (!greedy).then(|| Explorer::new(ctx, group, envs, seed ^ 0xE7A1).map(|e| (e, config.eps_end))).transpose()?;
-            vec![Box::new(QActor { q: load_q_network(ctx, dir)?.1, agent_ids: Tensor::eye(group.agents, ctx.device()), explore })]
+            let (_, q, input) = load_q_network(ctx, dir)?;
+            vec![Box::new(QActor { q, input, explore })]
         }
         Algo::Maddpg | Algo::Ddpg => spec
             .groups
@@ -104,16 +105,16 @@ impl GroupActor for PpoActor {
     }
 }
 
-/// IQL/VDN: argmax Q, ε-greedy when exploring.
+/// IQL/VDN/neural MF-Q: argmax Q, ε-greedy when exploring.
 struct QActor {
     q: Mlp,
-    agent_ids: Tensor<2>,
+    input: QInput,
     explore: Option<(Explorer, f32)>,
 }
 
 impl GroupActor for QActor {
     fn act(&mut self, obs: Tensor<3>) -> Result<Actions> {
-        let greedy = greedy_actions(&self.q, obs, &self.agent_ids);
+        let greedy = greedy_actions(&self.q, &self.input, obs);
         Ok(Actions::Discrete(match &mut self.explore {
             Some((explorer, epsilon)) => explorer.epsilon_greedy(greedy, *epsilon),
             None => greedy,

@@ -16,7 +16,8 @@ pub enum Algo {
     /// Mean-field actor-critic (swarm): actor `π(a | o_i)`, critic `V(o_i, ā_i)` that also sees
     /// the neighbours' mean action.
     Mfac,
-    /// Mean-field Q-learning (ising): tabular Q(s, a, ā), Boltzmann policy at `temperature`.
+    /// Mean-field Q-learning: on ising tabular Q(s, a, ā) with a Boltzmann policy at
+    /// `temperature`; on battle IQL's network on `Q(o, ā, a)` with the team's mean action ā.
     Mfq,
     /// Independent Q-learning: one DQN `Q(o_i, a_i)` shared by the agents (with an agent id),
     /// double-Q targets, ε-greedy, a device replay buffer.
@@ -43,10 +44,10 @@ impl Algo {
         }
     }
 
-    /// Whether it learns from a replay buffer (IQL, VDN, MADDPG, DDPG) rather than on-policy
-    /// (PPO) or with MF-Q's table.
+    /// Whether it learns from a replay buffer (IQL, VDN, MADDPG, DDPG, MF-Q — the neural one;
+    /// on ising MF-Q's table learns from each step instead) rather than on-policy (PPO).
     pub fn is_off_policy(self) -> bool {
-        matches!(self, Algo::Iql | Algo::Vdn | Algo::Maddpg | Algo::Ddpg)
+        matches!(self, Algo::Iql | Algo::Vdn | Algo::Maddpg | Algo::Ddpg | Algo::Mfq)
     }
 
     /// Whether it trains deterministic actors through critics (MADDPG, DDPG).

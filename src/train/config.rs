@@ -160,6 +160,11 @@ impl Default for TrainConfig {
 }
 
 impl TrainConfig {
+    /// MF-Q on the Ising lattice: the tabular learner (elsewhere MF-Q is IQL's network with ā).
+    pub fn tabular_mfq(&self) -> bool {
+        self.algo == Algo::Mfq && self.env == crate::env::EnvKind::Ising
+    }
+
     /// Reads a TOML file; missing keys keep their defaults.
     pub fn from_toml_file(path: &std::path::Path) -> Result<TrainConfig> {
         let text = std::fs::read_to_string(path).map_err(|e| ShoalError::io(path, e))?;
@@ -344,7 +349,7 @@ impl TrainConfig {
             if !(self.tau > 0.0 && self.tau <= 1.0) {
                 return Err(ShoalError::config("tau", self.tau, "must be in (0, 1]: 1 copies the network every target_update_every steps"));
             }
-            if self.continuous && matches!(self.algo, Algo::Iql | Algo::Vdn) {
+            if self.continuous && matches!(self.algo, Algo::Iql | Algo::Vdn | Algo::Mfq) {
                 return Err(ShoalError::config("continuous", true, format!("{} learns Q-values of discrete actions: set continuous = false", self.algo.name())));
             }
             if !(self.actor_lr_scale > 0.0 && self.actor_lr_scale.is_finite()) {
@@ -357,7 +362,7 @@ impl TrainConfig {
         if self.algo == Algo::Coma && self.continuous {
             return Err(ShoalError::config("continuous", true, "coma's critic values discrete actions: set continuous = false"));
         }
-        if self.algo == Algo::Mfq {
+        if self.tabular_mfq() {
             if !(self.temperature > 0.0 && self.temperature.is_finite()) {
                 return Err(ShoalError::config("temperature", self.temperature, "must be a positive number"));
             }

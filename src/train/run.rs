@@ -15,8 +15,8 @@ use crate::gpu::GpuContext;
 /// A fresh run of the learner `config` asks for.
 pub fn new_learner(ctx: Arc<GpuContext>, config: TrainConfig) -> Result<Box<dyn Learner>> {
     Ok(match config.algo {
-        Algo::Mfq => Box::new(MfqTrainer::new(ctx, config)?),
-        Algo::Iql | Algo::Vdn => Box::new(IqlTrainer::new(ctx, config)?),
+        Algo::Mfq if config.tabular_mfq() => Box::new(MfqTrainer::new(ctx, config)?),
+        Algo::Iql | Algo::Vdn | Algo::Mfq => Box::new(IqlTrainer::new(ctx, config)?),
         Algo::Maddpg | Algo::Ddpg => Box::new(MaddpgTrainer::new(ctx, config)?),
         Algo::Coma => Box::new(ComaTrainer::new(ctx, config)?),
         _ => Box::new(Trainer::new(ctx, config)?),
@@ -25,9 +25,10 @@ pub fn new_learner(ctx: Arc<GpuContext>, config: TrainConfig) -> Result<Box<dyn 
 
 /// Resumes the run in a checkpoint, whichever learner wrote it.
 pub fn resume_learner(ctx: Arc<GpuContext>, dir: &std::path::Path) -> Result<Box<dyn Learner>> {
-    Ok(match CheckpointState::read(dir)?.config.algo {
-        Algo::Mfq => Box::new(MfqTrainer::resume(ctx, dir)?),
-        Algo::Iql | Algo::Vdn => Box::new(IqlTrainer::resume(ctx, dir)?),
+    let config = CheckpointState::read(dir)?.config;
+    Ok(match config.algo {
+        Algo::Mfq if config.tabular_mfq() => Box::new(MfqTrainer::resume(ctx, dir)?),
+        Algo::Iql | Algo::Vdn | Algo::Mfq => Box::new(IqlTrainer::resume(ctx, dir)?),
         Algo::Maddpg | Algo::Ddpg => Box::new(MaddpgTrainer::resume(ctx, dir)?),
         Algo::Coma => Box::new(ComaTrainer::resume(ctx, dir)?),
         _ => Box::new(Trainer::resume(ctx, dir)?),

@@ -9,6 +9,12 @@
 //!   `Q_tot = Σ_i Q(o_i, a_i)`, trained on the team reward `Σ_i r_i` — the simplest
 //!   centralised-training, decentralised-execution value learner; each agent still acts greedily
 //!   on its own `Q`.
+//! - **Neural MF-Q** (Yang et al. 2018, on envs whose observation carries the mean action ā, i.e.
+//!   Battle): IQL's learner on `Q(o_i, ā_i, a_i)`, ā being the team's mean action of the previous
+//!   step (which is what mlii/mfrl feeds its MFQ network). As in mfrl's code, the target is the
+//!   double-Q one at the next state's ā and acting is ε-greedy (the paper writes the target as
+//!   the Boltzmann expectation Σ_a' π(a'|s', ā') Q(s', a', ā'); its released code takes the max).
+//!   IQL on the same env is the paper's IL: the same network without ā.
 //!
 //! Per update: `rollout_steps` steps of every env acting ε-greedily, each step's joint
 //! transitions written to the device replay buffer; then, once `learning_starts` env steps are
@@ -26,7 +32,7 @@ use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
 use burn::tensor::{Device, Tensor};
 use serde::{Deserialize, Serialize};
 
-use super::q_policy::{discrete_actions, greedy_actions, q_network_config, q_values, Explorer};
+use super::q_policy::{discrete_actions, greedy_actions, q_network_config, q_values, Explorer, QInput};
 use super::replay::ReplayBuffer;
 use super::targets::{double_q_targets, huber_loss, polyak_update};
 use crate::env::{Actions, BatchedEnv};
@@ -58,7 +64,7 @@ pub struct IqlTrainer {
     q: Mlp,
     target: Mlp,
     optim: ModuleOptimizer,
-    agent_ids: Tensor<2>,
+    input: QInput,
     explorer: Explorer,
     buffer: ReplayBuffer,
     obs: Tensor<3>,
@@ -71,8 +77,8 @@ impl IqlTrainer {
     pub fn new(ctx: Arc<GpuContext>, config: TrainConfig) -> Result<IqlTrainer> {
         config.validate()?;
         let algo = config.algo.name();
-        if !matches!(config.algo, Algo::Iql | Algo::Vdn) {
-            return Err(ShoalError::config("algo", algo, "IqlTrainer runs iql and vdn"));
+        if !matches!(config.algo, Algo::Iql | Algo::Vdn | Algo::Mfq) || config.tabular_mfq() {
+            return Err(ShoalError::config("algo", algo, "IqlTrainer runs iql, vdn and neural mfq"));
         }
         let mut env = config.env.build(&ctx, &config.env_params(config.envs, true))?;
         let spec = env.spec().clone();
@@ -81,9 +87,10 @@ impl IqlTrainer {
         }
         let group = &spec.groups[0];
         let actions = discrete_actions(group, algo)?;
+        let input = QInput::new(env.obs_layout(), group, config.algo, ctx.device())?;
         let device: Device = ctx.device().clone().autodiff();
         device.seed(config.seed);
-        let q = q_network_config(group.obs_dim, group.agents, actions, config.hidden, config.layers).init(&device);
+        let q = q_network_config(&input, actions, config.hidden, config.layers).init(&device);
         let target = q.valid();
         let width = group.agents * group.obs_dim;
         let fields = [("obs", width), ("action", group.agents), ("reward", group.agents), ("next_obs", width), ("terminated", 1)];
@@ -91,7 +98,7 @@ impl IqlTrainer {
         let explorer = Explorer::new(&ctx, group, config.envs, config.seed)?;
         let obs = env.reset(config.seed)?.obs.remove(0);
         Ok(IqlTrainer {
-            agent_ids: Tensor::eye(group.agents, ctx.device()),
+            input,
             optim: optimizer(&config),
             q,
             target,
@@ -142,16 +149,18 @@ impl IqlTrainer {
         let policy = self.q.valid();
         for _ in 0..self.config.rollout_steps {
             let [_, agents, dim] = self.obs.dims();
-            let greedy = greedy_actions(&policy, self.obs.clone(), &self.agent_ids);
+            let greedy = greedy_actions(&policy, &self.input, self.obs.clone());
             let actions = self.explorer.epsilon_greedy(greedy, epsilon);
             self.progress.noise_calls += 1;
             let step = self.env.step(&[Actions::Discrete(actions.clone())])?;
-            let next = match &step.terminal_obs {
-                Some(terminal) => terminal[0].clone(),
-                None => return Err(ShoalError::Internal("the env gave no terminal observations".into())),
+            let (next, terminated) = match &step.terminal_obs {
+                // Truncation (the time limit) still bootstraps; only a termination ends the value.
+                Some(terminal) => (terminal[0].clone(), (step.done.clone() - step.truncated.clone()).clamp_min(0.0)),
+                // Envs that do not report an episode's last observation (battle): its last step
+                // ends the value, as mlii/mfrl's replay buffer ends it.
+                None => (step.obs[0].clone(), step.done.clone()),
             };
-            // Truncation (the time limit) still bootstraps; only a termination ends the value.
-            let terminated = (step.done.clone() - step.truncated.clone()).clamp_min(0.0).reshape([envs, 1]);
+            let terminated = terminated.reshape([envs, 1]);
             self.buffer.push(&[
                 self.obs.clone().reshape([envs, agents * dim]),
                 actions.float(),
@@ -173,11 +182,11 @@ impl IqlTrainer {
         let mut next_field = || sample.next().expect("five fields");
         let (obs, action, reward, next_obs, terminated) = (next_field(), next_field(), next_field(), next_field(), next_field());
         let rows = batch * agents;
-        let q_all = q_values(&self.q, obs.reshape([batch, agents, dim]), &self.agent_ids);
+        let q_all = q_values(&self.q, &self.input, obs.reshape([batch, agents, dim]));
         let taken = q_all.gather(1, action.reshape([rows, 1]).int()).reshape([rows]);
         let next_obs = next_obs.reshape([batch, agents, dim]);
-        let next_online = q_values(&self.q.valid(), next_obs.clone(), &self.agent_ids);
-        let next_target = q_values(&self.target, next_obs, &self.agent_ids);
+        let next_online = q_values(&self.q.valid(), &self.input, next_obs.clone());
+        let next_target = q_values(&self.target, &self.input, next_obs);
         let terminal = terminated.expand([batch, agents]).reshape([rows]);
         let (prediction, target) = if c.algo == Algo::Vdn {
             // Q_tot = Σ_i Q_i on the team reward Σ_i r_i; the future value is Σ_i of each
@@ -254,13 +263,14 @@ impl Learner for IqlTrainer {
     }
 }
 
-/// A checkpoint's Q-network (no autodiff), for evaluation and rendering.
-pub fn load_q_network(ctx: &Arc<GpuContext>, dir: &std::path::Path) -> Result<(TrainConfig, Mlp)> {
+/// A checkpoint's Q-network (no autodiff) and what it reads, for evaluation and rendering.
+pub fn load_q_network(ctx: &Arc<GpuContext>, dir: &std::path::Path) -> Result<(TrainConfig, Mlp, QInput)> {
     let state = CheckpointState::read(dir)?;
     let config = state.config;
     let probe = config.env.build(ctx, &config.env_params(1, false))?;
     let group = &probe.spec().groups[0];
-    let shape = q_network_config(group.obs_dim, group.agents, discrete_actions(group, config.algo.name())?, config.hidden, config.layers);
+    let input = QInput::new(probe.obs_layout(), group, config.algo, ctx.device())?;
+    let shape = q_network_config(&input, discrete_actions(group, config.algo.name())?, config.hidden, config.layers);
     let q = crate::train::store::load_module(shape.init(ctx.device()), &dir.join(Q_FILE))?;
-    Ok((config, q))
+    Ok((config, q, input))
 }

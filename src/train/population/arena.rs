@@ -5,6 +5,10 @@
 //! team 0 and half seat B, so that neither policy gets the advantage. A game is won by the team
 //! with more survivors when it ends (a team wiped out, or the time limit) — with equal teams that
 //! is the team that killed more, mfrl's rule.
+//!
+//! Any family's checkpoint can play (PPO's AC and MF-AC, IQL as the paper's IL, neural MF-Q):
+//! each side's policy is the [`GroupActor`] that evaluation and rendering use, given the whole
+//! battle's observations; the arena keeps the actions of the team that side commands.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -12,10 +16,8 @@ use std::sync::Arc;
 use burn::tensor::Tensor;
 
 use crate::env::EnvKind;
-use crate::train::actor_critic::eval::load_model;
-use crate::train::actor_critic::inputs::Inputs;
-use crate::train::actor_critic::model::{Action, ActorCritic};
-use crate::train::actor_critic::noise::PolicyNoise;
+use crate::train::acting::{checkpoint_actors, GroupActor};
+use crate::train::checkpoint::CheckpointState;
 use crate::train::config::TrainConfig;
 use crate::env::{Actions, Battle, BattleConfig, BatchedEnv};
 use crate::error::{Result, ShoalError};
@@ -38,7 +40,7 @@ pub struct ArenaResult {
     pub survivors_b: f64,
 }
 
-fn load_battle(dir: &Path, ctx: &Arc<GpuContext>) -> Result<(TrainConfig, ActorCritic)> {
+fn battle_run(dir: &Path) -> Result<TrainConfig> {
     if !dir.join("state.json").is_file() {
         return Err(ShoalError::config(
             "checkpoint",
@@ -46,11 +48,28 @@ fn load_battle(dir: &Path, ctx: &Arc<GpuContext>) -> Result<(TrainConfig, ActorC
             "no training checkpoint there: pass the --out directory of `shoal train --env battle` (or its checkpoint/)",
         ));
     }
-    let (config, model) = load_model(dir, ctx)?;
+    let config = CheckpointState::read(dir)?.config;
     if config.env != EnvKind::Battle {
         return Err(ShoalError::config("checkpoint", dir.display(), format!("is a {} run; the arena plays battle checkpoints", config.env.name())));
     }
-    Ok((config, model))
+    Ok(config)
+}
+
+/// The policy of checkpoint `dir` for the battles of `env`.
+fn battle_actor(ctx: &Arc<GpuContext>, dir: &Path, env: &Battle, greedy: bool, seed: u64) -> Result<Box<dyn GroupActor>> {
+    let (_, mut actors) = checkpoint_actors(ctx, dir, env, greedy, seed)?;
+    actors.pop().ok_or_else(|| ShoalError::Internal("a battle checkpoint has one agent group".into()))
+}
+
+/// Team `team`'s actions `[envs, n]` of a policy's actions for both teams.
+fn team_actions(actions: Actions, team: usize, n: usize) -> Result<Tensor<2, burn::tensor::Int>> {
+    match actions {
+        Actions::Discrete(all) => {
+            let [envs, _] = all.dims();
+            Ok(all.slice([0..envs, team * n..(team + 1) * n]))
+        }
+        Actions::Continuous(_) => Err(ShoalError::Internal("battle policies take discrete actions".into())),
+    }
 }
 
 /// Plays at least `games` games between the checkpoints in `a` and `b` (greedy or sampled).
@@ -58,8 +77,7 @@ pub fn play(ctx: &Arc<GpuContext>, a: &Path, b: &Path, games: usize, seed: u64, 
     if games < 2 {
         return Err(ShoalError::config("games", games, "play at least 2 games (one with each policy as team 0)"));
     }
-    let (config_a, model_a) = load_battle(a, ctx)?;
-    let (config_b, model_b) = load_battle(b, ctx)?;
+    let (config_a, config_b) = (battle_run(a)?, battle_run(b)?);
     if config_a.map_size != config_b.map_size {
         return Err(ShoalError::config("checkpoints", format!("map {} vs {}", config_a.map_size, config_b.map_size), "both policies must be trained on the same map size"));
     }
@@ -69,23 +87,17 @@ pub fn play(ctx: &Arc<GpuContext>, a: &Path, b: &Path, games: usize, seed: u64, 
     let mut total = ArenaResult::default();
     for (half, a_first) in [true, false].into_iter().enumerate() {
         let mut env = Battle::new(ctx.clone(), battle.clone())?;
-        let (inputs_a, inputs_b) = (Inputs::new(&env, config_a.algo, ctx.device()), Inputs::new(&env, config_b.algo, ctx.device()));
-        let action = env.spec().groups[0].action.clone();
-        let mut noise = PolicyNoise::new(ctx.clone(), &action, 2 * n, envs, seed ^ (0xA7E4A + half as u64))?;
+        let mut actor_a = battle_actor(ctx, a, &env, greedy, seed ^ (0xA7E4A + half as u64))?;
+        let mut actor_b = battle_actor(ctx, b, &env, greedy, seed ^ (0xB7E4A + half as u64))?;
         let mut obs = env.reset(seed.wrapping_add(half as u64))?.obs.remove(0);
         for _ in 0..battle.max_cycles {
-            let width = noise.width();
-            let u = noise.sample()?.reshape([envs, 2 * n, width]);
-            let team = |t: usize| obs.clone().slice([0..envs, t * n..(t + 1) * n]);
-            let noise_of = |t: usize| u.clone().slice([0..envs, t * n..(t + 1) * n]).reshape([envs * n, width]);
-            let act = |model: &ActorCritic, inputs: &Inputs, t: usize| -> Tensor<2, burn::tensor::Int> {
-                match model.act(inputs.actor(team(t)), (!greedy).then(|| noise_of(t))).action {
-                    Action::Discrete(x) => x.reshape([envs, n]),
-                    Action::Continuous(_) => unreachable!("battle policies are categorical"),
-                }
-            };
-            let (first, second) = if a_first { (act(&model_a, &inputs_a, 0), act(&model_b, &inputs_b, 1)) } else { (act(&model_b, &inputs_b, 0), act(&model_a, &inputs_a, 1)) };
-            obs = env.step(&[Actions::Discrete(Tensor::cat(vec![first, second], 1))])?.obs.remove(0);
+            // Each policy sees the whole battle (an agent's observation is its own either way)
+            // and commands its own team.
+            let (team_of_a, team_of_b) = if a_first { (0, 1) } else { (1, 0) };
+            let from_a = team_actions(actor_a.act(obs.clone())?, team_of_a, n)?;
+            let from_b = team_actions(actor_b.act(obs.clone())?, team_of_b, n)?;
+            let joint = if a_first { vec![from_a, from_b] } else { vec![from_b, from_a] };
+            obs = env.step(&[Actions::Discrete(Tensor::cat(joint, 1))])?.obs.remove(0);
         }
         let o = env.outcomes()?;
         let (wins, losses, survivors_a, survivors_b) =
