@@ -30,29 +30,6 @@ impl Method {
     }
 }
 
-/// Whose energy Metropolis samples (`shoal::env::ising::Energy`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum EnergyArg {
-    /// The lattice's: ΔE = 2J·s·Σ s_k (T_c = 2.269).
-    Total,
-    /// The flipping site's own reward: ΔE = J·s·Σ s_k (T_c = 1.135), the Mean Field MARL paper's MCMC.
-    Own,
-}
-
-/// How the lattices start (`shoal::env::ising::InitialSpins`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum StartArg {
-    Ordered,
-    Random,
-}
-
-/// Who moves at an MF-Q step (`shoal::train::mfq::Moves`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum MovesArg {
-    Synchronous,
-    Checkerboard,
-}
-
 #[derive(Debug, Args)]
 pub struct IsingArgs {
     /// Methods, comma-separated (each gets a curve in the same plot).
@@ -79,10 +56,10 @@ pub struct IsingArgs {
     /// Start every lattice with all spins up (ordered: below T_c a run then only has to melt, never
     /// to coarsen domains) or with a fair coin per site (random).
     #[arg(long, value_enum, default_value = "ordered")]
-    start: StartArg,
+    start: InitialSpins,
     /// Metropolis's energy: the lattice's (total) or each site's own reward (own).
     #[arg(long, value_enum, default_value = "total")]
-    energy: EnergyArg,
+    energy: Energy,
     /// MF-Q's discount factor (0: the myopic Q ← Q + α(r − Q) of mlii/mfrl's Ising code).
     #[arg(long, default_value_t = 0.9)]
     gamma: f32,
@@ -94,7 +71,7 @@ pub struct IsingArgs {
     /// colours in turn (checkerboard, as Metropolis's sites do; a step then moves half the sites).
     /// Comma-separated: one MF-Q curve each.
     #[arg(long, value_enum, value_delimiter = ',', default_value = "synchronous")]
-    moves: Vec<MovesArg>,
+    moves: Vec<Moves>,
     /// Write the rows as JSON here.
     #[arg(long)]
     json: Option<PathBuf>,
@@ -125,10 +102,7 @@ pub fn run(args: IsingArgs) -> anyhow::Result<ExitCode> {
     if let Some(t) = args.temperatures.iter().find(|t| !(t.is_finite() && **t > 0.0)) {
         return Err(ShoalError::config("temperatures", t, "temperatures must be positive numbers").into());
     }
-    let energy = match args.energy {
-        EnergyArg::Total => Energy::Total,
-        EnergyArg::Own => Energy::Own,
-    };
+    let energy = args.energy;
     let mfq = MfqConfig::new().with_gamma(args.gamma).with_per_site(args.per_site_tables);
     // One curve per Metropolis method, one per MF-Q move schedule.
     let curves: Vec<(Method, Moves)> = args
@@ -136,10 +110,7 @@ pub fn run(args: IsingArgs) -> anyhow::Result<ExitCode> {
         .iter()
         .flat_map(|&method| match method {
             Method::Mcmc => vec![(method, Moves::Synchronous)],
-            Method::Mfq => args.moves.iter().map(|m| (method, match m {
-                MovesArg::Synchronous => Moves::Synchronous,
-                MovesArg::Checkerboard => Moves::Checkerboard,
-            })).collect(),
+            Method::Mfq => args.moves.iter().map(|&m| (method, m)).collect(),
         })
         .collect();
     let curve = OrderCurve {
@@ -149,10 +120,7 @@ pub fn run(args: IsingArgs) -> anyhow::Result<ExitCode> {
         equilibration: args.equilibration,
         measurements: args.measurements,
         seed: args.seed,
-        initial: match args.start {
-            StartArg::Ordered => InitialSpins::Ordered,
-            StartArg::Random => InitialSpins::Random,
-        },
+        initial: args.start,
     };
     let ctx = super::open_gpu()?;
     let tc = energy.critical_temperature();
@@ -173,7 +141,7 @@ pub fn run(args: IsingArgs) -> anyhow::Result<ExitCode> {
         let transition = ising::steepest_drop(&points);
         let setting = match method {
             Method::Mcmc => format!("{} energy", energy.name()),
-            Method::Mfq => format!("γ = {}, {} tables, {} moves", args.gamma, if args.per_site_tables { "per-site" } else { "shared" }, moves_name(moves)),
+            Method::Mfq => format!("γ = {}, {} tables, {} moves", args.gamma, if args.per_site_tables { "per-site" } else { "shared" }, moves.name()),
         };
         println!("{} ({setting}) on {}×{} lattices ({} per temperature), adapter {}", method.name(), args.size, args.size, args.envs, ctx.adapter_name());
         println!("{:>12} {:>16} {:>15}", "temperature", "order parameter", "susceptibility");
@@ -189,7 +157,7 @@ pub fn run(args: IsingArgs) -> anyhow::Result<ExitCode> {
                 energy: (!mfq_row).then_some(energy),
                 gamma: mfq_row.then_some(args.gamma),
                 per_site_tables: mfq_row.then_some(args.per_site_tables),
-                moves: mfq_row.then_some(moves_name(moves)),
+                moves: mfq_row.then_some(moves.name()),
             });
         }
         if let Some(t) = transition {
@@ -235,11 +203,4 @@ pub fn run(args: IsingArgs) -> anyhow::Result<ExitCode> {
         eprintln!("wrote {}", path.display());
     }
     Ok(ExitCode::SUCCESS)
-}
-
-fn moves_name(moves: Moves) -> &'static str {
-    match moves {
-        Moves::Synchronous => "synchronous",
-        Moves::Checkerboard => "checkerboard",
-    }
 }

@@ -15,7 +15,7 @@ use crate::gpu::kernel::{GRID_WGSL, RNG_WGSL};
 use crate::gpu::{float_buffer, float_tensor, int_buffer, GpuContext, WgslKernel};
 
 /// How a Metropolis chain (or an order-parameter curve's lattices) starts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum InitialSpins {
     /// Every spin +1 (the ground state): fastest to equilibrate below T_c.
     Ordered,
@@ -107,7 +107,7 @@ impl Metropolis {
 /// `(J/2)·s_j·Σ_k s_k`, so the lattice's energy H = −J·Σ_⟨jk⟩ s_j s_k is minus the sum of the
 /// rewards, but a site's own reward changes by only half of H's change when it flips: a
 /// Boltzmann policy over its own reward is a heat bath at twice the temperature.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, clap::ValueEnum)]
 #[serde(rename_all = "snake_case")]
 pub enum Energy {
     /// The lattice's H: ΔE = 2J·s·Σ s_k, the textbook chain; T_c = 2.269 (Onsager).

@@ -51,7 +51,7 @@ pub struct MfqConfig {
 }
 
 /// Which sites choose a new spin at a step.
-#[derive(Config, Debug, Copy, PartialEq, Eq)]
+#[derive(Config, Debug, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Moves {
     /// All sites at once: a site's reward then depends on its neighbours' *new* spins, which it
     /// cannot see.
@@ -59,6 +59,16 @@ pub enum Moves {
     /// Sites with (row + col) even at even steps, odd at odd steps; the others keep their spin
     /// (and do not learn from that step). Neighbours of a moving site stand still.
     Checkerboard,
+}
+
+impl Moves {
+    /// `synchronous` or `checkerboard`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Moves::Synchronous => "synchronous",
+            Moves::Checkerboard => "checkerboard",
+        }
+    }
 }
 
 /// Tabular MF-Q agents on a batch of Ising lattices, one temperature per lattice.
