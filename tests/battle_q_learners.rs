@@ -10,6 +10,7 @@ use shoal::env::EnvKind;
 use shoal::train::off_policy::q_policy::{q_network_config, q_values, QInput};
 use shoal::train::off_policy::IqlTrainer;
 use shoal::train::{Algo, Learner, TrainConfig};
+use shoal::gpu::SeededInit;
 use shoal::GpuContext;
 
 /// 2 battles on a 12×12 map (2 v 2), 10 steps per update; learning from the second update.
@@ -49,7 +50,7 @@ fn mf_q_reads_the_team_mean_action_and_il_does_not() {
     }
     let obs = |v: &[f32]| ctx.upload_f32(v, [1, agents, BATTLE_OBS_DIM]).unwrap();
     for (input, sees_mean_action) in [(&il, false), (&mfq, true)] {
-        let q = q_network_config(input, BATTLE_ACTIONS, 16, 2).init(device);
+        let q = SeededInit::new(device, 2).draw(q_network_config(input, BATTLE_ACTIONS, 16, 2).init(device));
         let values = |v: &[f32]| ctx.read_f32(q_values(&q, input, obs(v))).unwrap();
         assert_eq!(values(&base) != values(&other), sees_mean_action, "width {}", input.width());
     }

@@ -4,6 +4,8 @@
 //! are keyed by (seed, env), so the envs shared by both batches receive the same actions.
 //! Nothing here names an env: a new env in the registry is covered without an edit.
 
+mod common;
+
 use shoal::env::{EnvKind, RandomActions, Scale};
 use shoal::GpuContext;
 
@@ -64,6 +66,30 @@ fn every_registered_env_is_deterministic_and_independent_of_batch_size() {
         let large = rollout(kind, 64, 5, 11, steps);
         for (t, (odd, large)) in odd.iter().zip(&large).enumerate() {
             assert_eq!(odd, large, "{kind}: record {t} of envs 0..5 differs between 5 and 64 envs");
+        }
+    }
+}
+
+/// burn draws initial weights lazily from one process-wide generator: trainers built at once in
+/// one process (this harness's threads, a league in threads) must still get the networks their
+/// seeds give, not draws interleaved with each other's.
+#[test]
+fn networks_built_in_parallel_threads_depend_on_their_seed_alone() {
+    use shoal::train::off_policy::IqlTrainer;
+    use shoal::train::{Algo, TrainConfig};
+    let build = |seed: u64| {
+        let config = TrainConfig { seed, hidden: 64, ..common::tiny_train_config(Algo::Iql) };
+        common::flat_params(IqlTrainer::new(GpuContext::shared().unwrap(), config).unwrap().q_network())
+    };
+    let alone = [build(1), build(2)];
+    assert_ne!(alone[0], alone[1], "another seed must give another network");
+    for round in 0..3 {
+        let together: Vec<Vec<f32>> = std::thread::scope(|s| {
+            let handles: Vec<_> = [1, 2, 1, 2, 1, 2].map(|seed| s.spawn(move || build(seed))).into_iter().collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        for (t, params) in together.iter().enumerate() {
+            assert_eq!(params, &alone[t % 2], "round {round}, thread {t}: a network built beside others differs from the one its seed gives alone");
         }
     }
 }

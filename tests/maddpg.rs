@@ -12,6 +12,7 @@ use shoal::train::off_policy::actor::{gaussian_noise, gumbel_noise, gumbel_softm
 use shoal::train::off_policy::critics::with_own_action;
 use shoal::train::off_policy::MaddpgTrainer;
 use shoal::train::{Algo, Learner, PolicyNoise, TrainConfig, UpdateMetrics};
+use shoal::gpu::SeededInit;
 use shoal::GpuContext;
 
 /// Deterministic values in [−3, 3).
@@ -247,7 +248,7 @@ fn the_critics_gradient_reaches_the_action_through_mixed_inputs() {
     // and the actor's action: that gradient must equal the critic's own finite difference.
     let ctx = GpuContext::shared().unwrap();
     let device = ctx.device().clone().autodiff();
-    device.seed(3);
+    let _generator = SeededInit::new(&device, 3);
     let critic = shoal::train::MlpConfig::new(4 + 5 + 1, 1).with_hidden(16).init(&device);
     let rows = 8;
     let obs: Vec<f32> = values(7, rows * 4).iter().map(|v| *v as f32).collect();

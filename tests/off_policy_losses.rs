@@ -9,6 +9,7 @@ use burn::module::{Module, ModuleVisitor, Param};
 use burn::tensor::Tensor;
 use shoal::train::off_policy::{double_q_targets, huber_loss, polyak_update};
 use shoal::train::MlpConfig;
+use shoal::gpu::SeededInit;
 use shoal::GpuContext;
 
 /// Deterministic values in [−3, 3).
@@ -101,8 +102,11 @@ fn polyak_update_mixes_every_parameter() {
     let ctx = GpuContext::shared().unwrap();
     let device = ctx.device().clone().autodiff();
     let config = MlpConfig::new(5, 3).with_hidden(8);
-    let online = config.init(&device);
-    let target = config.init(&device).valid();
+    // Held for the test: parameters are drawn lazily from burn's process-wide generator.
+    let init = SeededInit::new(&device, 5);
+    let online = init.draw(config.init(&device));
+    let target = init.draw(config.init(&device)).valid();
+    drop(init);
     let (theta, before) = (flat(&ctx, &online), flat(&ctx, &target));
     assert_eq!(theta.len(), 5 * 8 + 8 + 8 * 8 + 8 + 8 * 3 + 3);
     assert_ne!(theta, before, "two initialisations differ");

@@ -34,7 +34,7 @@ use super::model::{actor_input, Mlp, MlpConfig};
 use super::noise::PolicyNoise;
 use crate::env::{Actions, AgentGroup, BatchedEnv};
 use crate::error::{Result, ShoalError};
-use crate::gpu::GpuContext;
+use crate::gpu::{GpuContext, SeededInit};
 use crate::train::algo::Algo;
 use crate::train::checkpoint::{write_checkpoint, CheckpointState, Learner, Progress, UpdateMetrics};
 use crate::train::config::TrainConfig;
@@ -121,10 +121,12 @@ impl ComaTrainer {
         let group = &spec.groups[0];
         let (actions, agents) = (discrete_actions(group, "coma")?, group.agents);
         let device: Device = ctx.device().clone().autodiff();
-        device.seed(config.seed);
-        let actor = actor_config(group, actions, &config).init(&device);
         let critic_in = agents * (group.obs_dim + actions) + agents;
-        let critic = MlpConfig::new(critic_in, actions).with_hidden(config.hidden).with_layers(config.layers).init(&device);
+        let (actor, critic) = {
+            let init = SeededInit::new(&device, config.seed);
+            let actor = init.draw(actor_config(group, actions, &config).init(&device));
+            (actor, init.draw(MlpConfig::new(critic_in, actions).with_hidden(config.hidden).with_layers(config.layers).init(&device)))
+        };
         let noise = PolicyNoise::new(ctx.clone(), &group.action, agents, config.envs, config.seed ^ 0xC0_3A)?;
         let bootstrap_noise = PolicyNoise::new(ctx.clone(), &group.action, agents, (config.rollout_steps + 1) * config.envs, config.seed ^ 0xB0_07)?;
         let obs = env.reset(config.seed)?.obs.remove(0);

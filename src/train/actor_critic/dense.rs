@@ -65,7 +65,7 @@ pub fn dense_with(layer: &Linear, x: Tensor<2>, split: bool) -> Tensor<2> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::gpu::GpuContext;
+    use crate::gpu::{GpuContext, SeededInit};
     use burn::nn::LinearConfig;
     use burn::tensor::Distribution;
 
@@ -84,7 +84,7 @@ mod tests {
     fn matches_burns_linear_forward_and_gradients() {
         let ctx = GpuContext::shared().unwrap();
         let device = ctx.device().clone().autodiff();
-        device.seed(11);
+        let _generator = SeededInit::new(&device, 11);
         let layer = LinearConfig::new(19, 64).init(&device);
         let rows = 9_600;
         assert!(chunk_count(rows) > 1);

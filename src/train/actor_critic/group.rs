@@ -21,7 +21,7 @@ use super::ppo::{normalize, ppo_loss, PpoCoefficients, PpoLoss};
 use super::rollout::{Minibatches, Rollout, RolloutBatch};
 use crate::env::{BatchedEnv, EnvSpec, StepOutput};
 use crate::error::Result;
-use crate::gpu::GpuContext;
+use crate::gpu::{GpuContext, SeededInit};
 use crate::train::config::TrainConfig;
 
 /// Collects the id and rank of every float parameter (for global gradient clipping).
@@ -66,12 +66,12 @@ pub struct GroupRollout {
 }
 
 impl GroupLearner {
-    /// Group `g` of `env`'s networks (initialised from `device`'s generator) and optimizer.
-    pub fn new(ctx: &Arc<GpuContext>, config: &TrainConfig, env: &dyn BatchedEnv, g: usize, device: &Device) -> Result<GroupLearner> {
+    /// Group `g` of `env`'s networks (drawn from `init`'s seeded stream) and optimizer.
+    pub fn new(ctx: &Arc<GpuContext>, config: &TrainConfig, env: &dyn BatchedEnv, g: usize, init: &SeededInit, device: &Device) -> Result<GroupLearner> {
         let spec = env.spec();
         let group = &spec.groups[g];
         let shape = group_model_config(config, spec, env.obs_layout(), g);
-        let model = shape.init(device);
+        let model = init.draw(shape.init(device));
         let rollout_policy = if config.fused_rollout { RolloutPolicy::new(ctx.clone(), &shape, config.envs * group.agents) } else { None };
         // Group 0 draws the stream a single-group run always drew.
         let seed = config.seed ^ 0x5EED_0F_AC71 ^ (g as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);

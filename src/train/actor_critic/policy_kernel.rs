@@ -142,6 +142,7 @@ impl RolloutPolicy {
 mod tests {
     use super::*;
     use crate::train::actor_critic::model::Critic;
+    use crate::gpu::SeededInit;
     use burn::tensor::Distribution;
 
     /// The fused kernel and the tensor-op policy agree on actions, log-probabilities and values,
@@ -153,7 +154,7 @@ mod tests {
         // 301 rows: the last workgroup is only partly filled.
         let rows = 301;
         for (continuous, layers, hidden) in [(false, 2, 64), (true, 2, 64), (false, 1, 16), (true, 3, 8), (false, 2, 4)] {
-            device.seed(11 + layers as u64);
+            let _generator = SeededInit::new(&device, 11 + layers as u64);
             let config = ActorCriticConfig::new(3, 10, if continuous { 2 } else { 5 }, continuous, Critic::Mappo)
                 .with_hidden(hidden)
                 .with_layers(layers);

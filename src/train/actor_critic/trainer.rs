@@ -24,7 +24,7 @@ use super::model::ActorCritic;
 use super::profile::{PhaseClock, PhaseTime};
 use crate::env::BatchedEnv;
 use crate::error::{Result, ShoalError};
-use crate::gpu::GpuContext;
+use crate::gpu::{GpuContext, SeededInit};
 use crate::train::checkpoint::{write_checkpoint, CheckpointState, Learner, Progress, UpdateMetrics};
 use crate::train::config::TrainConfig;
 
@@ -56,9 +56,11 @@ impl Trainer {
             return Err(ShoalError::config("shared_params", false, format!("{}'s agents are interchangeable: they share one network (shared_params = true)", config.env)));
         }
         let device: Device = ctx.device().clone().autodiff();
-        // Model initialisation draws from burn's generator: seed it for reproducible runs.
-        device.seed(config.seed);
-        let groups = (0..env.spec().groups.len()).map(|g| GroupLearner::new(&ctx, &config, env.as_ref(), g, &device)).collect::<Result<Vec<_>>>()?;
+        // Model initialisation draws from burn's process-wide generator: hold it, seeded.
+        let groups = {
+            let init = SeededInit::new(&device, config.seed);
+            (0..env.spec().groups.len()).map(|g| GroupLearner::new(&ctx, &config, env.as_ref(), g, &init, &device)).collect::<Result<Vec<_>>>()?
+        };
         for group in &groups {
             check_device_limits(&ctx, &config, &group.shape)?;
         }

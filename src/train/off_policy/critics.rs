@@ -19,7 +19,7 @@ use burn::tensor::{Device, Tensor};
 use super::actor::critic_width;
 use crate::env::{AgentGroup, EnvSpec};
 use crate::error::Result;
-use crate::gpu::GpuContext;
+use crate::gpu::{GpuContext, SeededInit};
 use crate::train::actor_critic::model::{actor_input, Mlp, MlpConfig};
 use crate::train::actor_critic::noise::PolicyNoise;
 use crate::train::config::TrainConfig;
@@ -70,10 +70,10 @@ pub fn optimizer(config: &TrainConfig) -> ModuleOptimizer {
 impl GroupNets {
     /// Fresh networks for group `g` of `spec` on `device` (autodiff), noise for `envs` envs and
     /// batches of `batch` transitions.
-    pub fn new(ctx: &Arc<GpuContext>, spec: &EnvSpec, g: usize, centralised: bool, config: &TrainConfig, device: &Device) -> Result<GroupNets> {
+    pub fn new(ctx: &Arc<GpuContext>, spec: &EnvSpec, g: usize, centralised: bool, config: &TrainConfig, init: &SeededInit, device: &Device) -> Result<GroupNets> {
         let group = spec.groups[g].clone();
-        let actor = actor_config(&group, config).init(device);
-        let critic = critic_config(spec, g, centralised, config).init(device);
+        let actor = init.draw(actor_config(&group, config).init(device));
+        let critic = init.draw(critic_config(spec, g, centralised, config).init(device));
         let seed = config.seed ^ (0x3ADD_9600 + g as u64);
         let update_noise = match group.action {
             crate::env::ActionSpace::Discrete { .. } => Some(PolicyNoise::new(ctx.clone(), &group.action, group.agents, config.batch_size, seed ^ 0x6A3B)?),

@@ -37,7 +37,7 @@ use super::replay::ReplayBuffer;
 use super::targets::{double_q_targets, huber_loss, polyak_update};
 use crate::env::{Actions, BatchedEnv};
 use crate::error::{Result, ShoalError};
-use crate::gpu::GpuContext;
+use crate::gpu::{GpuContext, SeededInit};
 use crate::train::actor_critic::model::Mlp;
 use crate::train::algo::Algo;
 use crate::train::checkpoint::{write_checkpoint, CheckpointState, Learner, Progress, UpdateMetrics};
@@ -89,8 +89,10 @@ impl IqlTrainer {
         let actions = discrete_actions(group, algo)?;
         let input = QInput::new(env.obs_layout(), group, config.algo, ctx.device())?;
         let device: Device = ctx.device().clone().autodiff();
-        device.seed(config.seed);
-        let q = q_network_config(&input, actions, config.hidden, config.layers).init(&device);
+        let q = {
+            let init = SeededInit::new(&device, config.seed);
+            init.draw(q_network_config(&input, actions, config.hidden, config.layers).init(&device))
+        };
         let target = q.valid();
         let width = group.agents * group.obs_dim;
         let fields = [("obs", width), ("action", group.agents), ("reward", group.agents), ("next_obs", width), ("terminated", 1)];

@@ -30,7 +30,7 @@ use super::replay::ReplayBuffer;
 use super::targets::polyak_update;
 use crate::env::{ActionSpace, Actions, BatchedEnv};
 use crate::error::{Result, ShoalError};
-use crate::gpu::GpuContext;
+use crate::gpu::{GpuContext, SeededInit};
 use crate::train::actor_critic::group::GroupReturns;
 use crate::train::actor_critic::model::Mlp;
 use crate::train::algo::Algo;
@@ -80,8 +80,10 @@ impl MaddpgTrainer {
         let mut env = config.env.build(&ctx, &config.env_params(config.envs, true))?;
         let spec = env.spec().clone();
         let device: Device = ctx.device().clone().autodiff();
-        device.seed(config.seed);
-        let groups = (0..spec.groups.len()).map(|g| GroupNets::new(&ctx, &spec, g, centralised, &config, &device)).collect::<Result<Vec<_>>>()?;
+        let groups = {
+            let init = SeededInit::new(&device, config.seed);
+            (0..spec.groups.len()).map(|g| GroupNets::new(&ctx, &spec, g, centralised, &config, &init, &device)).collect::<Result<Vec<_>>>()?
+        };
         let names: Vec<[String; 3]> = (0..groups.len()).map(|g| [format!("obs{g}"), format!("action{g}"), format!("next_obs{g}")]).collect();
         let mut fields: Vec<(&str, usize)> = Vec::new();
         for (nets, [obs, action, next]) in groups.iter().zip(&names) {
