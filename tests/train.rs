@@ -81,9 +81,10 @@ fn bad_config_values_are_rejected_by_name() {
 #[test]
 fn resuming_a_checkpoint_reproduces_the_uninterrupted_run() {
     let ctx = GpuContext::shared().unwrap();
-    for config in [tiny(Algo::Ippo), tiny(Algo::Mappo), tiny_swarm(Algo::Ippo), tiny_swarm(Algo::Mfac)] {
+    let trunk = |config: TrainConfig| TrainConfig { shared_trunk: true, ..config };
+    for config in [tiny(Algo::Ippo), tiny(Algo::Mappo), tiny_swarm(Algo::Ippo), tiny_swarm(Algo::Mfac), trunk(tiny(Algo::Ippo)), trunk(tiny_swarm(Algo::Mfac))] {
         let algo = config.algo;
-        let name = format!("{}-{}", config.env.name(), algo.name());
+        let name = format!("{}-{}{}", config.env.name(), algo.name(), if config.shared_trunk { "-trunk" } else { "" });
         let run = || {
             let mut trainer = Trainer::new(ctx.clone(), config.clone()).unwrap();
             let mut metrics = Vec::new();

@@ -59,6 +59,11 @@ pub struct TrainConfig {
     pub layers: usize,
     /// One actor and critic shared by all agents (with an agent one-hot input), or one per agent.
     pub shared_params: bool,
+    /// Actor and critic share their hidden layers, as the Mean Field MARL paper's AC and MF-AC
+    /// (mfrl) do; the value head reads ā through a layer of its own. Off by default (JaxMARL's
+    /// separate networks); ippo and mfac only. Halves the widest layers' work where
+    /// observations are wide (Battle).
+    pub shared_trunk: bool,
     /// Battle's map side (40: 64 agents a team, the Mean Field MARL paper's setting).
     pub map_size: usize,
     /// Run seed (env spawns, action sampling, minibatch order).
@@ -135,6 +140,7 @@ impl Default for TrainConfig {
             hidden: 64,
             layers: 2,
             shared_params: true,
+            shared_trunk: false,
             map_size: 40,
             seed: 0,
             temperature: 1.5,
@@ -357,6 +363,14 @@ impl TrainConfig {
             }
             if !(self.action_noise >= 0.0 && self.action_noise.is_finite()) {
                 return Err(ShoalError::config("action_noise", self.action_noise, "must be a non-negative number (a fraction of the action range)"));
+            }
+        }
+        if self.shared_trunk {
+            if !matches!(self.algo, Algo::Ippo | Algo::Mfac) {
+                return Err(ShoalError::config("shared_trunk", true, format!("a shared trunk serves ippo and mfac (decentralised critics), not {}: set shared_trunk = false", self.algo.name())));
+            }
+            if !self.shared_params || self.layers == 0 {
+                return Err(ShoalError::config("shared_trunk", true, "a shared trunk needs shared_params = true and layers ≥ 1"));
             }
         }
         if self.algo == Algo::Coma && self.continuous {

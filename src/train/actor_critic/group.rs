@@ -120,12 +120,12 @@ impl GroupLearner {
                 (step.action, step.log_prob, step.value)
             }
             None => {
-                let out = policy.act(ax.clone(), Some(noise));
-                (out.action, out.log_prob.without_autodiff(), policy.value(cx.clone()).without_autodiff())
+                let (out, value) = policy.act_with_value(ax.clone(), cx.clone(), Some(noise));
+                (out.action, out.log_prob.without_autodiff(), value.without_autodiff())
             }
         };
         rollout.actor_x.push(ax);
-        rollout.critic_x.push(cx);
+        rollout.critic_x.extend(policy.critic_part(cx));
         rollout.actions.push(action.clone());
         rollout.terms.log_probs_and_values(log_prob, value);
         Ok(action)
@@ -161,7 +161,8 @@ impl GroupLearner {
         mark: &mut dyn FnMut(&'static str) -> Result<()>,
     ) -> Result<PpoLoss> {
         let batch: RolloutBatch = rollout.terms.finish(ctx, last_value, config.gamma, config.gae_lambda)?;
-        let (actor_x, critic_x, actions) = (Tensor::cat(rollout.actor_x, 0), Tensor::cat(rollout.critic_x, 0), Action::cat(rollout.actions));
+        let critic_x = (!rollout.critic_x.is_empty()).then(|| Tensor::cat(rollout.critic_x, 0));
+        let (actor_x, actions) = (Tensor::cat(rollout.actor_x, 0), Action::cat(rollout.actions));
         mark("advantages (GAE), batch assembly")?;
         let coefficients = PpoCoefficients { clip_eps: config.clip_eps, vf_coef: config.vf_coef, ent_coef: config.ent_coef, clip_value: config.clip_value };
         let minibatches = Minibatches {
@@ -179,10 +180,9 @@ impl GroupLearner {
             }
             let mb_actions = actions.select(idx.clone());
             let mb_actor_x = actor_x.clone().select(0, idx.clone());
-            let mb_critic_x = critic_x.clone().select(0, idx.clone());
+            let mb_critic_x = critic_x.as_ref().map(|x| x.clone().select(0, idx.clone()));
             mark("update: minibatch gathers")?;
-            let (log_prob, entropy) = self.model.evaluate(mb_actor_x, &mb_actions);
-            let value = self.model.value(mb_critic_x);
+            let (log_prob, entropy, value) = self.model.evaluate_with_value(mb_actor_x, mb_critic_x, &mb_actions);
             let loss = ppo_loss(
                 log_prob,
                 batch.old_log_probs.clone().select(0, idx.clone()),

@@ -42,6 +42,7 @@ pub fn group_model_config(config: &TrainConfig, spec: &EnvSpec, layout: ObsLayou
         .with_hidden(config.hidden)
         .with_layers(config.layers)
         .with_shared_params(config.shared_params)
+        .with_shared_trunk(config.shared_trunk)
 }
 
 /// Observation floats of one env over every agent of every group (a MAPPO critic's view).

@@ -44,13 +44,13 @@ pub struct RolloutStep {
 
 impl RolloutPolicy {
     /// The kernel for `model` over `rows` agent rows, or `None` where it does not apply
-    /// (per-agent networks, no hidden layer, a hidden width or input rows that do not fit the
+    /// (per-agent networks, a shared trunk, no hidden layer, a hidden width or input rows that do not fit the
     /// device's workgroup limits).
     pub fn new(ctx: Arc<GpuContext>, model: &ActorCriticConfig, rows: usize) -> Option<RolloutPolicy> {
         let limits = ctx.limits();
         let (h, layers) = (model.hidden, model.layers);
         let fits_workgroup = h <= limits.max_compute_invocations_per_workgroup as usize && h <= limits.max_compute_workgroup_size_x as usize;
-        if !model.shared_params || layers == 0 || !fits_workgroup {
+        if !model.shared_params || model.shared_trunk || layers == 0 || !fits_workgroup {
             return None;
         }
         let (actor_in, critic_in) = (model.actor_input(), model.critic_input());
