@@ -13,7 +13,8 @@
 //!   update reads back two small tensors (five loss terms, eight episode sums).
 //! - **Determinism.** Randomness is counter-based, keyed by (seed, env index, episode index). The
 //!   same seed gives the same trajectories, and env *i* of a batch of 4 is bit-identical to env
-//!   *i* of a batch of 4,096.
+//!   *i* of a batch of 4,096. A trainer's initial networks depend on its seed alone, also when
+//!   other trainers are built at the same time in the process ([`gpu::SeededInit`]).
 //! - **Reference dynamics.** Environments reproduce their reference implementation (PettingZoo's
 //!   MPE for `simple_spread`) to float32 rounding; `shoal replay --check` and
 //!   `tests/conformance.rs` compare against recorded trajectories.
