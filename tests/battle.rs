@@ -291,6 +291,13 @@ fn battle_trains_by_self_play_renders_and_plays_the_arena() {
     assert!(games >= 6.0, "{r}");
     assert_eq!(r["wins"].as_f64().unwrap() + r["draws"].as_f64().unwrap() + r["losses"].as_f64().unwrap(), games);
     assert!((0.0..=2.0).contains(&r["survivors_a"].as_f64().unwrap()));
+    // AC with mfrl's shared trunk, against the separate networks: checkpoints of either shape play.
+    let trunk = dir.join("ac-trunk");
+    let (ok, text) = shoal(&["train", "--env", "battle", "--algo", "ippo", "--agents", "4", "--envs", "2", "--steps", "40",
+        "--set", "map_size=12", "--set", "rollout_steps=10", "--set", "max_cycles=20", "--set", "hidden=16", "--set", "shared_trunk=true", "--out", trunk.to_str().unwrap()]);
+    assert!(ok, "{text}");
+    let (ok, text) = shoal(&["arena", "--a", trunk.to_str().unwrap(), "--b", run_s, "--games", "2"]);
+    assert!(ok && text.contains("draws"), "{text}");
     let (ok, text) = shoal(&["arena", "--a", dir.to_str().unwrap(), "--b", run_s]);
     assert!(!ok && text.contains("shoal train --env battle"), "{text}");
     // A battle needs 2 × team size agents; the message gives the number.
