@@ -318,14 +318,15 @@ impl ActorCritic {
     }
 
     /// [`ActorCritic::evaluate`] and the value together, from the actor's input and the
-    /// [`ActorCritic::critic_part`] of the critic's (a shared trunk runs once).
+    /// [`ActorCritic::critic_part`] of the critic's (a shared trunk runs once). Without a trunk,
+    /// `None` means the critic reads the actor's input (IPPO's critic does).
     pub fn evaluate_with_value(&self, actor_input: Tensor<2>, critic_part: Option<Tensor<2>>, action: &Action) -> (Tensor<1>, Tensor<1>, Tensor<1>) {
         match (&self.trunk, critic_part) {
-            (None, Some(critic_input)) => {
+            (None, critic_input) => {
+                let critic_input = critic_input.unwrap_or_else(|| actor_input.clone());
                 let (log_prob, entropy) = self.evaluate(actor_input, action);
                 (log_prob, entropy, self.value_head(critic_input, None))
             }
-            (None, None) => unreachable!("without a trunk the critic part is the whole critic input"),
             (Some(_), extra) => {
                 let features = self.features(actor_input);
                 let (log_prob, entropy) = self.evaluate_on(features.clone(), action);
