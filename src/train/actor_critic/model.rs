@@ -40,6 +40,15 @@ pub struct MlpConfig {
     pub output_scale: f32,
 }
 
+/// `layers` dense layers of width `hidden` on a `d_input`-wide input (tanh after each).
+fn tanh_layers(d_input: usize, hidden: usize, layers: usize, device: &Device) -> Vec<Linear> {
+    (0..layers).map(|l| LinearConfig::new(if l == 0 { d_input } else { hidden }, hidden).init(device)).collect()
+}
+
+fn through_tanh_layers(layers: &[Linear], x: Tensor<2>) -> Tensor<2> {
+    layers.iter().fold(x, |x, layer| tanh(dense(layer, x)))
+}
+
 /// A tanh multi-layer perceptron.
 #[derive(Module, Debug)]
 pub struct Mlp {
@@ -50,12 +59,8 @@ pub struct Mlp {
 impl MlpConfig {
     /// Builds the network on `device`.
     pub fn init(&self, device: &Device) -> Mlp {
-        let mut hidden = Vec::with_capacity(self.layers);
-        let mut width = self.d_input;
-        for _ in 0..self.layers {
-            hidden.push(LinearConfig::new(width, self.hidden).init(device));
-            width = self.hidden;
-        }
+        let hidden = tanh_layers(self.d_input, self.hidden, self.layers, device);
+        let width = if self.layers == 0 { self.d_input } else { self.hidden };
         let mut output = LinearConfig::new(width, self.d_output).init(device);
         if self.output_scale != 1.0 {
             let scale = self.output_scale;
@@ -73,11 +78,7 @@ impl MlpConfig {
 impl Mlp {
     /// `[batch, d_input] → [batch, d_output]`.
     pub fn forward(&self, x: Tensor<2>) -> Tensor<2> {
-        let mut x = x;
-        for layer in &self.hidden {
-            x = tanh(dense(layer, x));
-        }
-        dense(&self.output, x)
+        dense(&self.output, through_tanh_layers(&self.hidden, x))
     }
 }
 
@@ -90,7 +91,7 @@ pub struct Trunk {
 impl Trunk {
     /// `[batch, actor input] → [batch, hidden]`.
     fn forward(&self, x: Tensor<2>) -> Tensor<2> {
-        self.layers.iter().fold(x, |x, layer| tanh(dense(layer, x)))
+        through_tanh_layers(&self.layers, x)
     }
 
     /// The actor input's width, which the trunk reads.
@@ -181,32 +182,18 @@ impl ActorCriticConfig {
 
     /// Builds the networks on `device`.
     pub fn init(&self, device: &Device) -> ActorCritic {
-        let mlp = |d_input, d_output, scale| {
-            MlpConfig::new(d_input, d_output)
-                .with_hidden(self.hidden)
-                .with_layers(self.layers)
-                .with_output_scale(scale)
-                .init(device)
+        let mlp = |d_input, d_output, layers, scale| {
+            MlpConfig::new(d_input, d_output).with_hidden(self.hidden).with_layers(layers).with_output_scale(scale).init(device)
         };
         let log_std = self.continuous.then(|| Param::from_tensor(Tensor::<1>::zeros([self.action_dim], device)));
         if self.shared_trunk {
             debug_assert!(self.shared_params && self.critic == Critic::Ippo, "TrainConfig::validate refuses other trunks");
-            let mut width = self.actor_input();
-            let layers = (0..self.layers.max(1))
-                .map(|_| {
-                    let layer = LinearConfig::new(width, self.hidden).init(device);
-                    width = self.hidden;
-                    layer
-                })
-                .collect();
-            let head = |d_input, d_output, layers, scale| {
-                MlpConfig::new(d_input, d_output).with_hidden(self.hidden).with_layers(layers).with_output_scale(scale).init(device)
-            };
+            let layers = tanh_layers(self.actor_input(), self.hidden, self.layers.max(1), device);
             return ActorCritic {
                 trunk: Some(Trunk { layers }),
-                actor: head(self.hidden, self.action_dim, 0, 0.01),
+                actor: mlp(self.hidden, self.action_dim, 0, 0.01),
                 // ā joins the trunk's features through a hidden layer of the value head's own.
-                critic: head(self.hidden + self.critic_extra, 1, usize::from(self.critic_extra > 0), 1.0),
+                critic: mlp(self.hidden + self.critic_extra, 1, usize::from(self.critic_extra > 0), 1.0),
                 agent_actors: Vec::new(),
                 agent_critics: Vec::new(),
                 log_std,
@@ -214,10 +201,10 @@ impl ActorCriticConfig {
         }
         let others = if self.shared_params { 0 } else { self.agents - 1 };
         ActorCritic {
-            actor: mlp(self.actor_input(), self.action_dim, 0.01),
-            critic: mlp(self.critic_input(), 1, 1.0),
-            agent_actors: (0..others).map(|_| mlp(self.actor_input(), self.action_dim, 0.01)).collect(),
-            agent_critics: (0..others).map(|_| mlp(self.critic_input(), 1, 1.0)).collect(),
+            actor: mlp(self.actor_input(), self.action_dim, self.layers, 0.01),
+            critic: mlp(self.critic_input(), 1, self.layers, 1.0),
+            agent_actors: (0..others).map(|_| mlp(self.actor_input(), self.action_dim, self.layers, 0.01)).collect(),
+            agent_critics: (0..others).map(|_| mlp(self.critic_input(), 1, self.layers, 1.0)).collect(),
             log_std,
             trunk: None,
         }
