@@ -1,6 +1,6 @@
 //! The device-resident replay buffer of the off-policy learners: rows written in order, the ring
 //! wrapping around, samples that keep a transition's fields together and cover the buffer
-//! uniformly, index streams that depend on the seed alone, a checkpoint that resumes the exact
+//! uniformly, writes in place that leave earlier reads alone, index streams that depend on the seed alone, a checkpoint that resumes the exact
 //! sample sequence, and errors that name what does not fit.
 
 mod common;
@@ -41,6 +41,22 @@ fn push_wraps_around_and_keeps_the_newest_rows() {
     let mut held = ids(&ctx, buffer.field("obs").unwrap());
     held.sort_by(f32::total_cmp);
     assert_eq!(held, (100..110).map(|i| i as f32).collect::<Vec<_>>());
+}
+
+/// Pushes write the ring in place (no copy of the whole ring per step); a ring or a sample read
+/// before a push must still hold what it held, and the buffer what was pushed.
+#[test]
+fn what_was_read_before_a_push_is_not_overwritten_by_it() {
+    let ctx = GpuContext::shared().unwrap();
+    let mut buffer = ReplayBuffer::new(ctx.clone(), 8, &[("obs", 2), ("action", 1)], 1).unwrap();
+    buffer.push(&rows(&ctx, 0, 4)).unwrap();
+    let ring_before = buffer.field("obs").unwrap();
+    let sample_before = buffer.sample(16).unwrap();
+    let sampled = ids(&ctx, sample_before[0].clone());
+    buffer.push(&rows(&ctx, 50, 8)).unwrap();
+    assert_eq!(ids(&ctx, ring_before), [0.0, 1.0, 2.0, 3.0, 0.0, 0.0, 0.0, 0.0]);
+    assert_eq!(ids(&ctx, sample_before[0].clone()), sampled);
+    assert_eq!(ids(&ctx, buffer.field("obs").unwrap()), [54.0, 55.0, 56.0, 57.0, 50.0, 51.0, 52.0, 53.0]);
 }
 
 #[test]

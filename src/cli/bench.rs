@@ -13,9 +13,9 @@ use shoal::ShoalError;
 
 #[derive(Debug, Args)]
 pub struct BenchArgs {
-    /// Environment to step.
-    #[arg(long, value_enum, default_value = "simple-spread")]
-    env: EnvKind,
+    /// Environment to step [default: simple-spread; with --learner --config, the config's env].
+    #[arg(long, value_enum)]
+    env: Option<EnvKind>,
     /// Batch sizes, comma-separated [default: the env's sweep in the registry, e.g. simple_spread
     /// 1,64,1024,16384,65536; swarm 1; ising and battle 1,16,64,256].
     #[arg(long, value_delimiter = ',')]
@@ -92,14 +92,15 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
     if args.steps == 0 {
         return Err(ShoalError::config("steps", 0, "time at least 1 step").into());
     }
-    let entry = args.env.entry();
+    let kind = args.env.unwrap_or(EnvKind::SimpleSpread);
+    let entry = kind.entry();
     let or = |given: &Vec<usize>, default: &[usize]| if given.is_empty() { default.to_vec() } else { given.clone() };
     let (sizes_given, other) = if entry.scale.is_side() { (&args.size, &args.agents) } else { (&args.agents, &args.size) };
     if !other.is_empty() {
         let (flag, right) = if entry.scale.is_side() { ("agents", "--size") } else { ("size", "--agents") };
-        return Err(ShoalError::config(flag, format!("{other:?}"), format!("{} is sized with {right}", args.env)).into());
+        return Err(ShoalError::config(flag, format!("{other:?}"), format!("{kind} is sized with {right}")).into());
     }
-    let sizes = match args.env.population(&options)? {
+    let sizes = match kind.population(&options)? {
         Some(agents) => vec![agents],
         None => entry.scale.bench().to_vec(),
     };
@@ -114,7 +115,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
     for &(envs, agents) in &runs {
         progress.set_message(format!("{envs} envs × {agents}"));
         let params = shoal::env::EnvParams { continuous: args.continuous, options: options.clone(), ..entry.scale.params(envs, agents) };
-        let env = args.env.build(&ctx, &params)?;
+        let env = kind.build(&ctx, &params)?;
         let row = ThroughputRig::new(env, args.seed)?.measure(args.warmup, args.steps)?;
         progress.inc(1);
         rows.push(row);

@@ -1,5 +1,7 @@
-//! `shoal bench --learner`: throughput of training (rollout with the policy + PPO update) beside
-//! the simulator's, and with `--profile` where an update's time goes.
+//! `shoal bench --learner`: throughput of training (rollout with the policy + update) beside the
+//! simulator's, and with `--profile` where an update's time goes — for every learner `shoal
+//! train` runs. Off-policy learners (IQL, VDN, MF-Q, MADDPG, DDPG) are timed with learning on
+//! from the untimed first update, so every timed update acts, stores and learns.
 //!
 //! The run configuration is the one `shoal train` would use (`--config`, `--set`, `--envs`,
 //! `--agents`); an env with an example configuration in the registry (swarm:
@@ -14,12 +16,13 @@ use std::time::Instant;
 use indicatif::{ProgressBar, ProgressStyle};
 use shoal::bench::{BenchRow, ThroughputRig};
 use shoal::env::EnvKind;
-use shoal::train::{Algo, TrainConfig, Trainer};
+use shoal::train::{new_learner, Algo, TrainConfig};
 use shoal::ShoalError;
 
 /// What `--learner` measures.
 pub struct LearnerBench {
-    pub env: EnvKind,
+    /// The env to train on: the config's where `None` (simple_spread without a config).
+    pub env: Option<EnvKind>,
     pub algo: Option<Algo>,
     pub config: Option<PathBuf>,
     pub envs: Option<usize>,
@@ -34,13 +37,19 @@ pub struct LearnerBench {
 /// The training configuration measured: `shoal train`'s defaults for the env, from the env's
 /// example configuration where the registry has one.
 fn config(bench: &LearnerBench) -> anyhow::Result<TrainConfig> {
-    let mut config = match (&bench.config, bench.env.entry().example_config) {
+    let kind = bench.env.unwrap_or(EnvKind::SimpleSpread);
+    let mut config = match (&bench.config, kind.entry().example_config) {
         (Some(path), _) => TrainConfig::from_toml_file(path)?,
         (None, Some(text)) => toml::from_str(text)?,
-        (None, None) => TrainConfig { algo: bench.env.default_algo(), ..TrainConfig::default().on_env(bench.env) },
+        (None, None) => TrainConfig { algo: kind.default_algo(), ..TrainConfig::default().on_env(kind) },
     };
-    if config.algo.is_off_policy() {
-        return Err(ShoalError::config("algo", config.algo.name(), "the learner bench times PPO learners (ippo, mappo, mfac)").into());
+    if let Some(kind) = bench.env.filter(|&k| k != config.env) {
+        // As `shoal train --config F --env E`: E at its own size, with its default algorithm
+        // where the config's does not apply.
+        config = config.on_env(kind);
+        if bench.algo.is_none() && kind.check_algo(config.algo).is_err() {
+            config.algo = kind.default_algo();
+        }
     }
     if let Some(algo) = bench.algo {
         config.algo = algo;
@@ -56,9 +65,10 @@ fn config(bench: &LearnerBench) -> anyhow::Result<TrainConfig> {
     let mut config = config.with_overrides(&bench.set)?;
     // Enough budget for the timed updates whatever `total_env_steps` said.
     config.total_env_steps = config.steps_per_update() * (bench.updates as u64 + 2);
-    if config.algo.is_off_policy() {
-        return Err(ShoalError::config("algo", config.algo.name(), "the learner bench times PPO learners (ippo, mappo, mfac)").into());
-    }
+    // Off-policy learners learn from the first (untimed) update on: steady state, whatever the
+    // buffer's fill (sampling and writing cost the same at any fill).
+    config.learning_starts = config.learning_starts.min(config.steps_per_update());
+    config.validate()?;
     Ok(config)
 }
 
@@ -68,7 +78,7 @@ pub fn run(bench: LearnerBench) -> anyhow::Result<()> {
     }
     let config = config(&bench)?;
     let ctx = super::open_gpu()?;
-    let mut trainer = Trainer::new(ctx.clone(), config.clone())?;
+    let mut trainer = new_learner(ctx.clone(), config.clone())?;
     let progress = ProgressBar::new(bench.updates as u64 + 1).with_style(
         ProgressStyle::with_template("{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} updates {msg}").expect("static template"),
     );
@@ -76,8 +86,8 @@ pub fn run(bench: LearnerBench) -> anyhow::Result<()> {
     trainer.update()?; // compiles every kernel; not timed
     progress.inc(1);
     progress.set_message("");
-    if bench.profile {
-        trainer.enable_profile()?;
+    if bench.profile && !trainer.enable_profile()? {
+        return Err(ShoalError::config("profile", config.algo.name(), "this learner marks no phases: drop --profile").into());
     }
     ctx.sync()?;
     let start = Instant::now();
@@ -106,15 +116,18 @@ pub fn run(bench: LearnerBench) -> anyhow::Result<()> {
     let simulator = ThroughputRig::new(env, config.seed)?.measure(10, (config.rollout_steps * bench.updates).max(50))?;
 
     println!("adapter: {}", ctx.adapter_name());
+    let learning = if config.algo.is_off_policy() {
+        format!("{} gradient steps of {} transitions", config.gradient_steps, config.batch_size)
+    } else {
+        format!("{} epochs × {} minibatches", config.update_epochs, config.num_minibatches)
+    };
     println!(
-        "{} {} — {} envs × {} agents, {} steps per rollout, {} epochs × {} minibatches{}",
+        "{} {} — {} envs × {} agents, {} steps per rollout, {learning}{}",
         config.algo.name(),
         config.env.name(),
         config.envs,
         config.agents,
         config.rollout_steps,
-        config.update_epochs,
-        config.num_minibatches,
         if bench.profile { " (profiled: synchronised between phases, slower than a plain run)" } else { "" }
     );
     println!("{:<10} {:>9} {:>15} {:>17}", "phase", "seconds", "env-steps/s", "agent-steps/s");

@@ -161,5 +161,14 @@ pub trait Learner {
     fn finished(&self) -> bool {
         self.progress().update >= self.config().updates()
     }
+    /// Times every phase of the following updates, synchronising the device at each phase
+    /// boundary (see [`super::profile::PhaseClock`]). False where the learner marks no phases.
+    fn enable_profile(&mut self) -> Result<bool> {
+        Ok(false)
+    }
+    /// The phase times booked since [`Learner::enable_profile`].
+    fn profile(&self) -> &[super::profile::PhaseTime] {
+        &[]
+    }
 }
 

@@ -60,3 +60,11 @@ impl PhaseClock {
         &self.phases
     }
 }
+
+/// Marks `phase` on `clock` where profiling is on; nothing (and no device sync) where it is off.
+pub fn mark(clock: &mut Option<PhaseClock>, phase: &'static str) -> Result<()> {
+    match clock {
+        Some(clock) => clock.mark(phase),
+        None => Ok(()),
+    }
+}

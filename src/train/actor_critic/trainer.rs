@@ -261,6 +261,13 @@ impl Learner for Trainer {
     fn group_names(&self) -> Vec<String> {
         if self.groups.len() > 1 { Trainer::group_names(self) } else { Vec::new() }
     }
+    fn enable_profile(&mut self) -> Result<bool> {
+        Trainer::enable_profile(self)?;
+        Ok(true)
+    }
+    fn profile(&self) -> &[super::profile::PhaseTime] {
+        Trainer::profile(self)
+    }
 }
 
 /// Refuses a run whose largest buffers would exceed the adapter's per-buffer limit — before any

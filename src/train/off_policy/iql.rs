@@ -38,6 +38,7 @@ use super::targets::{double_q_targets, huber_loss, polyak_update};
 use crate::env::{Actions, BatchedEnv};
 use crate::error::{Result, ShoalError};
 use crate::gpu::{GpuContext, SeededInit};
+use crate::train::profile::{mark, PhaseClock, PhaseTime};
 use crate::train::actor_critic::model::Mlp;
 use crate::train::algo::Algo;
 use crate::train::checkpoint::{write_checkpoint, CheckpointState, Learner, Progress, UpdateMetrics};
@@ -70,6 +71,8 @@ pub struct IqlTrainer {
     obs: Tensor<3>,
     counters: Counters,
     progress: Progress,
+    /// Phase times, when `shoal bench --learner --profile` asks for them.
+    profile: Option<PhaseClock>,
 }
 
 impl IqlTrainer {
@@ -110,6 +113,7 @@ impl IqlTrainer {
             env,
             counters: Counters::default(),
             progress: Progress::default(),
+            profile: None,
             config,
             ctx,
         })
@@ -154,7 +158,9 @@ impl IqlTrainer {
             let greedy = greedy_actions(&policy, &self.input, self.obs.clone());
             let actions = self.explorer.epsilon_greedy(greedy, epsilon);
             self.progress.noise_calls += 1;
+            mark(&mut self.profile, "acting: Q-network + exploration")?;
             let step = self.env.step(&[Actions::Discrete(actions.clone())])?;
+            mark(&mut self.profile, "acting: env step")?;
             let (next, terminated) = match &step.terminal_obs {
                 // Truncation (the time limit) still bootstraps; only a termination ends the value.
                 Some(terminal) => (terminal[0].clone(), (step.done.clone() - step.truncated.clone()).clamp_min(0.0)),
@@ -171,6 +177,7 @@ impl IqlTrainer {
                 terminated,
             ])?;
             self.obs = step.obs[0].clone();
+            mark(&mut self.profile, "acting: replay push")?;
         }
         Ok(())
     }
@@ -236,6 +243,7 @@ impl Learner for IqlTrainer {
         if stored >= self.config.learning_starts {
             for _ in 0..self.config.gradient_steps {
                 loss = Some(self.learn(lr)?);
+                mark(&mut self.profile, "learning: sample, TD loss, Adam, target")?;
             }
         }
         // The update's reads: the last loss and the episode statistics.
@@ -245,11 +253,21 @@ impl Learner for IqlTrainer {
         };
         let episodes = self.env.episode_stats()?;
         self.env.clear_episode_stats()?;
+        mark(&mut self.profile, "host reads (loss, episode statistics)")?;
         let seconds = started.elapsed().as_secs_f64();
         let steps = self.config.steps_per_update();
         let metrics = self.progress.finish_update(steps, seconds, &episodes, lr);
         // Q-learning's only loss is the TD loss; the entropy column carries ε instead.
         Ok(UpdateMetrics { total_loss: loss, value_loss: loss, entropy: epsilon as f64, ..metrics })
+    }
+
+    fn enable_profile(&mut self) -> Result<bool> {
+        self.profile = Some(PhaseClock::new(self.ctx.clone())?);
+        Ok(true)
+    }
+
+    fn profile(&self) -> &[PhaseTime] {
+        self.profile.as_ref().map(|p| p.phases()).unwrap_or(&[])
     }
 
     fn save_checkpoint(&self, dir: &std::path::Path) -> Result<()> {

@@ -34,6 +34,7 @@ use crate::gpu::{GpuContext, SeededInit};
 use crate::train::actor_critic::group::GroupReturns;
 use crate::train::actor_critic::model::Mlp;
 use crate::train::algo::Algo;
+use crate::train::profile::{mark, PhaseClock, PhaseTime};
 use crate::train::checkpoint::{write_checkpoint, CheckpointState, Learner, Progress, UpdateMetrics};
 use crate::train::config::TrainConfig;
 
@@ -67,6 +68,8 @@ pub struct MaddpgTrainer {
     returns: Option<GroupReturns>,
     counters: Counters,
     progress: Progress,
+    /// Phase times, when `shoal bench --learner --profile` asks for them.
+    profile: Option<PhaseClock>,
 }
 
 impl MaddpgTrainer {
@@ -102,6 +105,7 @@ impl MaddpgTrainer {
             env,
             counters: Counters::default(),
             progress: Progress::default(),
+            profile: None,
             config,
             ctx,
         })
@@ -166,7 +170,9 @@ impl MaddpgTrainer {
                 stored.push(action.reshape([envs, agents * nets.action_width()]));
             }
             self.progress.noise_calls += 1;
+            mark(&mut self.profile, "acting: actors + exploration")?;
             let step = self.env.step(&env_actions)?;
+            mark(&mut self.profile, "acting: env step")?;
             let Some(next) = &step.terminal_obs else {
                 return Err(ShoalError::Internal("the env gave no terminal observations".into()));
             };
@@ -181,6 +187,7 @@ impl MaddpgTrainer {
                 returns.book(&step.reward, &step.done);
             }
             self.obs = step.obs;
+            mark(&mut self.profile, "acting: replay push, returns")?;
         }
         Ok(())
     }
@@ -266,6 +273,15 @@ impl Learner for MaddpgTrainer {
         if self.groups.len() > 1 { self.groups.iter().map(|n| n.group.name.clone()).collect() } else { Vec::new() }
     }
 
+    fn enable_profile(&mut self) -> Result<bool> {
+        self.profile = Some(PhaseClock::new(self.ctx.clone())?);
+        Ok(true)
+    }
+
+    fn profile(&self) -> &[PhaseTime] {
+        self.profile.as_ref().map(|p| p.phases()).unwrap_or(&[])
+    }
+
     fn update(&mut self) -> Result<UpdateMetrics> {
         let started = std::time::Instant::now();
         self.collect()?;
@@ -275,6 +291,7 @@ impl Learner for MaddpgTrainer {
         if stored >= self.config.learning_starts {
             for _ in 0..self.config.gradient_steps {
                 losses = Some(self.learn(lr)?);
+                mark(&mut self.profile, "learning: sample, critics, actors, targets")?;
             }
         }
         // The update's only reads: the last losses, the groups' returns, the episode statistics.
@@ -292,6 +309,7 @@ impl Learner for MaddpgTrainer {
         };
         let episodes = self.env.episode_stats()?;
         self.env.clear_episode_stats()?;
+        mark(&mut self.profile, "host reads (losses, episode statistics)")?;
         let group_returns = match self.returns {
             Some(_) => self.groups.iter().enumerate().map(|(g, n)| (n.group.name.clone(), values[returns_at + g] as f64 / episodes.episodes)).collect(),
             None => Vec::new(),
