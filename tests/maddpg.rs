@@ -189,16 +189,19 @@ fn targets_follow_by_polyak_averaging_and_critics_see_what_their_algorithm_says(
     }
     // speaker_listener: speaker 1 agent (3 obs, 3 words), listener 1 agent (11 obs, 5 moves).
     // MADDPG's critics read both agents' observations and actions, DDPG's their own.
-    let width = |algo: Algo, g: usize| {
-        let trainer = MaddpgTrainer::new(ctx.clone(), tiny(algo, EnvKind::SimpleSpeakerListener)).unwrap();
+    let width = |algo: Algo, ddpg_groups: &[&str], g: usize| {
+        let config = TrainConfig { ddpg_groups: ddpg_groups.iter().map(|s| s.to_string()).collect(), ..tiny(algo, EnvKind::SimpleSpeakerListener) };
+        let trainer = MaddpgTrainer::new(ctx.clone(), config).unwrap();
         flat_params(trainer.networks(g)[2]).len()
     };
     let hidden = 16;
     let critic_params = |input: usize| input * hidden + hidden + hidden * hidden + hidden + hidden + 1;
-    assert_eq!(width(Algo::Maddpg, 0), critic_params(3 + 11 + 3 + 5 + 1));
-    assert_eq!(width(Algo::Maddpg, 1), critic_params(3 + 11 + 3 + 5 + 1));
-    assert_eq!(width(Algo::Ddpg, 0), critic_params(3 + 3 + 1));
-    assert_eq!(width(Algo::Ddpg, 1), critic_params(11 + 5 + 1));
+    let (central, speaker_own, listener_own) = (critic_params(3 + 11 + 3 + 5 + 1), critic_params(3 + 3 + 1), critic_params(11 + 5 + 1));
+    assert_eq!([width(Algo::Maddpg, &[], 0), width(Algo::Maddpg, &[], 1)], [central, central]);
+    assert_eq!([width(Algo::Ddpg, &[], 0), width(Algo::Ddpg, &[], 1)], [speaker_own, listener_own]);
+    // The paper's mixed matches: the groups named in `ddpg_groups` learn as DDPG in a MADDPG run.
+    assert_eq!([width(Algo::Maddpg, &["listener"], 0), width(Algo::Maddpg, &["listener"], 1)], [central, listener_own]);
+    assert_eq!([width(Algo::Maddpg, &["speaker"], 0), width(Algo::Maddpg, &["speaker"], 1)], [speaker_own, central]);
 }
 
 #[test]
@@ -210,6 +213,8 @@ fn cli_trains_evaluates_renders_and_resumes_maddpg() {
         "train", "--env", "simple_tag", "--algo", "maddpg", "--envs", "8", "--steps", "400", "--out", out_s,
         "--set", "rollout_steps=25", "--set", "hidden=16", "--set", "buffer_size=500", "--set", "batch_size=16",
         "--set", "learning_starts=200", "--set", "gradient_steps=2", "--set", "checkpoint_every=1", "--set", "tau=0.01",
+        // The paper's mixed match: MADDPG predators, DDPG prey.
+        "--set", "ddpg_groups=agent",
     ]);
     assert!(ok, "{text}");
     for file in ["actor0.bpk", "critic1.bpk", "actor_target1.bpk", "critic_optimizer0.bpk", "replay.action1.f32", "maddpg.json", "state.json"] {
@@ -217,8 +222,21 @@ fn cli_trains_evaluates_renders_and_resumes_maddpg() {
     }
     let metrics = std::fs::read_to_string(out.join("metrics.csv")).unwrap();
     assert!(metrics.lines().next().unwrap().ends_with("return_adversary,return_agent"), "{metrics}");
-    let (ok, text) = shoal(&["eval", "--checkpoint", out_s, "--episodes", "16", "--random-groups", "agent"]);
-    assert!(ok && text.contains("greedy") && text.contains("stochastic"), "{text}");
+    let json = dir.join("eval.json");
+    let (ok, text) = shoal(&["eval", "--checkpoint", out_s, "--episodes", "16", "--random-groups", "agent", "--json", json.to_str().unwrap()]);
+    assert!(ok && text.contains("greedy") && text.contains("stochastic") && text.contains("last step"), "{text}");
+    // Every episode's last-step reward per group: a predator's is +10 per touch on that step,
+    // the prey's −10 per touch and its boundary penalty.
+    let results: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    for mode in results.as_array().unwrap() {
+        let groups = mode["groups"].as_array().unwrap();
+        let last: Vec<Vec<f64>> = groups.iter().map(|g| g["last_step_rewards"].as_array().unwrap().iter().map(|v| v.as_f64().unwrap()).collect()).collect();
+        assert_eq!((last[0].len(), last[1].len()), (16, 16), "{mode}");
+        assert!(last[0].iter().all(|r| r.rem_euclid(10.0) == 0.0 && *r >= 0.0), "predators: {:?}", last[0]);
+        assert!(last[1].iter().all(|r| *r <= 0.0), "prey: {:?}", last[1]);
+        let mean = last[0].iter().sum::<f64>() / 16.0;
+        assert!((groups[0]["last_step_reward"].as_f64().unwrap() - mean).abs() < 1e-4, "{mode}");
+    }
     let gif = dir.join("maddpg.gif");
     let (ok, text) = shoal(&["render", "--env", "simple_tag", "--checkpoint", out_s, "--out", gif.to_str().unwrap()]);
     assert!(ok && gif.is_file(), "{text}");
@@ -240,6 +258,14 @@ fn what_maddpg_cannot_train_is_refused_by_name() {
     assert!(message.contains("actor_lr_scale"), "{message}");
     let message = error(tiny(Algo::Iql, EnvKind::SimpleSpread));
     assert!(message.contains("maddpg"), "{message}");
+    let named = |algo: Algo, groups: &str| TrainConfig { ddpg_groups: vec![groups.to_string()], ..tiny(algo, EnvKind::SimpleTag) };
+    let message = error(named(Algo::Maddpg, "prey"));
+    assert!(message.contains("ddpg_groups") && message.contains("adversary, agent"), "an unknown group is named with the real ones: {message}");
+    let message = error(named(Algo::Ddpg, "agent"));
+    assert!(message.contains("ddpg_groups") && message.contains("ddpg"), "ddpg_groups is for maddpg runs: {message}");
+    // From the command line, a comma-separated string.
+    let config = TrainConfig::default().with_overrides(&["algo=maddpg".into(), "env=simple_tag".into(), "ddpg_groups=agent, adversary".into()]).unwrap();
+    assert_eq!(config.ddpg_groups, ["agent", "adversary"]);
 }
 
 #[test]

@@ -43,6 +43,16 @@ pub fn run(args: EvalArgs) -> anyhow::Result<ExitCode> {
         }
         println!();
     }
+    if results[0].groups.len() > 1 {
+        println!("mean reward on the episodes' last step:");
+        for r in &results {
+            print!("{:<11} {:>9} {:>12} {:>10}", r.mode, "", "", "");
+            for g in &r.groups {
+                print!(" {:>20.4}", g.last_step_reward);
+            }
+            println!();
+        }
+    }
     if let Some(path) = &args.json {
         shoal::io::write_atomic(path, &serde_json::to_vec_pretty(&results)?)?;
     }

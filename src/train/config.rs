@@ -104,6 +104,12 @@ pub struct TrainConfig {
     /// MADDPG/DDPG/COMA: the actor's learning rate as a fraction of `lr` (the critics'); the
     /// MADDPG paper uses 1, DDPG's 0.1.
     pub actor_lr_scale: f64,
+    /// MADDPG: agent groups that learn as DDPG does instead, with critics of their own
+    /// observation and action — the MADDPG paper's mixed matches (`ddpg_groups = "agent"` on
+    /// simple_tag: MADDPG predators against DDPG prey). A list or a comma-separated string;
+    /// empty by default (every group MADDPG).
+    #[serde(deserialize_with = "group_names")]
+    pub ddpg_groups: Vec<String>,
     /// The env's own options, by mpe2's keywords (`[env_options]` with `num_good = 2`, ...;
     /// see the README's table of environments). Where they decide the population, `agents`
     /// follows them unless it is given.
@@ -160,6 +166,7 @@ impl Default for TrainConfig {
             tau: 1.0,
             action_noise: 0.1,
             actor_lr_scale: 1.0,
+            ddpg_groups: Vec::new(),
             env_options: EnvOptions::new(),
         }
     }
@@ -365,6 +372,11 @@ impl TrainConfig {
                 return Err(ShoalError::config("action_noise", self.action_noise, "must be a non-negative number (a fraction of the action range)"));
             }
         }
+        if !self.ddpg_groups.is_empty() {
+            if self.algo != Algo::Maddpg {
+                return Err(ShoalError::config("ddpg_groups", self.ddpg_groups.join(","), format!("names groups of a maddpg run that learn as DDPG; with algo = {} leave it empty", self.algo.name())));
+            }
+        }
         if self.shared_trunk {
             if !matches!(self.algo, Algo::Ippo | Algo::Mfac) {
                 return Err(ShoalError::config("shared_trunk", true, format!("a shared trunk serves ippo and mfac (decentralised critics), not {}: set shared_trunk = false", self.algo.name())));
@@ -404,4 +416,19 @@ fn default_agents(kind: crate::env::EnvKind, map_size: usize) -> usize {
     let scale = kind.entry().scale;
     let side = if matches!(scale, crate::env::Scale::MapSide { .. }) { map_size } else { scale.default_size() };
     scale.params(1, side).agents
+}
+
+/// `ddpg_groups`: a TOML list of group names, or one comma-separated string (`--set
+/// ddpg_groups=agent`).
+fn group_names<'de, D: serde::Deserializer<'de>>(deserializer: D) -> std::result::Result<Vec<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Names {
+        List(Vec<String>),
+        Joined(String),
+    }
+    Ok(match Names::deserialize(deserializer)? {
+        Names::List(names) => names,
+        Names::Joined(text) => text.split(',').map(str::trim).filter(|n| !n.is_empty()).map(String::from).collect(),
+    })
 }

@@ -42,6 +42,44 @@ pub struct GroupResult {
     pub random: bool,
     /// Mean episode return (its agents' mean reward summed over the episode).
     pub mean_return: f64,
+    /// Mean over episodes of its agents' mean reward on the episode's last step — where the
+    /// episode ended up (simple_speaker_listener: −(listener's distance to the goal)²).
+    pub last_step_reward: f64,
+    /// The last-step reward of each episode (in `--json` only): per env, the last episode that
+    /// ended in each round of `max_cycles` steps — every episode where episodes last
+    /// `max_cycles` steps, as in MPE.
+    pub last_step_rewards: Vec<f32>,
+}
+
+/// Each env's group-mean reward on the last step of its latest finished episode, per group.
+struct LastStepRewards {
+    /// `(first agent, agents)` of each group.
+    spans: Vec<(usize, usize)>,
+    latest: Vec<Tensor<1>>,
+}
+
+impl LastStepRewards {
+    fn new(spec: &crate::env::EnvSpec, device: &burn::tensor::Device) -> LastStepRewards {
+        let mut first = 0;
+        let spans = spec
+            .groups
+            .iter()
+            .map(|g| {
+                first += g.agents;
+                (first - g.agents, g.agents)
+            })
+            .collect::<Vec<_>>();
+        LastStepRewards { latest: spans.iter().map(|_| Tensor::<1>::zeros([spec.n_envs], device)).collect(), spans }
+    }
+
+    fn book(&mut self, reward: &Tensor<2>, done: &Tensor<1>) {
+        let [envs, _] = reward.dims();
+        let ended = done.clone().greater_elem(0.5);
+        for (latest, &(first, agents)) in self.latest.iter_mut().zip(&self.spans) {
+            let mean = reward.clone().slice([0..envs, first..first + agents]).mean_dim(1).reshape([envs]);
+            *latest = latest.clone().mask_where(ended.clone(), mean);
+        }
+    }
 }
 
 /// Plays at least `episodes` episodes of the checkpoint's policy, greedy then stochastic.
@@ -73,8 +111,10 @@ pub fn evaluate_against(ctx: &Arc<GpuContext>, checkpoint: &std::path::Path, epi
             .map(|(g, group)| random_groups.contains(&group.name).then(|| RandomActions::new(ctx.clone(), group, envs, seed ^ 0x7A4D ^ g as u64)).transpose())
             .collect::<Result<Vec<_>>>()?;
         let mut returns = GroupReturns::new(env.spec(), ctx.device());
+        let mut last_step = LastStepRewards::new(env.spec(), ctx.device());
+        let mut last_step_rewards: Vec<Vec<f32>> = vec![Vec::new(); groups.len()];
         let mut obs = env.reset(seed)?.obs;
-        for _ in 0..rounds * config.max_cycles {
+        for step_index in 0..rounds * config.max_cycles {
             let mut actions = Vec::with_capacity(groups.len());
             for g in 0..groups.len() {
                 actions.push(match &mut random[g] {
@@ -84,7 +124,15 @@ pub fn evaluate_against(ctx: &Arc<GpuContext>, checkpoint: &std::path::Path, epi
             }
             let step = env.step(&actions)?;
             returns.book(&step.reward, &step.done);
+            last_step.book(&step.reward, &step.done);
             obs = step.obs;
+            if (step_index + 1) % config.max_cycles == 0 {
+                // One read per round of episodes, not per step.
+                let values = ctx.read_f32(Tensor::cat(last_step.latest.clone(), 0))?;
+                for (g, chunk) in values.chunks(envs).enumerate() {
+                    last_step_rewards[g].extend_from_slice(chunk);
+                }
+            }
         }
         let sums = ctx.read_f32(Tensor::cat(returns.take_completed(), 0))?;
         let stats = env.episode_stats()?;
@@ -97,7 +145,14 @@ pub fn evaluate_against(ctx: &Arc<GpuContext>, checkpoint: &std::path::Path, epi
                 groups
                     .iter()
                     .zip(&sums)
-                    .map(|(g, &sum)| GroupResult { group: g.name.clone(), random: random_groups.contains(&g.name), mean_return: sum as f64 / stats.episodes })
+                    .zip(last_step_rewards)
+                    .map(|((g, &sum), last)| GroupResult {
+                        group: g.name.clone(),
+                        random: random_groups.contains(&g.name),
+                        mean_return: sum as f64 / stats.episodes,
+                        last_step_reward: last.iter().map(|&r| r as f64).sum::<f64>() / last.len().max(1) as f64,
+                        last_step_rewards: last,
+                    })
                     .collect()
             } else {
                 Vec::new()

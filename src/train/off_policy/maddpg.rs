@@ -7,6 +7,8 @@
 //!   actions taken from the replay buffer, plus the paper's small penalty `1e-3 · mean(logits²)`.
 //! - **DDPG** (Lillicrap et al. 2016): the same with critics `Q_i(o_i, a_i)` — the MADDPG paper's
 //!   decentralised baseline.
+//! - **Mixed matches**: in a MADDPG run, the groups named in `ddpg_groups` learn as DDPG does —
+//!   the paper's MADDPG predators against DDPG prey, and the reverse.
 //!
 //! Both learn from the device replay buffer: per update, `rollout_steps` steps of every env
 //! (actions sampled by Gumbel-max, or squashed with Gaussian exploration), then, once
@@ -62,7 +64,8 @@ pub struct MaddpgTrainer {
     config: TrainConfig,
     env: Box<dyn BatchedEnv>,
     groups: Vec<GroupNets>,
-    centralised: bool,
+    /// Per group: a centralised critic (MADDPG) or its own (DDPG: algo ddpg, or `ddpg_groups`).
+    centralised: Vec<bool>,
     buffer: ReplayBuffer,
     obs: Vec<Tensor<3>>,
     returns: Option<GroupReturns>,
@@ -79,13 +82,17 @@ impl MaddpgTrainer {
         if !matches!(config.algo, Algo::Maddpg | Algo::Ddpg) {
             return Err(ShoalError::config("algo", config.algo.name(), "MaddpgTrainer runs maddpg and ddpg"));
         }
-        let centralised = config.algo == Algo::Maddpg;
         let mut env = config.env.build(&ctx, &config.env_params(config.envs, true))?;
         let spec = env.spec().clone();
+        if let Some(unknown) = config.ddpg_groups.iter().find(|name| !spec.groups.iter().any(|g| &g.name == *name)) {
+            let names: Vec<&str> = spec.groups.iter().map(|g| g.name.as_str()).collect();
+            return Err(ShoalError::config("ddpg_groups", unknown, format!("{}'s agent groups are {}", config.env, names.join(", "))));
+        }
+        let centralised: Vec<bool> = spec.groups.iter().map(|g| config.algo == Algo::Maddpg && !config.ddpg_groups.contains(&g.name)).collect();
         let device: Device = ctx.device().clone().autodiff();
         let groups = {
             let init = SeededInit::new(&device, config.seed);
-            (0..spec.groups.len()).map(|g| GroupNets::new(&ctx, &spec, g, centralised, &config, &init, &device)).collect::<Result<Vec<_>>>()?
+            (0..spec.groups.len()).map(|g| GroupNets::new(&ctx, &spec, g, centralised[g], &config, &init, &device)).collect::<Result<Vec<_>>>()?
         };
         let names: Vec<[String; 3]> = (0..groups.len()).map(|g| [format!("obs{g}"), format!("action{g}"), format!("next_obs{g}")]).collect();
         let mut fields: Vec<(&str, usize)> = Vec::new();
@@ -195,7 +202,7 @@ impl MaddpgTrainer {
     /// One gradient step of every critic and actor on a sampled batch, then the target updates.
     /// Returns the critics' and actors' losses summed over groups (`[1]` each, on the device).
     fn learn(&mut self, lr: f64) -> Result<(Tensor<1>, Tensor<1>)> {
-        let (batch, gamma, centralised) = (self.config.batch_size, self.config.gamma, self.centralised);
+        let (batch, gamma) = (self.config.batch_size, self.config.gamma);
         let mut fields = self.buffer.sample(batch)?.into_iter();
         let mut field = || fields.next().expect("the buffer's fields");
         let (mut obs, mut taken, mut next_obs) = (Vec::new(), Vec::new(), Vec::new());
@@ -220,6 +227,7 @@ impl MaddpgTrainer {
         let device = self.ctx.device();
         let (mut critic_losses, mut actor_losses) = (Tensor::<1>::zeros([1], device), Tensor::<1>::zeros([1], device));
         for g in 0..self.groups.len() {
+            let centralised = self.centralised[g];
             let nets = &self.groups[g];
             let agents = nets.group.agents;
             let rows = batch * agents;
