@@ -251,6 +251,40 @@ fn train_eval_and_compare_from_the_command_line() {
     assert_eq!(figures, ["learning_curves", "throughput", "episode_frames", "episode_animation"]);
 }
 
+/// `shoal compare` across families: each algorithm may start from its own configuration file,
+/// `--set` applies to every run, and comparisons that cannot be made are refused by name.
+#[test]
+fn compare_gives_each_algorithm_its_own_configuration() {
+    let dir = scratch_dir("compare-algo-config");
+    let iql_toml = dir.join("iql.toml");
+    std::fs::write(&iql_toml, "env = \"simple_spread\"\nalgo = \"iql\"\nbuffer_size = 640\nbatch_size = 16\nlearning_starts = 80\ngradient_steps = 3\n").unwrap();
+    let algo_config = format!("iql={}", iql_toml.display());
+    let out = dir.join("compare");
+    let out_s = out.to_str().unwrap();
+    common::shoal_ok(&["compare", "--algos", "ippo,iql", "--algo-config", &algo_config, "--set", "hidden=16", "--seeds", "1", "--steps", "160", "--envs", "8", "--out", out_s]);
+    let config = |run: &str| toml::from_str::<TrainConfig>(&std::fs::read_to_string(out.join(run).join("config.toml")).unwrap()).unwrap();
+    let (ippo, iql) = (config("ippo-seed0"), config("iql-seed0"));
+    assert_eq!((iql.algo, iql.gradient_steps, iql.batch_size, iql.hidden, iql.envs), (Algo::Iql, 3, 16, 16, 8), "iql from its file, then the flags");
+    assert_eq!((ippo.algo, ippo.gradient_steps, ippo.batch_size, ippo.hidden), (Algo::Ippo, TrainConfig::default().gradient_steps, TrainConfig::default().batch_size, 16));
+    let table = std::fs::read_to_string(out.join("compare.md")).unwrap();
+    assert!(table.contains("| ippo |") && table.contains("| iql |"), "{table}");
+
+    let refused = |args: &[&str]| {
+        let (ok, text) = common::run_shoal(args);
+        assert!(!ok, "{args:?} ran: {text}");
+        text
+    };
+    let other = dir.join("other");
+    let text = refused(&["compare", "--algos", "ippo", "--algo-config", &algo_config, "--seeds", "1", "--out", other.to_str().unwrap()]);
+    assert!(text.contains("algo-config") && text.contains("--algos"), "{text}");
+    let text = refused(&["compare", "--algos", "ippo", "--algo-config", "ippo", "--seeds", "1", "--out", other.to_str().unwrap()]);
+    assert!(text.contains("ALGO=FILE"), "{text}");
+    let tag_toml = dir.join("tag.toml");
+    std::fs::write(&tag_toml, "env = \"simple_tag\"\nalgo = \"ippo\"\n").unwrap();
+    let text = refused(&["compare", "--algos", "ippo,mappo", "--algo-config", &format!("mappo={}", tag_toml.display()), "--seeds", "1", "--out", other.to_str().unwrap()]);
+    assert!(text.contains("simple_tag") && text.contains("one env"), "{text}");
+}
+
 #[test]
 fn continuous_actions_train_with_a_gaussian_head() {
     let ctx = GpuContext::shared().unwrap();

@@ -31,6 +31,15 @@ pub struct CompareArgs {
     /// Parallel envs per run.
     #[arg(long)]
     envs: Option<usize>,
+    /// One algorithm's own base configuration, as ALGO=FILE (repeatable): its runs start from
+    /// FILE instead of --config, so each family trains with its own settings
+    /// (`--algo-config iql=examples/iql_simple_spread.toml`). --env, --steps, --envs and --set
+    /// apply over it; every run must train on the same env.
+    #[arg(long = "algo-config", value_name = "ALGO=FILE")]
+    algo_config: Vec<String>,
+    /// Any training key for every run, as KEY=VALUE (repeatable), over the configuration files.
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    set: Vec<String>,
     /// Output directory: one sub-directory per run, compare.md, compare.json, learning_curves.png.
     #[arg(long)]
     out: PathBuf,
@@ -47,33 +56,57 @@ struct Row {
     env_steps: u64,
 }
 
+/// Each algorithm's base configuration: its `--algo-config` file or `--config`, with the flags
+/// that apply to every run over it.
+fn base_configs(args: &CompareArgs) -> anyhow::Result<Vec<TrainConfig>> {
+    let mut files: Vec<(Algo, PathBuf)> = Vec::new();
+    for item in &args.algo_config {
+        let parsed = item.split_once('=').and_then(|(algo, file)| Some((<Algo as clap::ValueEnum>::from_str(algo.trim(), true).ok()?, PathBuf::from(file.trim()))));
+        match parsed {
+            Some((algo, file)) if args.algos.contains(&algo) => files.push((algo, file)),
+            Some((algo, _)) => return Err(ShoalError::config("algo-config", item, format!("{} is not one of --algos", algo.name())).into()),
+            None => return Err(ShoalError::config("algo-config", item, "expected ALGO=FILE, e.g. --algo-config iql=examples/iql_simple_spread.toml").into()),
+        }
+    }
+    let mut bases = Vec::new();
+    for &algo in &args.algos {
+        let file = files.iter().rev().find(|(a, _)| *a == algo).map(|(_, f)| f).or(args.config.as_ref());
+        let mut base = match file {
+            Some(path) => TrainConfig::from_toml_file(path)?,
+            None => TrainConfig::default(),
+        };
+        if let Some(v) = args.steps { base.total_env_steps = v; }
+        if let Some(v) = args.envs { base.envs = v; }
+        if let Some(kind) = args.env { base = base.on_env(kind); }
+        // Every compared algorithm must fit the env (mappo is not a swarm algorithm, mfac no
+        // simple_spread one): check each before the first run starts.
+        let base = TrainConfig { algo, ..base };
+        let base = if args.set.is_empty() { base } else { base.with_overrides(&args.set)? };
+        base.validate()?;
+        if let Some(first) = bases.first().filter(|b: &&TrainConfig| b.env != base.env) {
+            return Err(ShoalError::config("algo-config", algo.name(), format!("its runs would train on {} and {}'s on {}: compare on one env (--env)", base.env, args.algos[0].name(), first.env)).into());
+        }
+        bases.push(base);
+    }
+    Ok(bases)
+}
+
 pub fn run(args: CompareArgs) -> anyhow::Result<ExitCode> {
     if args.seeds == 0 || args.algos.is_empty() {
         return Err(ShoalError::config("seeds", args.seeds, "compare at least one algorithm over at least one seed").into());
     }
-    let mut base = match &args.config {
-        Some(path) => TrainConfig::from_toml_file(path)?,
-        None => TrainConfig::default(),
-    };
-    if let Some(v) = args.steps { base.total_env_steps = v; }
-    if let Some(v) = args.envs { base.envs = v; }
-    if let Some(kind) = args.env { base = base.on_env(kind); }
-    // Every compared algorithm must fit the env (mappo is not a swarm algorithm, mfac no
-    // simple_spread one): check each before the first run starts.
-    for &algo in &args.algos {
-        TrainConfig { algo, ..base.clone() }.validate()?;
-    }
+    let bases = base_configs(&args)?;
     let ctx = super::open_gpu()?;
     // One writer per output directory (created if needed), for the whole comparison.
     let _lock = shoal::train::RunLock::acquire(&args.out)?;
     let mut rows = Vec::new();
     let mut curves = Vec::new();
-    for &algo in &args.algos {
+    for (&algo, base) in args.algos.iter().zip(&bases) {
         let mut finals = Vec::new();
         let mut walls = Vec::new();
         let mut paths = Vec::new();
         for seed in 0..args.seeds {
-            let config = TrainConfig { algo, seed, ..base.clone() };
+            let config = TrainConfig { seed, ..base.clone() };
             let dir = args.out.join(format!("{}-seed{seed}", algo.name()));
             let checkpoint = dir.join("checkpoint");
             // A run of this comparison that was interrupted (or is already done) continues from
@@ -123,10 +156,11 @@ pub fn run(args: CompareArgs) -> anyhow::Result<ExitCode> {
     println!("adapter: {}\n{table}", ctx.adapter_name());
     shoal::io::write_atomic(&args.out.join("compare.md"), table.as_bytes())?;
     shoal::io::write_atomic(&args.out.join("compare.json"), &serde_json::to_vec_pretty(&rows)?)?;
-    plot_learning_curves(&curves, &format!("{}: mean episode return", base.env.name()), &args.out.join("learning_curves.png"))?;
+    let env = bases[0].env;
+    plot_learning_curves(&curves, &format!("{}: mean episode return", env.name()), &args.out.join("learning_curves.png"))?;
     eprintln!("wrote {}", args.out.join("learning_curves.png").display());
 
-    let mut report = Report::new(format!("shoal compare: {} on {}", args.algos.iter().map(|a| a.name()).collect::<Vec<_>>().join(" vs "), base.env.name()));
+    let mut report = Report::new(format!("shoal compare: {} on {}", args.algos.iter().map(|a| a.name()).collect::<Vec<_>>().join(" vs "), env.name()));
     super::report::header(&mut report, &ctx);
     report.push(Block::Heading("Results".into()));
     report.push(Block::Text("Final return: mean over the last tenth of each run's updates, then over seeds.".into()));
@@ -153,8 +187,15 @@ pub fn run(args: CompareArgs) -> anyhow::Result<ExitCode> {
     let best_run = args.out.join(format!("{}-seed0", rows[best].algo));
     report.push(Block::Text(format!("Final policy shown: {} seed 0 (best final return).", rows[best].algo)));
     super::report::final_policy(&mut report, &ctx, &best_run.join("checkpoint"), &args.out)?;
-    report.push(Block::Heading("Base configuration".into()));
-    report.push(Block::Code(toml::to_string(&base)?));
+    if bases.iter().all(|b| TrainConfig { algo: bases[0].algo, ..b.clone() } == bases[0]) {
+        report.push(Block::Heading("Base configuration".into()));
+        report.push(Block::Code(toml::to_string(&bases[0])?));
+    } else {
+        for base in &bases {
+            report.push(Block::Heading(format!("Base configuration of {}", base.algo.name())));
+            report.push(Block::Code(toml::to_string(base)?));
+        }
+    }
     report.write(&args.out.join("report.html"))?;
     eprintln!("wrote {}", args.out.join("report.html").display());
     Ok(ExitCode::SUCCESS)
