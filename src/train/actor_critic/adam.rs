@@ -9,6 +9,11 @@
 //! that buffer, clips, updates both moments and the parameter: 2 launches per tensor plus a few
 //! for the step's three scalars.
 //!
+//! With `clip_each_tensor` each gradient is clipped to its own norm instead (burn's
+//! `GradientClipping::Norm`, the MADDPG paper's per-variable `clip_by_norm`): one launch per
+//! tensor of `shaders/learn/adam_clip_each.wgsl`, whose one workgroup finds the norm and then
+//! steps every element — the off-policy learners' optimizer.
+//!
 //! [`FusedAdam`] implements burn's [`Optimizer`] with burn's own [`AdamState`], so it plugs into
 //! [`ModuleOptimizer`] (parameter ids, records) unchanged: checkpoints written with burn's Adam
 //! load here and the other way round. The arithmetic follows burn's order; the test below checks
@@ -27,6 +32,7 @@ use crate::gpu::{float_buffer, float_tensor, GpuContext, WgslKernel};
 
 const GRAD_NORM_WGSL: &str = include_str!("../../../shaders/learn/grad_norm.wgsl");
 const ADAM_WGSL: &str = include_str!("../../../shaders/learn/adam.wgsl");
+const ADAM_CLIP_EACH_WGSL: &str = include_str!("../../../shaders/learn/adam_clip_each.wgsl");
 
 /// Adam's constants, burn's defaults except ε (1e-5, as JaxMARL's PPO uses).
 #[derive(Debug, Clone, Copy)]
@@ -39,11 +45,14 @@ pub struct FusedAdamConfig {
     pub epsilon: f32,
     /// Clip the global L2 norm of all gradients to this (`None`: no clipping).
     pub max_grad_norm: Option<f32>,
+    /// Clip each parameter tensor's gradient to `max_grad_norm` on its own instead of their
+    /// global norm (burn's `GradientClipping::Norm`). Default false.
+    pub clip_each_tensor: bool,
 }
 
 impl Default for FusedAdamConfig {
     fn default() -> Self {
-        FusedAdamConfig { beta_1: 0.9, beta_2: 0.999, epsilon: 1e-5, max_grad_norm: None }
+        FusedAdamConfig { beta_1: 0.9, beta_2: 0.999, epsilon: 1e-5, max_grad_norm: None, clip_each_tensor: false }
     }
 }
 
@@ -85,11 +94,11 @@ impl FusedAdam {
     }
 
     /// Queues the squared norm of every gradient (one launch each). Call before each
-    /// `ModuleOptimizer::step` when clipping; without clipping it does nothing.
+    /// `ModuleOptimizer::step` when clipping the global norm; otherwise it does nothing.
     pub fn prepare(&self, grads: &GradientsParams) -> Result<()> {
         let mut step = self.step.lock().unwrap_or_else(|e| e.into_inner());
         step.packed = None;
-        if self.config.max_grad_norm.is_none() {
+        if self.n_slots() == 0 {
             return Ok(());
         }
         let squares = Tensor::<1>::zeros([self.params.len()], self.ctx.device());
@@ -118,6 +127,16 @@ impl FusedAdam {
             .entry((which, len, slot))
             .or_insert_with(|| match which {
                 Which::GradNorm => WgslKernel::new("grad_norm", &[GRAD_NORM_WGSL], &[("len", len.to_string()), ("slot", slot.to_string())]),
+                Which::Adam if c.clip_each_tensor => WgslKernel::new(
+                    "adam_clip_each",
+                    &[ADAM_CLIP_EACH_WGSL],
+                    &[
+                        ("len", len.to_string()),
+                        ("beta_1", format!("{:?}f", c.beta_1)),
+                        ("beta_2", format!("{:?}f", c.beta_2)),
+                        ("max_norm", format!("{:?}f", c.max_grad_norm.unwrap_or(f32::MAX))),
+                    ],
+                ),
                 Which::Adam => WgslKernel::new(
                     "adam",
                     &[GRID_WGSL, ADAM_WGSL],
@@ -134,8 +153,9 @@ impl FusedAdam {
             .clone()
     }
 
+    /// Slots of the global norm's squares (none without global-norm clipping).
     fn n_slots(&self) -> usize {
-        if self.config.max_grad_norm.is_some() { self.params.len() } else { 0 }
+        if self.config.max_grad_norm.is_some() && !self.config.clip_each_tensor { self.params.len() } else { 0 }
     }
 
     /// The step's scalars on the device, built once per (lr, time) from scalar fills (no upload).
@@ -166,6 +186,15 @@ impl FusedAdam {
     }
 }
 
+/// Adam with each gradient tensor clipped to `max_norm` on its own (burn's
+/// `GradientClipping::Norm`, the MADDPG paper's `clip_by_norm` per variable) in one launch per
+/// tensor: the optimizer of the off-policy learners and COMA. It needs no parameter list: there
+/// is no global norm to gather.
+pub fn adam_clipping_each_tensor(ctx: &Arc<GpuContext>, max_norm: f32) -> ModuleOptimizer {
+    let config = FusedAdamConfig { max_grad_norm: Some(max_norm), clip_each_tensor: true, ..FusedAdamConfig::default() };
+    FusedAdam::init(ctx.clone(), config, Vec::new()).1
+}
+
 impl Optimizer for FusedAdam {
     type State<const D: usize> = AdamState<D>;
 
@@ -191,7 +220,9 @@ impl Optimizer for FusedAdam {
         let scalars = float_buffer(scalars).expect("scalars live on burn's wgpu device");
         let outputs = [(); 3].map(|_| self.ctx.empty(&dims, DType::F32));
         let bindings = [&inputs[0], &inputs[1], &inputs[2], &inputs[3], &scalars, &outputs[0], &outputs[1], &outputs[2]];
-        kernel.launch(&self.ctx, len, &bindings);
+        // Clipping each tensor on its own: one workgroup does the whole tensor.
+        let invocations = if self.config.clip_each_tensor { crate::gpu::kernel::WORKGROUP_SIZE as usize } else { len };
+        kernel.launch(&self.ctx, invocations, &bindings);
         let [param, moment_1, moment_2] = outputs.map(float_tensor::<D>);
         (param, Some(AdamState::new(AdaptiveMomentumState::new(time, moment_1, moment_2))))
     }
@@ -285,6 +316,44 @@ mod tests {
             let worst = va.0.iter().zip(&vb.0).map(|(x, y)| (x - y).abs() / y.abs().max(1.0)).fold(0.0f32, f32::max);
             assert!(worst <= 1e-5, "max_norm {max_norm}: worst difference {worst}");
             // The steps moved the parameters (a no-op optimizer would pass the comparison too).
+            let moved = va.0.iter().zip(&initial.0).map(|(x, y)| (x - y).abs()).fold(0.0f32, f32::max);
+            assert!(moved > 1e-3, "max_norm {max_norm}: parameters moved only {moved}");
+        }
+    }
+    /// With `clip_each_tensor`: five steps against burn's Adam with its own per-tensor norm
+    /// clipping (`GradientClippingConfig::Norm`, as the off-policy learners used), with a clip
+    /// that binds on every tensor and one that binds on none.
+    #[test]
+    fn clipping_each_tensor_matches_burns_adam_with_norm_clipping() {
+        use burn::grad_clipping::GradientClippingConfig;
+        let ctx = GpuContext::shared().unwrap();
+        let device = ctx.device().clone().autodiff();
+        let _generator = SeededInit::new(&device, 5);
+        for max_norm in [0.01f32, 1e6] {
+            let start = MlpConfig::new(9, 4).with_hidden(16).init(&device);
+            let mut floats = Floats(Vec::new());
+            start.visit(&mut floats);
+            let mut initial = Values(Vec::new());
+            start.visit(&mut initial);
+            let config = FusedAdamConfig { max_grad_norm: Some(max_norm), clip_each_tensor: true, ..FusedAdamConfig::default() };
+            let (adam, mut fused) = FusedAdam::init(ctx.clone(), config, floats.0.clone());
+            let mut reference = AdamConfig::new().with_epsilon(1e-5).with_grad_clipping(Some(GradientClippingConfig::Norm(max_norm))).init();
+            let (mut a, mut b) = (start.clone(), start);
+            for step in 0..5 {
+                let x = Tensor::<2>::random([64, 9], burn::tensor::Distribution::Normal(0.0, 1.0), &device);
+                let lr = 0.01 / (step + 1) as f64;
+                let loss = |m: &crate::train::actor_critic::model::Mlp| m.forward(x.clone()).powf_scalar(2.0).mean();
+                let grads_a = GradientsParams::from_grads(loss(&a).backward(), &a);
+                adam.prepare(&grads_a).unwrap();
+                a = fused.step(lr, a, grads_a);
+                let grads_b = GradientsParams::from_grads(loss(&b).backward(), &b);
+                b = reference.step(lr, b, grads_b);
+            }
+            let (mut va, mut vb) = (Values(Vec::new()), Values(Vec::new()));
+            a.visit(&mut va);
+            b.visit(&mut vb);
+            let worst = va.0.iter().zip(&vb.0).map(|(x, y)| (x - y).abs() / y.abs().max(1.0)).fold(0.0f32, f32::max);
+            assert!(worst <= 1e-5, "max_norm {max_norm}: worst difference {worst}");
             let moved = va.0.iter().zip(&initial.0).map(|(x, y)| (x - y).abs()).fold(0.0f32, f32::max);
             assert!(moved > 1e-3, "max_norm {max_norm}: parameters moved only {moved}");
         }

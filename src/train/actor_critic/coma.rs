@@ -133,8 +133,8 @@ impl ComaTrainer {
         Ok(ComaTrainer {
             agent_ids: Tensor::eye(agents, ctx.device()),
             critic_target: critic.valid(),
-            actor_optim: optimizer(&config),
-            critic_optim: optimizer(&config),
+            actor_optim: optimizer(&ctx, &config),
+            critic_optim: optimizer(&ctx, &config),
             actor,
             critic,
             noise,
@@ -157,8 +157,8 @@ impl ComaTrainer {
         trainer.actor = crate::train::store::load_module(trainer.actor.clone(), &actor)?;
         trainer.critic = crate::train::store::load_module(trainer.critic.clone(), &critic)?;
         trainer.critic_target = crate::train::store::load_module(trainer.critic_target.clone(), &target)?;
-        trainer.actor_optim = optimizer(&trainer.config).load_record(crate::train::store::load_optimizer_record(&actor_optim)?);
-        trainer.critic_optim = optimizer(&trainer.config).load_record(crate::train::store::load_optimizer_record(&critic_optim)?);
+        trainer.actor_optim = optimizer(&trainer.ctx, &trainer.config).load_record(crate::train::store::load_optimizer_record(&actor_optim)?);
+        trainer.critic_optim = optimizer(&trainer.ctx, &trainer.config).load_record(crate::train::store::load_optimizer_record(&critic_optim)?);
         trainer.noise.set_calls(state.progress.noise_calls)?;
         trainer.bootstrap_noise.set_calls(state.progress.update as u32)?;
         trainer.obs = trainer.env.restore(&state.env)?.obs.remove(0);

@@ -12,8 +12,7 @@
 use std::sync::Arc;
 
 use burn::module::Module;
-use burn::optim::{AdamConfig, ModuleOptimizer};
-use burn::grad_clipping::GradientClippingConfig;
+use burn::optim::ModuleOptimizer;
 use burn::tensor::{Device, Tensor};
 
 use super::actor::critic_width;
@@ -62,9 +61,10 @@ pub fn critic_config(spec: &EnvSpec, g: usize, centralised: bool, config: &Train
     MlpConfig::new(seen + own.agents, 1).with_hidden(config.hidden).with_layers(config.layers)
 }
 
-/// Adam with global gradient-norm clipping at `max_grad_norm` (MADDPG's 0.5).
-pub fn optimizer(config: &TrainConfig) -> ModuleOptimizer {
-    AdamConfig::new().with_grad_clipping(Some(GradientClippingConfig::Norm(config.max_grad_norm))).init()
+/// Adam (ε 1e-5) with each gradient tensor clipped to `max_grad_norm` (MADDPG's 0.5 per
+/// variable), as fused kernels.
+pub fn optimizer(ctx: &Arc<GpuContext>, config: &TrainConfig) -> ModuleOptimizer {
+    crate::train::actor_critic::adam::adam_clipping_each_tensor(ctx, config.max_grad_norm)
 }
 
 impl GroupNets {
@@ -86,8 +86,8 @@ impl GroupNets {
             critic_target: critic.valid(),
             actor,
             critic,
-            actor_optim: optimizer(config),
-            critic_optim: optimizer(config),
+            actor_optim: optimizer(ctx, config),
+            critic_optim: optimizer(ctx, config),
             rollout_noise: PolicyNoise::new(ctx.clone(), &group.action, group.agents, config.envs, seed)?,
             update_noise,
             group,

@@ -26,9 +26,8 @@
 
 use std::sync::Arc;
 
-use burn::grad_clipping::GradientClippingConfig;
 use burn::module::Module;
-use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
+use burn::optim::{GradientsParams, ModuleOptimizer};
 use burn::tensor::{Device, Tensor};
 use serde::{Deserialize, Serialize};
 
@@ -104,7 +103,7 @@ impl IqlTrainer {
         let obs = env.reset(config.seed)?.obs.remove(0);
         Ok(IqlTrainer {
             input,
-            optim: optimizer(&config),
+            optim: optimizer(&ctx, &config),
             q,
             target,
             explorer,
@@ -126,7 +125,7 @@ impl IqlTrainer {
         trainer.q = crate::train::store::load_module(trainer.q.clone(), &dir.join(Q_FILE))?;
         trainer.target = crate::train::store::load_module(trainer.target.clone(), &dir.join(TARGET_FILE))?;
         let record = crate::train::store::load_optimizer_record(&dir.join(OPTIMIZER_FILE))?;
-        trainer.optim = optimizer(&trainer.config).load_record(record);
+        trainer.optim = optimizer(&trainer.ctx, &trainer.config).load_record(record);
         trainer.buffer = ReplayBuffer::load(ctx, dir, trainer.config.seed ^ 0x5EB1_A7)?;
         trainer.explorer.set_calls(state.progress.noise_calls)?;
         trainer.counters = crate::io::read_json(&dir.join(COUNTERS_FILE), "an IQL counters file")?;
@@ -219,9 +218,9 @@ impl IqlTrainer {
     }
 }
 
-/// Adam with global gradient-norm clipping at `max_grad_norm`.
-fn optimizer(config: &TrainConfig) -> ModuleOptimizer {
-    AdamConfig::new().with_epsilon(1e-5).with_grad_clipping(Some(GradientClippingConfig::Norm(config.max_grad_norm))).init()
+/// Adam (ε 1e-5) with each gradient tensor clipped to `max_grad_norm`, as fused kernels.
+fn optimizer(ctx: &Arc<GpuContext>, config: &TrainConfig) -> ModuleOptimizer {
+    crate::train::actor_critic::adam::adam_clipping_each_tensor(ctx, config.max_grad_norm)
 }
 
 impl Learner for IqlTrainer {

@@ -130,8 +130,8 @@ impl MaddpgTrainer {
             nets.actor_target = load(nets.actor_target.clone(), &actor_target)?;
             nets.critic = load(nets.critic.clone(), &critic)?;
             nets.critic_target = load(nets.critic_target.clone(), &critic_target)?;
-            nets.actor_optim = optimizer(&trainer.config).load_record(crate::train::store::load_optimizer_record(&actor_optim)?);
-            nets.critic_optim = optimizer(&trainer.config).load_record(crate::train::store::load_optimizer_record(&critic_optim)?);
+            nets.actor_optim = optimizer(&ctx, &trainer.config).load_record(crate::train::store::load_optimizer_record(&actor_optim)?);
+            nets.critic_optim = optimizer(&ctx, &trainer.config).load_record(crate::train::store::load_optimizer_record(&critic_optim)?);
             nets.rollout_noise.set_calls(state.progress.noise_calls)?;
             if let Some(noise) = &mut nets.update_noise {
                 noise.set_calls(counters.gradient_steps as u32)?;
