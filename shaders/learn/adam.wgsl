@@ -5,7 +5,8 @@
 // `scalars` holds the squared norms of every gradient tensor of the model (slots 0..N_PARAMS,
 // written by grad_norm.wgsl) followed by [lr, combined_factor, epsilon_term] as burn computes
 // them on the host (bias corrections included). The arithmetic follows burn's order:
-// m' = β₁m + (1−β₁)g, v' = β₂v + (1−β₂)g², p' = p − lr·(m'·cf / (√v' + ε·√bc₂)). Needs grid.wgsl.
+// m' = β₁m + (1−β₁)g, v' = β₂v + (1−β₂)g², p' = p − lr·(m'·cf / (√v' + ε·√bc₂)). Needs grid.wgsl
+// and adam_bindings.wgsl.
 
 const LEN: u32 = {{len}}u;
 const N_PARAMS: u32 = {{n_params}}u;
@@ -14,14 +15,6 @@ const BETA_2: f32 = {{beta_2}};
 const CLIP: bool = {{clip}};
 const MAX_NORM: f32 = {{max_norm}};
 
-@group(0) @binding(0) var<storage, read_write> param: array<f32>;
-@group(0) @binding(1) var<storage, read_write> grad: array<f32>;
-@group(0) @binding(2) var<storage, read_write> moment_1: array<f32>;
-@group(0) @binding(3) var<storage, read_write> moment_2: array<f32>;
-@group(0) @binding(4) var<storage, read_write> scalars: array<f32>;
-@group(0) @binding(5) var<storage, read_write> param_out: array<f32>;
-@group(0) @binding(6) var<storage, read_write> moment_1_out: array<f32>;
-@group(0) @binding(7) var<storage, read_write> moment_2_out: array<f32>;
 
 @compute @workgroup_size({{workgroup_size}})
 fn main(

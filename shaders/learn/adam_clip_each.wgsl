@@ -7,7 +7,7 @@
 //
 // `scalars` holds [lr, combined_factor, epsilon_term] as burn computes them on the host. The
 // arithmetic follows burn's order: g ← g · min(max_norm / (‖g‖ + MIN_POSITIVE), 1), then as
-// adam.wgsl.
+// adam.wgsl. Needs adam_bindings.wgsl and grad_square_sum.wgsl.
 
 const LEN: u32 = {{len}}u;
 const BETA_1: f32 = {{beta_1}};
@@ -17,33 +17,9 @@ const THREADS: u32 = 64u;
 // f32's smallest positive normal number, burn's guard against a zero norm.
 const MIN_POSITIVE: f32 = 1.17549435e-38;
 
-@group(0) @binding(0) var<storage, read_write> param: array<f32>;
-@group(0) @binding(1) var<storage, read_write> grad: array<f32>;
-@group(0) @binding(2) var<storage, read_write> moment_1: array<f32>;
-@group(0) @binding(3) var<storage, read_write> moment_2: array<f32>;
-@group(0) @binding(4) var<storage, read_write> scalars: array<f32>;
-@group(0) @binding(5) var<storage, read_write> param_out: array<f32>;
-@group(0) @binding(6) var<storage, read_write> moment_1_out: array<f32>;
-@group(0) @binding(7) var<storage, read_write> moment_2_out: array<f32>;
-
-var<workgroup> partial: array<f32, 64>;
-
 @compute @workgroup_size(64)
 fn main(@builtin(local_invocation_id) local_id: vec3<u32>) {
-    var sum = 0.0;
-    for (var i = local_id.x; i < LEN; i += THREADS) {
-        let g = grad[i];
-        sum += g * g;
-    }
-    partial[local_id.x] = sum;
-    workgroupBarrier();
-    for (var stride = THREADS / 2u; stride > 0u; stride /= 2u) {
-        if (local_id.x < stride) {
-            partial[local_id.x] += partial[local_id.x + stride];
-        }
-        workgroupBarrier();
-    }
-    let scale = min(MAX_NORM / (sqrt(partial[0]) + MIN_POSITIVE), 1.0);
+    let scale = min(MAX_NORM / (sqrt(grad_square_sum(local_id.x)) + MIN_POSITIVE), 1.0);
     let lr = scalars[0];
     let combined_factor = scalars[1];
     let epsilon_term = scalars[2];

@@ -33,6 +33,8 @@ use crate::gpu::{float_buffer, float_tensor, GpuContext, WgslKernel};
 const GRAD_NORM_WGSL: &str = include_str!("../../../shaders/learn/grad_norm.wgsl");
 const ADAM_WGSL: &str = include_str!("../../../shaders/learn/adam.wgsl");
 const ADAM_CLIP_EACH_WGSL: &str = include_str!("../../../shaders/learn/adam_clip_each.wgsl");
+const ADAM_BINDINGS_WGSL: &str = include_str!("../../../shaders/learn/adam_bindings.wgsl");
+const GRAD_SQUARE_SUM_WGSL: &str = include_str!("../../../shaders/learn/grad_square_sum.wgsl");
 
 /// Adam's constants, burn's defaults except ε (1e-5, as JaxMARL's PPO uses).
 #[derive(Debug, Clone, Copy)]
@@ -126,10 +128,10 @@ impl FusedAdam {
         kernels
             .entry((which, len, slot))
             .or_insert_with(|| match which {
-                Which::GradNorm => WgslKernel::new("grad_norm", &[GRAD_NORM_WGSL], &[("len", len.to_string()), ("slot", slot.to_string())]),
+                Which::GradNorm => WgslKernel::new("grad_norm", &[GRAD_SQUARE_SUM_WGSL, GRAD_NORM_WGSL], &[("len", len.to_string()), ("slot", slot.to_string())]),
                 Which::Adam if c.clip_each_tensor => WgslKernel::new(
                     "adam_clip_each",
-                    &[ADAM_CLIP_EACH_WGSL],
+                    &[ADAM_BINDINGS_WGSL, GRAD_SQUARE_SUM_WGSL, ADAM_CLIP_EACH_WGSL],
                     &[
                         ("len", len.to_string()),
                         ("beta_1", format!("{:?}f", c.beta_1)),
@@ -139,7 +141,7 @@ impl FusedAdam {
                 ),
                 Which::Adam => WgslKernel::new(
                     "adam",
-                    &[GRID_WGSL, ADAM_WGSL],
+                    &[GRID_WGSL, ADAM_BINDINGS_WGSL, ADAM_WGSL],
                     &[
                         ("len", len.to_string()),
                         ("n_params", self.n_slots().to_string()),
@@ -282,80 +284,61 @@ mod tests {
         }
     }
 
-    /// Five steps of fused Adam and of burn's Adam (+ tensor-op clipping) from the same start,
-    /// with a clip that binds and one that does not, and a changing learning rate.
-    #[test]
-    fn matches_burns_adam_and_clipping() {
+    /// Five steps of fused Adam (`config`) and of burn's Adam (`reference`, after `clip_b` on its
+    /// gradients) from the same start with a changing learning rate; the parameters must agree
+    /// to 1e-5 and have moved.
+    fn matches_reference(config: FusedAdamConfig, mut reference: ModuleOptimizer, clip_b: impl Fn(&mut GradientsParams, &[(ParamId, usize)]), seed: u64) {
         let ctx = GpuContext::shared().unwrap();
         let device = ctx.device().clone().autodiff();
-        let _generator = SeededInit::new(&device, 3);
+        let _generator = SeededInit::new(&device, seed);
+        let start = MlpConfig::new(7, 3).with_hidden(16).init(&device);
+        let mut floats = Floats(Vec::new());
+        start.visit(&mut floats);
+        let mut initial = Values(Vec::new());
+        start.visit(&mut initial);
+        let (adam, mut fused) = FusedAdam::init(ctx.clone(), config, floats.0.clone());
+        let (mut a, mut b) = (start.clone(), start);
+        for step in 0..5 {
+            let x = Tensor::<2>::random([32, 7], burn::tensor::Distribution::Normal(0.0, 1.0), &device);
+            let lr = 0.01 / (step + 1) as f64;
+            let loss = |m: &crate::train::actor_critic::model::Mlp| m.forward(x.clone()).powf_scalar(2.0).mean();
+            let grads_a = GradientsParams::from_grads(loss(&a).backward(), &a);
+            adam.prepare(&grads_a).unwrap();
+            a = fused.step(lr, a, grads_a);
+            let mut grads_b = GradientsParams::from_grads(loss(&b).backward(), &b);
+            clip_b(&mut grads_b, &floats.0);
+            b = reference.step(lr, b, grads_b);
+        }
+        let (mut va, mut vb) = (Values(Vec::new()), Values(Vec::new()));
+        a.visit(&mut va);
+        b.visit(&mut vb);
+        let worst = va.0.iter().zip(&vb.0).map(|(x, y)| (x - y).abs() / y.abs().max(1.0)).fold(0.0f32, f32::max);
+        assert!(worst <= 1e-5, "{config:?}: worst difference {worst}");
+        // The steps moved the parameters (a no-op optimizer would pass the comparison too).
+        let moved = va.0.iter().zip(&initial.0).map(|(x, y)| (x - y).abs()).fold(0.0f32, f32::max);
+        assert!(moved > 1e-3, "{config:?}: parameters moved only {moved}");
+    }
+
+    /// Global-norm clipping against burn's Adam + tensor-op clipping, with a clip that binds and
+    /// one that does not.
+    #[test]
+    fn matches_burns_adam_and_clipping() {
         for max_norm in [0.05f32, 1e6] {
-            let start = MlpConfig::new(7, 3).with_hidden(16).init(&device);
-            let mut floats = Floats(Vec::new());
-            start.visit(&mut floats);
-            let mut initial = Values(Vec::new());
-            start.visit(&mut initial);
             let config = FusedAdamConfig { max_grad_norm: Some(max_norm), ..FusedAdamConfig::default() };
-            let (adam, mut fused) = FusedAdam::init(ctx.clone(), config, floats.0.clone());
-            let mut reference = AdamConfig::new().with_epsilon(1e-5).init();
-            let (mut a, mut b) = (start.clone(), start);
-            for step in 0..5 {
-                let x = Tensor::<2>::random([32, 7], burn::tensor::Distribution::Normal(0.0, 1.0), &device);
-                let lr = 0.01 / (step + 1) as f64;
-                let loss = |m: &crate::train::actor_critic::model::Mlp| m.forward(x.clone()).powf_scalar(2.0).mean();
-                let grads_a = GradientsParams::from_grads(loss(&a).backward(), &a);
-                adam.prepare(&grads_a).unwrap();
-                a = fused.step(lr, a, grads_a);
-                let mut grads_b = GradientsParams::from_grads(loss(&b).backward(), &b);
-                clip(&mut grads_b, &floats.0, max_norm);
-                b = reference.step(lr, b, grads_b);
-            }
-            let (mut va, mut vb) = (Values(Vec::new()), Values(Vec::new()));
-            a.visit(&mut va);
-            b.visit(&mut vb);
-            let worst = va.0.iter().zip(&vb.0).map(|(x, y)| (x - y).abs() / y.abs().max(1.0)).fold(0.0f32, f32::max);
-            assert!(worst <= 1e-5, "max_norm {max_norm}: worst difference {worst}");
-            // The steps moved the parameters (a no-op optimizer would pass the comparison too).
-            let moved = va.0.iter().zip(&initial.0).map(|(x, y)| (x - y).abs()).fold(0.0f32, f32::max);
-            assert!(moved > 1e-3, "max_norm {max_norm}: parameters moved only {moved}");
+            matches_reference(config, AdamConfig::new().with_epsilon(1e-5).init(), |grads, params| clip(grads, params, max_norm), 3);
         }
     }
-    /// With `clip_each_tensor`: five steps against burn's Adam with its own per-tensor norm
-    /// clipping (`GradientClippingConfig::Norm`, as the off-policy learners used), with a clip
-    /// that binds on every tensor and one that binds on none.
+
+    /// With `clip_each_tensor`: against burn's Adam with its own per-tensor norm clipping
+    /// (`GradientClippingConfig::Norm`, which the off-policy learners used), with a clip that
+    /// binds on every tensor and one that binds on none.
     #[test]
     fn clipping_each_tensor_matches_burns_adam_with_norm_clipping() {
         use burn::grad_clipping::GradientClippingConfig;
-        let ctx = GpuContext::shared().unwrap();
-        let device = ctx.device().clone().autodiff();
-        let _generator = SeededInit::new(&device, 5);
         for max_norm in [0.01f32, 1e6] {
-            let start = MlpConfig::new(9, 4).with_hidden(16).init(&device);
-            let mut floats = Floats(Vec::new());
-            start.visit(&mut floats);
-            let mut initial = Values(Vec::new());
-            start.visit(&mut initial);
             let config = FusedAdamConfig { max_grad_norm: Some(max_norm), clip_each_tensor: true, ..FusedAdamConfig::default() };
-            let (adam, mut fused) = FusedAdam::init(ctx.clone(), config, floats.0.clone());
-            let mut reference = AdamConfig::new().with_epsilon(1e-5).with_grad_clipping(Some(GradientClippingConfig::Norm(max_norm))).init();
-            let (mut a, mut b) = (start.clone(), start);
-            for step in 0..5 {
-                let x = Tensor::<2>::random([64, 9], burn::tensor::Distribution::Normal(0.0, 1.0), &device);
-                let lr = 0.01 / (step + 1) as f64;
-                let loss = |m: &crate::train::actor_critic::model::Mlp| m.forward(x.clone()).powf_scalar(2.0).mean();
-                let grads_a = GradientsParams::from_grads(loss(&a).backward(), &a);
-                adam.prepare(&grads_a).unwrap();
-                a = fused.step(lr, a, grads_a);
-                let grads_b = GradientsParams::from_grads(loss(&b).backward(), &b);
-                b = reference.step(lr, b, grads_b);
-            }
-            let (mut va, mut vb) = (Values(Vec::new()), Values(Vec::new()));
-            a.visit(&mut va);
-            b.visit(&mut vb);
-            let worst = va.0.iter().zip(&vb.0).map(|(x, y)| (x - y).abs() / y.abs().max(1.0)).fold(0.0f32, f32::max);
-            assert!(worst <= 1e-5, "max_norm {max_norm}: worst difference {worst}");
-            let moved = va.0.iter().zip(&initial.0).map(|(x, y)| (x - y).abs()).fold(0.0f32, f32::max);
-            assert!(moved > 1e-3, "max_norm {max_norm}: parameters moved only {moved}");
+            let reference = AdamConfig::new().with_epsilon(1e-5).with_grad_clipping(Some(GradientClippingConfig::Norm(max_norm))).init();
+            matches_reference(config, reference, |_, _| (), 5);
         }
     }
 }

@@ -60,15 +60,7 @@ struct LastStepRewards {
 
 impl LastStepRewards {
     fn new(spec: &crate::env::EnvSpec, device: &burn::tensor::Device) -> LastStepRewards {
-        let mut first = 0;
-        let spans = spec
-            .groups
-            .iter()
-            .map(|g| {
-                first += g.agents;
-                (first - g.agents, g.agents)
-            })
-            .collect::<Vec<_>>();
+        let spans = super::group::group_spans(spec);
         LastStepRewards { latest: spans.iter().map(|_| Tensor::<1>::zeros([spec.n_envs], device)).collect(), spans }
     }
 

@@ -240,18 +240,22 @@ pub struct GroupReturns {
     completed: Vec<Tensor<1>>,
 }
 
+/// `(first agent, agents)` of each of `spec`'s groups in its `[envs, agents]` reward rows.
+pub fn group_spans(spec: &EnvSpec) -> Vec<(usize, usize)> {
+    let mut first = 0;
+    spec.groups
+        .iter()
+        .map(|g| {
+            first += g.agents;
+            (first - g.agents, g.agents)
+        })
+        .collect()
+}
+
 impl GroupReturns {
     /// Zero returns for every group of `spec`'s envs.
     pub fn new(spec: &EnvSpec, device: &Device) -> GroupReturns {
-        let mut first = 0;
-        let spans = spec
-            .groups
-            .iter()
-            .map(|g| {
-                first += g.agents;
-                (first - g.agents, g.agents)
-            })
-            .collect::<Vec<_>>();
+        let spans = group_spans(spec);
         let zeros = || Tensor::<1>::zeros([spec.n_envs], device);
         GroupReturns { running: spans.iter().map(|_| zeros()).collect(), completed: spans.iter().map(|_| zeros()).collect(), spans }
     }
