@@ -279,6 +279,11 @@ fn compare_gives_each_algorithm_its_own_configuration() {
     assert!(text.contains("algo-config") && text.contains("--algos"), "{text}");
     let text = refused(&["compare", "--algos", "ippo", "--algo-config", "ippo", "--seeds", "1", "--out", other.to_str().unwrap()]);
     assert!(text.contains("ALGO=FILE"), "{text}");
+    // Several agent groups: a figure of each group's return beside the mean over all agents.
+    let groups = dir.join("groups");
+    common::shoal_ok(&["compare", "--env", "simple_speaker_listener", "--algos", "ippo", "--seeds", "1", "--steps", "160", "--envs", "8", "--out", groups.to_str().unwrap()]);
+    let figures = common::check_report(&groups.join("report.html"));
+    assert_eq!(figures[..3], ["learning_curves", "learning_curves_speaker", "learning_curves_listener"], "{figures:?}");
     let tag_toml = dir.join("tag.toml");
     std::fs::write(&tag_toml, "env = \"simple_tag\"\nalgo = \"ippo\"\n").unwrap();
     let text = refused(&["compare", "--algos", "ippo,mappo", "--algo-config", &format!("mappo={}", tag_toml.display()), "--seeds", "1", "--out", other.to_str().unwrap()]);

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use clap::Args;
 use serde::Serialize;
 
-use super::train::{plot_learning_curves, read_curve, train_loop};
+use super::train::{group_columns, plot_column, plot_learning_curves, read_curve, train_loop};
 use shoal::train::{new_learner, resume_learner, Algo, CheckpointState, TrainConfig};
 use shoal::report::{Block, Report};
 use shoal::ShoalError;
@@ -176,6 +176,17 @@ pub fn run(args: CompareArgs) -> anyhow::Result<ExitCode> {
     });
     if args.out.join("learning_curves.png").is_file() {
         report.figure("learning_curves", "Mean per-agent episode return (line: mean over seeds, band: min..max)", args.out.join("learning_curves.png"));
+    }
+    // Envs with several agent groups (predators and prey): each group's return on its own, where
+    // the mean over all agents mixes opposite rewards.
+    let groups = curves.first().map(|(_, paths)| group_columns(&paths[0])).transpose()?.unwrap_or_default();
+    for group in &groups {
+        let png = args.out.join(format!("learning_curves_{group}.png"));
+        let title = format!("{}: {group} episode return", env.name());
+        plot_column(&curves, &format!("return_{group}"), &title, &format!("mean episode return of `{group}`"), &png)?;
+        if png.is_file() {
+            report.figure(&format!("learning_curves_{group}"), &format!("The {group} group's mean episode return (line: mean over seeds, band: min..max)"), &png);
+        }
     }
     let seed0: Vec<(String, std::path::PathBuf)> =
         curves.iter().map(|(algo, paths)| (format!("{algo} seed 0"), paths[0].clone())).collect();

@@ -8,7 +8,7 @@ use clap::Args;
 
 use shoal::report::Block;
 use shoal::train::session::{self, RunSummary};
-pub use shoal::train::session::{plot_learning_curves, read_curve, train_loop, write_csv_header};
+pub use shoal::train::session::{group_columns, plot_column, plot_learning_curves, read_curve, train_loop, write_csv_header};
 use shoal::train::{Algo, Learner, TrainConfig};
 
 #[derive(Debug, Args)]

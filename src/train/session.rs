@@ -159,16 +159,28 @@ pub fn train_loop(trainer: &mut dyn Learner, out: &Path, show_progress: bool) ->
 
 /// Reads `(env_steps, mean_episode_return)` from a metrics.csv.
 pub fn read_curve(path: &Path) -> Result<Vec<(f64, f64)>> {
+    read_column(path, "mean_episode_return")
+}
+
+/// The agent groups whose returns a metrics.csv records (its `return_<group>` columns).
+pub fn group_columns(path: &Path) -> Result<Vec<String>> {
     let text = std::fs::read_to_string(path).map_err(|e| ShoalError::io(path, e))?;
+    let header = text.lines().next().unwrap_or("");
+    Ok(header.split(',').filter_map(|c| c.strip_prefix("return_")).map(String::from).collect())
+}
+
+/// Reads `(env_steps, column)` from a metrics.csv, skipping rows where it is not finite.
+pub fn read_column(path: &Path, column: &str) -> Result<Vec<(f64, f64)>> {
+    let text = std::fs::read_to_string(path).map_err(|e| ShoalError::io(path, e))?;
+    let bad = |line: usize, message: String| ShoalError::BadInput { path: path.display().to_string(), line, message };
+    let Some(k) = text.lines().next().and_then(|h| h.split(',').position(|c| c == column)) else {
+        return Err(bad(1, format!("no `{column}` column in the header")));
+    };
     let mut points = Vec::new();
     for (i, line) in text.lines().enumerate().skip(1) {
         let fields: Vec<&str> = line.split(',').collect();
-        let parse = |k: usize| -> Result<f64> {
-            fields.get(k).and_then(|f| f.parse().ok()).ok_or_else(|| {
-                ShoalError::BadInput { path: path.display().to_string(), line: i + 1, message: "malformed metrics row".into() }.into()
-            })
-        };
-        let (steps, ret) = (parse(1)?, parse(3)?);
+        let parse = |k: usize| -> Result<f64> { fields.get(k).and_then(|f| f.parse().ok()).ok_or_else(|| bad(i + 1, "malformed metrics row".into()).into()) };
+        let (steps, ret) = (parse(1)?, parse(k)?);
         if ret.is_finite() {
             points.push((steps, ret));
         }
@@ -178,9 +190,14 @@ pub fn read_curve(path: &Path) -> Result<Vec<(f64, f64)>> {
 
 /// One PNG: a line per label (mean over its runs) with a min..max band when there are several.
 pub fn plot_learning_curves(runs: &[(String, Vec<PathBuf>)], title: &str, png: &Path) -> Result<()> {
+    plot_column(runs, "mean_episode_return", title, "mean per-agent episode return", png)
+}
+
+/// [`plot_learning_curves`] of any metrics column (`return_adversary`, …) against env steps.
+pub fn plot_column(runs: &[(String, Vec<PathBuf>)], column: &str, title: &str, y_label: &str, png: &Path) -> Result<()> {
     let mut series = Vec::new();
     for (label, paths) in runs {
-        let curves = paths.iter().map(|p| read_curve(p)).collect::<Result<Vec<_>>>()?;
+        let curves = paths.iter().map(|p| read_column(p, column)).collect::<Result<Vec<_>>>()?;
         let len = curves.iter().map(|c| c.len()).min().unwrap_or(0);
         if len == 0 {
             continue;
@@ -204,7 +221,7 @@ pub fn plot_learning_curves(runs: &[(String, Vec<PathBuf>)], title: &str, png: &
     LineChart {
         title: title.into(),
         x_label: "env steps".into(),
-        y_label: "mean per-agent episode return".into(),
+        y_label: y_label.into(),
         x_scale: Scale::Linear,
         y_scale: Scale::Linear,
         series,
