@@ -3,7 +3,7 @@
 CARGO ?= cargo
 export XDG_RUNTIME_DIR ?= /tmp/shoal-xdg-runtime
 
-.PHONY: train bench bench-peers test test-python vulkan gpu-check
+.PHONY: train bench bench-peers bench-jaxmarl test test-python vulkan gpu-check
 
 ## The main job on its default configuration: MAPPO on simple_spread (N=3), 2M env steps,
 ## metrics, learning curve and checkpoints in a new runs/mappo-<time>/ (shoal train never
@@ -19,6 +19,11 @@ bench: vulkan
 ## created on first use): OUT/peers.json and the table OUT/peers.md (.ci/bench-peers).
 bench-peers: vulkan
 	.ci/bench-peers
+
+## JaxMARL's own baseline scripts (VDN, IPPO, MAPPO) on simple_spread at 2M env steps, 3 seeds,
+## with their configurations: rows and per-seed metrics.csv in OUT (.ci/bench-jaxmarl).
+bench-jaxmarl:
+	.ci/bench-jaxmarl
 
 ## Run every test (release build: burn is slow to build twice, and GPU tests run faster): the
 ## Rust suites, then the Python package's (PettingZoo's API tests, mpe2 live; .ci/python-tests).
