@@ -85,6 +85,8 @@ def main():
     p.add_argument("--seeds", type=int, default=3, help="vmapped in one jit, as JaxMARL runs seeds")
     p.add_argument("--seed", type=int, default=0, help="the key the seeds are split from")
     p.add_argument("--out", required=True, help="JSON row")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="a config key over theirs (YAML value), e.g. NUM_LAYERS=4; recorded in the row")
     p.add_argument("--curve", help="CSV: env steps and return per update and seed")
     p.add_argument("--metrics", help="folder: seed<S>/metrics.csv per seed in shoal's columns, for "
                    "`cargo run --example plot_runs` (returns averaged over bins of --bin env steps)")
@@ -98,16 +100,23 @@ def main():
     sys.path.insert(0, root)
     from omegaconf import OmegaConf
     import jax
+    import yaml  # omegaconf's own dependency
 
     script = importlib.import_module(module)
     log = ListLog()
     script.wandb = log
     config = OmegaConf.to_container(OmegaConf.load(f"{root}/config/{config_file}.yaml"))
-    if folder == "QLearning":  # the alg file goes over the shared config.yaml, as their hydra does
+    if folder == "QLearning":  # the alg file goes over the shared config.yaml, as their main does
         config = {**OmegaConf.to_container(OmegaConf.load(f"{root}/config/config.yaml")), **config}
-        config["alg"] = dict(config)
     config.update(TOTAL_TIMESTEPS=a.steps, NUM_SEEDS=a.seeds, SEED=a.seed, WANDB_MODE="online",
                   WANDB_LOG_ALL_SEEDS=True, SAVE_PATH=None)
+    overrides = {}
+    for item in a.set:
+        key, sep, value = item.partition("=")
+        if not sep or key not in config:
+            p.error(f"--set {item}: expected KEY=VALUE with a key of {config_file}.yaml")
+        overrides[key] = yaml.safe_load(value)
+    config.update(overrides)
     if folder == "QLearning":
         env, env_name = script.env_from_config(copy.deepcopy(config))
         make_train = script.make_train(config, env)
@@ -144,6 +153,7 @@ def main():
         "system": "jaxmarl",
         "algo": a.alg,
         "config": f"baselines/{folder}/config/{config_file}.yaml",
+        "overrides": overrides,
         "env": env_name,
         "env_steps": int(steps[-1]),
         "seeds": a.seeds,
