@@ -5,14 +5,14 @@
 
 Unlike `train.py` (a PPO learner written the way JaxMARL's scripts are), this runs JaxMARL's
 scripts themselves: `baselines/QLearning/vdn_ff.py` (VDN, feed-forward, `vdn_ff_mpe.yaml`),
-`iql_rnn.py` (IQL, recurrent, `ql_rnn_mpe.yaml` — JaxMARL no longer ships a feed-forward IQL) and
+`iql_rnn.py` (IQL, recurrent, `ql_rnn_mpe.yaml` — JaxMARL no longer ships a feed-forward IQL),
 `baselines/IPPO/ippo_ff_mpe.py` (IPPO, feed-forward, `ippo_ff_mpe.yaml`) and
 `baselines/MAPPO/mappo_rnn_mpe.py` (MAPPO, recurrent — JaxMARL's only MAPPO for MPE; its log
 names no seed, so it runs one seed per process).
 They live in JaxMARL's repository, not in its pip package, so `--jaxmarl-src` names a checkout
 whose package is installed in this interpreter (with its `algs` extras). The configuration is
-theirs, untouched but for `TOTAL_TIMESTEPS` and `NUM_SEEDS` (the seeds are vmapped in one jit,
-their way of running seeds).
+theirs, untouched but for `TOTAL_TIMESTEPS`, `NUM_SEEDS` (the seeds are vmapped in one jit,
+their way of running seeds) and any `--set KEY=VALUE`, which the row records.
 
 Timing: compilation (`lower().compile()`) and training apart. The per-update metrics reach the
 host through the scripts' own `jax.debug.callback` (their wandb hook, pointed at a list here): a
@@ -29,11 +29,14 @@ import copy
 import csv
 import importlib
 import json
+import os
 import sys
 import time
 from importlib import metadata
 
 import numpy as np
+
+from step import cpu_model
 
 # alg: (folder under baselines/, module, config file under its config/ folder)
 SCRIPTS = {
@@ -142,8 +145,7 @@ def main():
         greedy = None
     else:  # ippo_ff returns its metrics, [seeds, updates]
         ret = np.asarray(out["metrics"]["returned_episode_returns"]).T / agents
-        updates = ret.shape[0]
-        steps = (np.arange(updates) + 1.0) * config["NUM_ENVS"] * config["NUM_STEPS"]
+        steps = (np.arange(ret.shape[0]) + 1.0) * config["NUM_ENVS"] * config["NUM_STEPS"]
         greedy = None
     updates = len(steps)
 
@@ -168,6 +170,7 @@ def main():
         "jaxmarl": metadata.version("jaxmarl"),
         "jax": jax.__version__,
         "device": str(jax.devices()[0]),
+        "cpu": cpu_model(),
     }
     with open(a.out, "w") as f:
         json.dump(row, f, indent=2)
@@ -188,8 +191,6 @@ def write_metrics(folder, steps, ret, bin_steps, labels):
     mean_episode_return): each row the mean return over the updates that end in one bin of
     `bin_steps` env steps, at the bin's last update. A logged return of exactly 0 means no episode
     had ended yet (the log wrapper's initial value) and is left out."""
-    import os
-
     bins = (steps - 1) // bin_steps
     for s, label in enumerate(labels):
         os.makedirs(f"{folder}/seed{label}", exist_ok=True)
