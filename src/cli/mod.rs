@@ -79,18 +79,40 @@ pub fn open_gpu() -> anyhow::Result<std::sync::Arc<shoal::GpuContext>> {
              (Debian: mesa-vulkan-drivers) for the software path"
         );
     }
-    if let Some((major, minor)) = ctx.mesa_version().filter(|&(major, _)| ctx.is_software() && major < 24) {
-        eprintln!(
-            "note: lavapipe from Mesa {major}.{minor}; shoal's learner runs ≈3× faster on Mesa 25's lavapipe \
-             (BENCHMARKS.md, \"The driver\"). Debian 12: add bookworm-backports, then \
-             `apt-get install -t bookworm-backports mesa-vulkan-drivers`"
-        );
+    if let Some(note) = ctx.mesa_version().filter(|_| ctx.is_software()).and_then(|(major, minor)| mesa_note(major, minor)) {
+        eprintln!("{note}");
     }
     Ok(ctx)
+}
+
+/// What a newer lavapipe gives shoal's learner, for a software adapter from Mesa `major.minor`
+/// (measured on one 2-core machine, same binary: BENCHMARKS.md, "The driver" and "Mesa 26").
+fn mesa_note(major: u32, minor: u32) -> Option<String> {
+    let upgrade = match major {
+        ..=23 => "≈3× faster on Mesa 25's lavapipe, and faster again on Mesa 26's. Debian 12: add \
+                  bookworm-backports, then `apt-get install -t bookworm-backports mesa-vulkan-drivers`",
+        24 | 25 => "≈2.5× faster on Mesa 26's lavapipe than on Mesa 25.0's (Debian 13: from trixie-backports; \
+                    Debian 12, as root: `.ci/mesa-chroot shoal …` in shoal's repository; BENCHMARKS.md, \"Mesa 26\")",
+        _ => return None,
+    };
+    Some(format!("note: lavapipe from Mesa {major}.{minor}; shoal's learner runs {upgrade}"))
 }
 
 /// A run directory's `checkpoint/`, or the path itself when it is a checkpoint directory —
 /// verified, and recovered from an interrupted write (see `shoal::train::store`).
 pub fn checkpoint_dir(path: &std::path::Path) -> anyhow::Result<std::path::PathBuf> {
     Ok(shoal::train::locate_checkpoint(path)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::mesa_note;
+
+    #[test]
+    fn older_lavapipe_is_told_what_a_newer_one_gives() {
+        assert!(mesa_note(22, 3).unwrap().contains("bookworm-backports"));
+        assert!(mesa_note(25, 0).unwrap().contains("Mesa 26"));
+        assert!(mesa_note(26, 2).is_none());
+        assert!(mesa_note(27, 0).is_none());
+    }
 }
