@@ -2,6 +2,8 @@
 # without a GPU: Mesa's software driver, installed by .ci/ensure-vulkan when missing).
 CARGO ?= cargo
 export XDG_RUNTIME_DIR ?= /tmp/shoal-xdg-runtime
+# `make train`'s run, wherever it runs.
+TRAIN_RUN = train --env simple-spread --algo mappo --out runs/mappo-$$(date +%Y%m%d-%H%M%S)
 
 .PHONY: train train-mesa26 bench bench-peers bench-jaxmarl test test-python vulkan gpu-check
 
@@ -9,14 +11,14 @@ export XDG_RUNTIME_DIR ?= /tmp/shoal-xdg-runtime
 ## metrics, learning curve and checkpoints in a new runs/mappo-<time>/ (shoal train never
 ## overwrites a run: continue one with `shoal train --resume DIR`).
 train: vulkan
-	$(CARGO) run --release -- train --env simple-spread --algo mappo --out runs/mappo-$$(date +%Y%m%d-%H%M%S)
+	$(CARGO) run --release -- $(TRAIN_RUN)
 
 ## The same run on lavapipe from Mesa 26, for a machine without a GPU whose Debian ships an older
 ## Mesa (Debian 12 stops at 25.0): ≈2.5× faster. As root; .ci/mesa-chroot keeps a minimal Debian
 ## 13 chroot with trixie-backports' Mesa in /var/cache and runs the host-built binary in it.
 train-mesa26:
 	$(CARGO) build --release
-	.ci/mesa-chroot shoal train --env simple-spread --algo mappo --out runs/mappo-$$(date +%Y%m%d-%H%M%S)
+	.ci/mesa-chroot shoal $(TRAIN_RUN)
 
 ## simple_spread throughput from 1 to 65,536 envs.
 bench: vulkan
